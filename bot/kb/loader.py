@@ -1,0 +1,88 @@
+"""Load and validate the knowledge folder; every error names the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import KnowledgeError
+from bot.kb.models import KnowledgeBase, Lexicon, Module
+
+DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parents[2] / "knowledge"
+
+
+def format_validation_error(path: Path | str, err: ValidationError) -> str:
+    """One line per problem: `file: field.path: message`."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"{path}: {loc}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file safely; syntax errors name the file, line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise KnowledgeError(f"{path}: cannot read: {e.strerror or e}") from e
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise KnowledgeError(f"{path}: invalid YAML{where}: {problem}") from e
+
+
+def _validate(model: type[BaseModel], data: Any, path: Path) -> Any:
+    if not isinstance(data, dict):
+        raise KnowledgeError(f"{path}: (top level): expected a mapping, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise KnowledgeError(format_validation_error(path, e)) from e
+
+
+def load_module(path: Path) -> Module:
+    module: Module = _validate(Module, read_yaml(path), path)
+    if path.stem.lower() != module.name.lower():
+        raise KnowledgeError(f"{path}: name: {module.name!r} does not match the file name {path.name!r}")
+    return module
+
+
+def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
+    """Load `lexicon.yaml` and `modules/*.yaml` from `directory` into a frozen KnowledgeBase.
+
+    Raises KnowledgeError with `file: field: message` lines on any invalid file.
+    """
+    root = directory or DEFAULT_KNOWLEDGE_DIR
+    mod_dir = root / "modules"
+    if not mod_dir.is_dir():
+        raise KnowledgeError(f"{mod_dir}: knowledge folder not found")
+    files = sorted(mod_dir.glob("*.yaml"))
+    if not files:
+        raise KnowledgeError(f"{mod_dir}: no module files (*.yaml)")
+    lex_path = root / "lexicon.yaml"
+    lexicon: Lexicon = _validate(Lexicon, read_yaml(lex_path), lex_path)
+    modules = tuple(load_module(f) for f in files)
+    try:
+        kb = KnowledgeBase(modules=modules, lexicon=lexicon)
+    except ValidationError as e:
+        raise KnowledgeError(format_validation_error(root, e)) from e
+    _check_signal_terms(kb, files)
+    return kb
+
+
+def _check_signal_terms(kb: KnowledgeBase, files: list[Path]) -> None:
+    """Every `@CONCEPT` used in a signal must exist in the lexicon."""
+    by_name = {f.stem.lower(): f for f in files}
+    for m in kb.modules:
+        for term in m.signals:
+            for word in term.replace("+", " ").split():
+                if word.startswith("@") and word[1:] not in kb.lexicon.concepts:
+                    path = by_name.get(m.name.lower(), Path(m.name))
+                    raise KnowledgeError(f"{path}: signals.{term}: unknown concept {word!r}")

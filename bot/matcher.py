@@ -150,6 +150,7 @@ class Matcher:
         protected.update(_FUNCTION_WORDS)
         self._typos = TypoIndex(vocab, protected=protected - vocab)
         self._context = {stem(fold(k)): v for k, v in kb.lexicon.context_words.items()}
+        self._offtopic = {_pattern(w) for w in kb.lexicon.offtopic_words if words(w)}
 
     # -- compilation -------------------------------------------------------------------------
     def _intern(self, part: _Part) -> int:
@@ -232,22 +233,27 @@ class Matcher:
                 scored.append((total, order, m.name, reasons, mentioned))
         if not scored:
             return []
-        context = sum(v for k, v in self._context.items() if k in positions)
+        bonus = min(sum(v for k, v in self._context.items() if k in positions), 0.6)
+        offtopic = any(
+            _match_at(alt, toks, i) is not None for alt in self._offtopic for i in positions.get(alt[0], ())
+        )
         if first_mention is not None:
             scored = [
                 (t + FIRST_MENTION_BONUS if n == first_mention[1] else t, o, n, r, mm) for t, o, n, r, mm in scored
             ]
         scored.sort(key=lambda s: (-s[0], s[1]))
-        best = scored[0][0]
-        if best + min(context, 0.6) < ABSTAIN_BELOW:
+        best, named = scored[0][0], scored[0][4]
+        if named:
+            if best < ABSTAIN_BELOW:
+                return []
+        elif offtopic or best + bonus < ABSTAIN_BELOW or self._looks_like_shell(text):
+            # not about Campaign, someone's desktop or office tools, or a pasted command line
             return []
-        if not scored[0][4] and self._looks_like_shell(text):
-            return []  # a pasted command line, not a question about a module
         out: list[Match] = []
         for total, _, name, reasons, mentioned in scored:
             if total < max(MIN_EVIDENCE, best * KEEP_RATIO):
                 continue
-            evidence = total + min(context, 0.6)
+            evidence = total + bonus
             score = round(min(1.0, evidence / (evidence + 1.5)), 3)
             out.append(Match(name, score, tuple(notes + reasons), mentioned, round(total, 3)))
             if len(out) >= limit:

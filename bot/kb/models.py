@@ -167,10 +167,12 @@ class Module(Frozen):
 
 
 class Lexicon(Frozen):
-    """Shared vocabulary: concept groups (`@MAIL`), words never fuzz-corrected, Campaign context words."""
+    """Shared vocabulary: concept groups (`@MAIL`), words never typo-corrected, words of unrelated IT
+    (which count against a match unless a module is named), and Campaign context words."""
 
     concepts: dict[str, tuple[str, ...]]
     common_words: tuple[str, ...] = ()
+    offtopic_words: tuple[str, ...] = ()
     context_words: dict[str, float] = Field(default_factory=dict)
     environment_words: tuple[str, ...] = ()
 

@@ -26,20 +26,22 @@ FIRST_MENTION_BONUS = 0.5  # "stat server not reachable from the mta": the subje
 STRONG_ALIAS = 2.0
 
 # Function words never typo-corrected, in both languages.
-_FUNCTION_WORDS = """the a an and or but if of to in on at for from with by is are was were be been
-being it its this that these those there here what when where which who why how not no yes do does did
-have has had can could would should will shall may might must our your their my we you they he she
-also just only very still again some any all each every more most less many much few then than
-de het een en of maar als van naar in op bij voor uit met door is zijn was waren wordt worden werd
-dit dat deze die daar hier wat wanneer waar welke wie waarom hoe niet geen ja doe doet heeft hebben
-kan kunnen zou zouden moet moeten wil willen ons onze jouw jullie hun mijn wij jij zij hij ook nog
-alleen heel erg al alle elke meer meest minder veel weinig dan""".split()
+_FUNCTION_WORDS = frozenset(
+    """the a an and or but if of to in on at for from with by is are was were be been being it its this
+that these those there here what when where which who why how not no yes do does did have has had
+can could would should will shall may might must our your their my we you they he she also just only
+very still again some any all each every more most less many much few then than de het een en of
+maar als van naar in op bij voor uit met door is zijn was waren wordt worden werd dit dat deze die
+daar hier wat wanneer waar welke wie waarom hoe niet geen ja doe doet heeft hebben kan kunnen zou
+zouden moet moeten wil willen ons onze jouw jullie hun mijn wij jij zij hij ook nog alleen heel erg
+al alle elke meer meest minder veel weinig dan""".split()  # noqa: SIM905
+)
 
 _SHELL_START = frozenset(
     """ls cd rm cp mv cat tail head grep egrep awk sed sudo su chmod chown ps kill pkill top htop df du
-    find echo curl wget ssh scp git docker kubectl systemctl service apt apt-get yum dnf pip python
-    python3 bash sh zsh vi vim nano less more tar gzip make npm node java mkdir touch ln which whoami
-    ping netstat ss journalctl crontab""".split()
+find echo curl wget ssh scp git docker kubectl systemctl service apt apt-get yum dnf pip python
+python3 bash sh zsh vi vim nano less more tar gzip make npm node java mkdir touch ln which whoami
+ping netstat ss journalctl crontab""".split()  # noqa: SIM905
 )
 _SHELL_META = re.compile(r"(\|\s*\w|&&|;\s*\w|\$\(|`|>\s*/|\s-{1,2}[a-z]|^\s*[./~]/)")
 
@@ -234,9 +236,7 @@ class Matcher:
         if not scored:
             return []
         bonus = min(sum(v for k, v in self._context.items() if k in positions), 0.6)
-        offtopic = any(
-            _match_at(alt, toks, i) is not None for alt in self._offtopic for i in positions.get(alt[0], ())
-        )
+        offtopic = any(_match_at(alt, toks, i) is not None for alt in self._offtopic for i in positions.get(alt[0], ()))
         if first_mention is not None:
             scored = [
                 (t + FIRST_MENTION_BONUS if n == first_mention[1] else t, o, n, r, mm) for t, o, n, r, mm in scored

@@ -1,0 +1,245 @@
+"""The inventory: environments, their Campaign instances, hosts and access rules (YAML, validated).
+
+Found through `--inventory PATH`, else `CAMPAIGN_BOT_INVENTORY`, else `./inventory.yaml`. Every
+validation error names the file and the field (`environments.prod.hosts.1.port`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import InventoryError, KnowledgeError, UnknownNameError
+from bot.kb.loader import read_yaml
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+INSTANCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+ADDRESS_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$")
+PATH_RE = re.compile(r"^/[A-Za-z0-9_./+-]*$")
+SLACK_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{2,20}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _safe_name(v: str, what: str = "name") -> str:
+    if not NAME_RE.match(v):
+        raise ValueError(f"{what} may only hold letters, digits, '.', '_' and '-' (at most 63)")
+    return v
+
+
+class HostSettings(_Frozen):
+    """Settings every host inherits from `defaults` and may override."""
+
+    user: str = "neolane"
+    port: int = Field(22, ge=1, le=65535)
+    key_file: str = "~/.ssh/campaign-bot_ed25519"
+    known_hosts: str = "~/.ssh/known_hosts"
+    nl_home: str = "/usr/local/neolane/nl6"
+    connect_timeout_s: float = Field(5, gt=0, le=120)
+    command_timeout_s: float = Field(15, gt=0, le=600)
+    http_port: int = Field(80, ge=1, le=65535)  # Apache/IIS in front: /r/test
+    tomcat_port: int = Field(8080, ge=1, le=65535)  # Tomcat: /nl/jsp/ping.jsp
+    log_window_min: int = Field(60, ge=1, le=10080)
+    tracking_stale_min: int = Field(90, ge=1, le=10080)
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_.-]{0,31}", v):
+            raise ValueError("must be a plain Unix user name")
+        return v
+
+    @field_validator("nl_home")
+    @classmethod
+    def _nl_home(cls, v: str) -> str:
+        if not PATH_RE.match(v) or ".." in v.split("/"):
+            raise ValueError("must be an absolute path of letters, digits, '_', '.', '-', '+' and '/'")
+        return v.rstrip("/") or "/"
+
+
+class Host(HostSettings):
+    name: str
+    address: str | None = None
+    transport: Literal["ssh", "local"] = "ssh"
+    modules: tuple[str, ...] | None = None  # else the host's own config (autoStart) says what it runs
+    simulated: bool = False  # set only for the built-in simulated fleet
+    env_path: str | None = None  # local transport: directories put first on PATH (simulator)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _safe_name(v, "host name")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and not ADDRESS_RE.match(v):
+            raise ValueError("must be a host name or an IP address")
+        return v
+
+    @model_validator(mode="after")
+    def _needs_address(self) -> Host:
+        if self.transport == "ssh" and not self.address:
+            raise ValueError("address is required for transport 'ssh'")
+        return self
+
+    @property
+    def deadline_s(self) -> float:
+        """One deadline for all of the host's checks."""
+        return self.connect_timeout_s + self.command_timeout_s
+
+    def expand(self, path: str) -> Path:
+        return Path(os.path.expanduser(path))
+
+
+class Access(_Frozen):
+    """Who may run checks: Slack user, user-group and channel IDs."""
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @field_validator("users", "groups", "channels")
+    @classmethod
+    def _ids(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i in v:
+            if not SLACK_ID_RE.match(i):
+                raise ValueError(f"{i!r} is not a Slack ID (like U0123ABCD, S0123ABCD or C0123ABCD)")
+        return v
+
+    @property
+    def empty(self) -> bool:
+        return not (self.users or self.groups or self.channels)
+
+
+class Environment(_Frozen):
+    name: str
+    instances: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()  # Slack channels whose questions default to this environment
+    hosts: tuple[Host, ...] = Field(min_length=1)
+    protected: bool = False
+    access: Access = Access()
+    actions: Literal["enabled", "disabled"] = "disabled"
+    operators: tuple[str, ...] = ()
+    simulated: bool = False
+
+    @field_validator("instances")
+    @classmethod
+    def _instances(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i in v:
+            if not INSTANCE_RE.match(i):
+                raise ValueError(f"instance {i!r} may only hold letters, digits, '_' and '-'")
+        return v
+
+    @model_validator(mode="after")
+    def _unique_hosts(self) -> Environment:
+        names = [h.name for h in self.hosts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate host names: {dupes}")
+        return self
+
+    def host(self, name: str) -> Host:
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise UnknownNameError("host", name, [h.name for h in self.hosts])
+
+
+class Inventory(_Frozen):
+    environments: dict[str, Environment]
+    default_environment: str | None = None
+    source: str = ""
+    simulated: bool = False
+
+    def environment(self, name: str | None) -> Environment:
+        """The named environment, else the default one, else the only one."""
+        if name is None:
+            name = self.default_environment or (next(iter(self.environments)) if len(self.environments) == 1 else None)
+            if name is None:
+                raise UnknownNameError("environment", "(none given)", sorted(self.environments))
+        if name not in self.environments:
+            raise UnknownNameError("environment", name, sorted(self.environments))
+        return self.environments[name]
+
+    def environment_for_channel(self, channel: str) -> str | None:
+        for env in self.environments.values():
+            if channel in env.channels:
+                return env.name
+        return None
+
+
+def parse_inventory(data: Any, source: str) -> Inventory:
+    """Validate raw YAML data: `defaults` merged into every host, then the models."""
+    if not isinstance(data, dict):
+        raise InventoryError(f"{source}: (top level): expected a mapping with 'environments'")
+    unknown = set(data) - {"defaults", "environments", "default_environment"}
+    if unknown:
+        raise InventoryError(f"{source}: {sorted(unknown)[0]}: unknown field (expected defaults, environments)")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise InventoryError(f"{source}: defaults: expected a mapping")
+    try:
+        HostSettings.model_validate(defaults)
+    except ValidationError as e:
+        raise InventoryError(_prefixed(source, "defaults", e)) from e
+    envs_raw = data.get("environments")
+    if not isinstance(envs_raw, dict) or not envs_raw:
+        raise InventoryError(f"{source}: environments: expected a mapping of at least one environment")
+    envs: dict[str, Environment] = {}
+    for env_name, env_raw in envs_raw.items():
+        where = f"environments.{env_name}"
+        if not isinstance(env_name, str) or not NAME_RE.match(env_name):
+            raise InventoryError(f"{source}: {where}: environment name may only hold letters, digits, '.', '_', '-'")
+        if not isinstance(env_raw, dict):
+            raise InventoryError(f"{source}: {where}: expected a mapping with 'hosts'")
+        hosts_raw = env_raw.get("hosts")
+        if not isinstance(hosts_raw, list) or not hosts_raw:
+            raise InventoryError(f"{source}: {where}.hosts: expected a list of at least one host")
+        merged_hosts = []
+        for i, h in enumerate(hosts_raw):
+            if not isinstance(h, dict):
+                raise InventoryError(f"{source}: {where}.hosts.{i}: expected a mapping with name and address")
+            merged_hosts.append({**defaults, **h})
+        try:
+            envs[env_name] = Environment.model_validate({**env_raw, "name": env_name, "hosts": merged_hosts})
+        except ValidationError as e:
+            raise InventoryError(_prefixed(source, where, e)) from e
+    default_env = data.get("default_environment")
+    if default_env is not None and default_env not in envs:
+        raise InventoryError(f"{source}: default_environment: {default_env!r} is not one of {sorted(envs)}")
+    return Inventory(environments=envs, default_environment=default_env, source=source)
+
+
+def _prefixed(source: str, prefix: str, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in (prefix, *e["loc"]))
+        lines.append(f"{source}: {loc}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def find_inventory_path(explicit: str | None, env_value: str | None, cwd: Path | None = None) -> Path | None:
+    """`--inventory`, else CAMPAIGN_BOT_INVENTORY, else ./inventory.yaml if it exists, else None."""
+    if explicit:
+        return Path(explicit)
+    if env_value:
+        return Path(env_value)
+    candidate = (cwd or Path.cwd()) / "inventory.yaml"
+    return candidate if candidate.is_file() else None
+
+
+def load_inventory(path: Path) -> Inventory:
+    if not path.is_file():
+        raise InventoryError(f"{path}: inventory file not found")
+    try:
+        data = read_yaml(path)
+    except KnowledgeError as e:
+        raise InventoryError(str(e)) from e
+    return parse_inventory(data, str(path))

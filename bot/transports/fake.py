@@ -1,0 +1,27 @@
+"""In-memory transport for unit tests: a function (or a dict of canned outputs) stands in for a host."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.errors import TransportError
+from bot.transports.base import CommandResult, Script, Transport
+
+
+class FakeTransport(Transport):
+    name = "fake"
+
+    def __init__(self, responder: Callable[[Script], CommandResult | bytes] | Exception) -> None:
+        self.responder = responder
+        self.scripts: list[Script] = []
+
+    def run(self, script: Script, *, timeout_s: float) -> CommandResult:
+        self.scripts.append(script)
+        if isinstance(self.responder, Exception):
+            if isinstance(self.responder, TransportError):
+                raise self.responder
+            raise TransportError(str(self.responder))
+        out = self.responder(script)
+        if isinstance(out, bytes):
+            return CommandResult(exit_code=0, stdout=out, stderr=b"", duration_ms=1)
+        return out

@@ -161,6 +161,11 @@ def evaluate_host(ctx: HostContext, sections: dict[str, p.SectionOutput]) -> lis
                 out.append(_age_finding(ctx, m, inst, proc, ps_rows, "ps" in sections))
             if "ports" in m.checks and (running or conf):
                 out.extend(_port_findings(ctx, m, inst, listening))
+            if ("redir_test" in m.checks or "ping_jsp" in m.checks) and _runs_web(ctx, autostart, pdump):
+                if "redir_test" in m.checks and "http:redir" in sections:
+                    out.append(_redir_finding(ctx, m, sections["http:redir"]))
+                if "ping_jsp" in m.checks and "http:ping" in sections:
+                    out.append(_ping_finding(ctx, m, sections["http:ping"]))
             if "log" in m.checks:
                 for path in m.log_paths(inst):
                     sec = sections.get(f"log:{path}")
@@ -174,23 +179,31 @@ def evaluate_host(ctx: HostContext, sections: dict[str, p.SectionOutput]) -> lis
                     f = _tracking_finding(ctx, m, inst, sec, now_s, conf_t)
                     if f is not None:
                         out.append(f)
-        if "redir_test" in m.checks or "ping_jsp" in m.checks:
-            web = next((x for x in ctx.modules if x.name == "web"), m)
-            if configured(ctx, autostart, web, None) or pdump.find("web@default"):
-                if "redir_test" in m.checks and "http:redir" in sections:
-                    out.append(_redir_finding(ctx, m, sections["http:redir"]))
-                if "ping_jsp" in m.checks and "http:ping" in sections:
-                    out.append(_ping_finding(ctx, m, sections["http:ping"]))
     if "df" in sections:
         out.append(_disk_finding(ctx, sections["df"]))
     return _dedupe(out)
 
 
+_HOST_LEVEL = frozenset({"tracking_logs", "redir_test", "ping_jsp", "disk"})
+
+
+def _runs_web(ctx: HostContext, autostart: dict[str, dict[str, bool]], pdump: p.Pdump) -> bool:
+    """Health URLs are fetched only where the web module is meant to run or runs."""
+    web = next((m for m in ctx.modules if m.name == "web"), None)
+    if pdump.find("web@default") is not None:
+        return True
+    if ctx.host.modules is not None:
+        return "web" in ctx.host.modules
+    tags = autostart.get("config-default.xml", {})
+    return bool(tags.get("web")) or (web is not None and configured(ctx, autostart, web, None) is True)
+
+
 def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per fact: host-level facts (disk, /r/test, tracking logs) are reported once."""
     seen: set[tuple[object, ...]] = set()
     out = []
     for f in findings:
-        key = (f.module, f.instance, f.check, f.summary)
+        key = (f.instance, f.check, f.summary) if f.check in _HOST_LEVEL else (f.module, f.instance, f.check, f.summary)
         if key not in seen:
             seen.add(key)
             out.append(f)

@@ -90,8 +90,20 @@ class Step(Frozen):
     command: str | None = None
     risk: Risk
     when: tuple[Condition, ...] = ("always",)
+    unless: tuple[Condition, ...] = ()  # e.g. no "restart" advice for a module that is not running
+    evidence: str | None = None  # regex: only when a finding's evidence matches (an error code, a message)
     source: str = ""
     unconfirmed: bool = False
+
+    @field_validator("evidence")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression: {e}") from e
+        return v
 
     @field_validator("command")
     @classmethod

@@ -125,4 +125,6 @@ class Plan:
 
 
 def _describe(s: Section) -> str:
-    return s.command.replace('"$NLSERVER"', "nlserver").replace('"$NL_HOME"', "<nl_home>")
+    return (
+        s.command.replace('"$NLSERVER"', "nlserver").replace('"$NL_HOME"', "<nl_home>").replace("$NL_HOME", "<nl_home>")
+    )

@@ -1,0 +1,315 @@
+"""Diagnosis: question -> modules -> checks on the environment's hosts -> verdict and next steps.
+
+`Diagnoser` wires the pure parts (matcher, knowledge, step selection) to a `Runner` it is handed.
+Nothing here changes state: next steps that would are only *shown*, marked `changes-state`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.findings import STATUS_ORDER, Finding, NextStep, worst
+from bot.inventory import Environment, Host, Inventory
+from bot.kb.models import KnowledgeBase, Module, Risk, Step
+from bot.matcher import Match, Matcher
+from bot.runner import FindingCallback, Runner, RunResult, ScriptCallback
+from bot.text import words
+
+CLOSE_TO_BEST = 0.12  # modules within this score of the best are checked too
+MAX_MATCHED = 3
+MAX_STEPS = 12
+_PREPOSITIONS = {"on", "in", "op", "bij", "for", "voor", "from", "van", "at"}
+
+
+@dataclass
+class Diagnosis:
+    question: str
+    environment: str
+    simulated: bool
+    matches: list[Match]
+    modules: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    next_steps: list[NextStep] = field(default_factory=list)
+    verdict: str = ""
+    status: str = "ok"
+    hosts: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+    commands: list[str] = field(default_factory=list)
+
+    def public(self) -> dict[str, object]:
+        """The JSON shape of `campaign-bot diagnose --json`."""
+        return {
+            "query": self.question,
+            "environment": self.environment,
+            "simulated": self.simulated,
+            "modules": [{"module": m.module, "score": m.score, "reasons": list(m.reasons)} for m in self.matches],
+            "checked_modules": self.modules,
+            "hosts": self.hosts,
+            "findings": [f.public() for f in self.findings],
+            "next_steps": [s.public() for s in self.next_steps],
+            "verdict": self.verdict,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+        }
+
+
+def mentioned_environment(text: str, inventory: Inventory) -> str | None:
+    """An environment the question names ("on prod", "staging?"), else None."""
+    toks = words(text)
+    names = {n.lower(): n for n in inventory.environments}
+    for i, t in enumerate(toks):
+        if t in names and ((i > 0 and toks[i - 1] in _PREPOSITIONS) or len(t) >= 4 or len(toks) == 1):
+            return names[t]
+    return None
+
+
+def select_modules(matches: Sequence[Match], kb: KnowledgeBase) -> list[Module]:
+    """The top matches close to the best (at most three) plus the modules the knowledge ties to them."""
+    if not matches:
+        return []
+    best = matches[0].score
+    chosen = [m.module for m in matches if m.score >= best - CLOSE_TO_BEST][:MAX_MATCHED]
+    for name in list(chosen):
+        for rel in kb.get(name).related:
+            if rel not in chosen:
+                chosen.append(rel)
+    return [kb.get(n) for n in chosen]
+
+
+def render_command(command: str, *, instance: str | None, nl_home: str | None, module: str) -> str:
+    """Fill a step template; paths relative to the install root get the host's install root."""
+    cmd = command.replace("{instance}", instance or "<instance>").replace("{module}", module)
+    if nl_home:
+        cmd = re.sub(r"(?<![\w/.-])((?:var|conf)/)", nl_home.rstrip("/") + r"/\1", cmd)
+    return cmd
+
+
+_ERROR_STEPS: dict[str, tuple[str, str | None]] = {
+    "host_key_unknown": (
+        "verify {host}'s host key out of band (compare `ssh-keyscan -p {port} {address}` with the server's own "
+        "fingerprint), then add it to {known_hosts}; the bot never adds keys itself",
+        "ssh-keyscan -p {port} {address}",
+    ),
+    "host_key_changed": (
+        "the host key of {host} CHANGED: find out why (reinstall? another machine on that address?) before "
+        "replacing the line in {known_hosts}",
+        None,
+    ),
+    "auth": ("check that the bot's public key is in ~{user}/.ssh/authorized_keys on {host}", None),
+    "unreachable": ("check that {host} is up and that port {port} is open from the bot", None),
+    "timeout": ("a command hung on {host}: run `nlserver pdump` there by hand and look for stuck processes", None),
+    "run": ("a command hung or flooded its output on {host}: run `nlserver pdump` there by hand", None),
+}
+
+
+def next_steps(
+    kb: KnowledgeBase, env: Environment, modules: Sequence[Module], findings: Sequence[Finding]
+) -> list[NextStep]:
+    """Per host, the knowledge base's steps whose conditions the findings meet; then general steps."""
+    hosts = {h.name: h for h in env.hosts}
+    out: list[NextStep] = []
+    seen: set[tuple[str | None, str | None, str]] = set()
+
+    def add(host: Host | None, module: str | None, step_text: str, command: str | None, risk: Risk, src: str) -> None:
+        key = (host.name if host else None, command, step_text)
+        if key in seen:
+            return
+        seen.add(key)
+        where = f"on {host.name}: " if host else ""
+        out.append(
+            NextStep(
+                host=host.name if host else None,
+                module=module,
+                text=where + step_text,
+                command=command,
+                risk=risk,
+                source=src,
+            )
+        )
+
+    # Errors first: nothing else can be said about a host we could not check.
+    for f in findings:
+        if f.status != "error":
+            continue
+        h = hosts.get(f.host)
+        kind = next((k for k in _ERROR_STEPS if k.replace("_", " ") in f.summary.lower()), None)
+        if "host key" in f.summary.lower():
+            kind = "host_key_changed" if "changed" in f.summary.lower() else "host_key_unknown"
+        elif "authentication" in f.summary.lower():
+            kind = "auth"
+        elif "unreachable" in f.summary.lower() or "refused" in f.summary.lower():
+            kind = "unreachable"
+        elif f.check == "run":
+            kind = "run"
+        elif "no ssh answer" in f.summary.lower():
+            kind = "timeout"
+        if h is not None and kind in _ERROR_STEPS:
+            text, cmd = _ERROR_STEPS[kind]
+            fmt = {
+                "host": h.name,
+                "port": h.port,
+                "address": h.address or "",
+                "known_hosts": h.known_hosts,
+                "user": h.user,
+            }
+            add(h, None, text.format(**fmt), cmd.format(**fmt) if cmd else None, Risk.READ_ONLY, "")
+        if h is not None:
+            add(
+                h,
+                None,
+                f"test the bot's access to {h.name}",
+                f"campaign-bot doctor --env {env.name}",
+                Risk.READ_ONLY,
+                "",
+            )
+
+    by_key: dict[tuple[str, str | None, str | None], set[str]] = {}
+    evidence: dict[tuple[str, str | None, str | None], list[str]] = {}
+    for f in findings:
+        if f.status in ("warn", "fail"):
+            by_key.setdefault((f.host, f.module, f.instance), set()).update(f.conditions)
+            evidence.setdefault((f.host, f.module, f.instance), []).extend([f.summary, *f.evidence])
+    ranked = sorted(
+        by_key.items(),
+        key=lambda kv: (
+            -max((STATUS_ORDER[f.status] for f in findings if (f.host, f.module, f.instance) == kv[0]), default=0)
+        ),
+    )
+    for key, conds in ranked:
+        host_name, module_name, inst = key
+        h = hosts.get(host_name)
+        if module_name is None:
+            if "disk_full" in conds and h is not None:
+                add(
+                    h,
+                    None,
+                    "find what fills var (logs are 2 x 10 MB per module; tracking logs, exports and "
+                    "core files can grow)",
+                    f"du -sh {h.nl_home}/var/*",
+                    Risk.READ_ONLY,
+                    "CC:production/using/monitoring-processes.md",
+                )
+            continue
+        module = kb.get(module_name)
+        inst = inst or (env.instances[0] if module.scope == "instance" and len(env.instances) == 1 else inst)
+        text = "\n".join(evidence.get(key, []))
+        for step in module.steps:
+            if not set(step.when) & conds or set(step.unless) & conds:
+                continue
+            if step.evidence and not re.search(step.evidence, text):
+                continue
+            _add_step(add, h, module, step, inst)
+
+    # General steps of the checked modules when nothing (or not everything) explains the symptom.
+    problems = any(f.status in ("warn", "fail") for f in findings)
+    for module in modules:
+        inst = env.instances[0] if module.scope == "instance" and len(env.instances) == 1 else None
+        for step in module.steps:
+            if "always" in step.when and not step.evidence and (not problems or step.risk == Risk.READ_ONLY):
+                nl_home = env.hosts[0].nl_home if len({h.nl_home for h in env.hosts}) == 1 else None
+                cmd = (
+                    render_command(step.command, instance=inst, nl_home=nl_home, module=module.name)
+                    if step.command
+                    else None
+                )
+                add(None, module.name, f"{module.name}: {step.text}", cmd, step.risk, step.source)
+    return out[:MAX_STEPS]
+
+
+_AddStep = Callable[[Host | None, str | None, str, str | None, Risk, str], None]
+
+
+def _add_step(add: _AddStep, h: Host | None, module: Module, step: Step, inst: str | None) -> None:
+    cmd = (
+        render_command(step.command, instance=inst, nl_home=h.nl_home if h else None, module=module.name)
+        if step.command
+        else None
+    )
+    add(h, module.name, step.text, cmd, step.risk, step.source)
+
+
+def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environment) -> tuple[str, str]:
+    """(status, one sentence): what is wrong, where; or that nothing was found."""
+    status = worst(list(findings))
+    names = ", ".join(m.name for m in modules)
+    fails = [f for f in findings if f.status == "fail"]
+    errors = [f for f in findings if f.status == "error"]
+    warns = [f for f in findings if f.status == "warn"]
+    hosts_n = len({f.host for f in findings if f.host != "(all hosts)"})
+    parts = []
+    if fails:
+        first = fails[0]
+        more = f" (+{len(fails) - 1} more problem{'s' if len(fails) > 2 else ''})" if len(fails) > 1 else ""
+        parts.append(f"Problem on {first.host}: {first.summary}{more}.")
+    if errors:
+        parts.append(
+            f"Could not check {len({f.host for f in errors})} host(s): "
+            + "; ".join(f"{f.host}: {f.summary}" for f in errors[:2])
+            + "."
+        )
+    if warns and not fails:
+        parts.append(f"{len(warns)} warning(s), first on {warns[0].host}: {warns[0].summary}.")
+    if not parts:
+        parts.append(f"No problem found for {names} on {hosts_n} host(s) of {env.name}.")
+    return status, " ".join(parts)
+
+
+class Diagnoser:
+    """Answers a question about an environment; all collaborators are handed in."""
+
+    def __init__(self, kb: KnowledgeBase, matcher: Matcher, runner: Runner) -> None:
+        self.kb = kb
+        self.matcher = matcher
+        self.runner = runner
+
+    def diagnose(
+        self,
+        text: str,
+        env: Environment,
+        on_finding: FindingCallback | None = None,
+        on_script: ScriptCallback | None = None,
+        matches: list[Match] | None = None,
+    ) -> Diagnosis:
+        matches = self.matcher.match(text) if matches is None else matches
+        modules = select_modules(matches, self.kb)
+        return self._run(text, env, matches, modules, None, on_finding, on_script)
+
+    def check(
+        self,
+        modules: Sequence[Module],
+        env: Environment,
+        hosts: Sequence[Host] | None = None,
+        on_finding: FindingCallback | None = None,
+        on_script: ScriptCallback | None = None,
+        label: str = "",
+    ) -> Diagnosis:
+        return self._run(
+            label or ", ".join(m.name for m in modules), env, [], list(modules), hosts, on_finding, on_script
+        )
+
+    def _run(
+        self,
+        text: str,
+        env: Environment,
+        matches: list[Match],
+        modules: list[Module],
+        hosts: Sequence[Host] | None,
+        on_finding: FindingCallback | None,
+        on_script: ScriptCallback | None,
+    ) -> Diagnosis:
+        d = Diagnosis(text, env.name, env.simulated, matches, [m.name for m in modules])
+        if not modules:
+            d.verdict = "Not a question about Campaign modules: nothing was checked."
+            return d
+        start = time.monotonic()
+        run: RunResult = self.runner.run(env, modules, hosts, on_finding, on_script)
+        d.findings = run.findings
+        d.hosts = run.hosts
+        d.commands = run.commands
+        d.next_steps = next_steps(self.kb, env, modules, run.findings)
+        d.status, d.verdict = verdict(run.findings, modules, env)
+        d.duration_ms = int((time.monotonic() - start) * 1000)
+        return d

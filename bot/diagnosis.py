@@ -21,6 +21,7 @@ from bot.text import words
 CLOSE_TO_BEST = 0.12  # modules within this score of the best are checked too
 MAX_MATCHED = 3
 MAX_STEPS = 12
+_RUN_BY_BOT = {"nlserver pdump", "nlserver monitor -missing"}
 _PREPOSITIONS = {"on", "in", "op", "bij", "for", "voor", "from", "van", "at"}
 
 
@@ -208,6 +209,8 @@ def next_steps(
     for module in modules:
         inst = env.instances[0] if module.scope == "instance" and len(env.instances) == 1 else None
         for step in module.steps:
+            if step.command in _RUN_BY_BOT and not any(f.status == "error" for f in findings):
+                continue  # the bot just ran it on every host; its answer is in the findings
             if "always" in step.when and not step.evidence and (not problems or step.risk == Risk.READ_ONLY):
                 nl_home = env.hosts[0].nl_home if len({h.nl_home for h in env.hosts}) == 1 else None
                 cmd = (

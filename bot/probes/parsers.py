@@ -294,7 +294,10 @@ def scan_log(text: str, now: datetime, window_min: int, keep: int = 5) -> LogSca
         sev = _SEVERITY_RE.search(rest)
         level = sev.group("sev").lower() if sev else ""
         code = ERROR_CODE_RE.search(rest)
-        line = re.sub(r"\s+", " ", raw.strip())[:300]
+        message = rest[sev.end() :].strip() if sev else rest.strip()
+        message = re.sub(r"^log\s+", "", message)  # the category column
+        message = " ".join(message.split())
+        line = f"{m.group('date')} {m.group('time')} {level or 'log'}: {message}"[:300]
         if level == "error" or (code and level not in ("info", "debug", "warning")):
             errors.append(line)
             if code:

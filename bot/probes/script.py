@@ -128,3 +128,7 @@ def _describe(s: Section) -> str:
     return (
         s.command.replace('"$NLSERVER"', "nlserver").replace('"$NL_HOME"', "<nl_home>").replace("$NL_HOME", "<nl_home>")
     )
+
+
+def nlserver_present() -> Section:
+    return Section("nlserver-present", 'if [ -x "$NLSERVER" ]; then echo present; else echo "missing $NLSERVER"; fi')

@@ -1,0 +1,79 @@
+"""Settings from the environment (and `.env`), validated with pydantic-settings.
+
+Secrets are `SecretStr`: they never show in logs or reprs. Everything but the Slack credentials has
+a default. `CampaignBotError`s raised here become one clear line and exit 2 in `bot/__main__.py`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    port: int = Field(3000, ge=1, le=65535)
+    host: str = "0.0.0.0"  # noqa: S104 - the HTTP endpoint must be reachable by Slack
+    campaign_bot_inventory: str | None = None
+    campaign_bot_env: str | None = None
+    campaign_bot_knowledge: str | None = None
+    campaign_bot_audit_log: str = "campaign-bot-audit.jsonl"
+    campaign_bot_state_db: str = "campaign-bot-state.sqlite3"  # event dedupe, shared by all workers
+    campaign_bot_support_channels: str = ""  # comma-separated channel IDs where every message is answered
+    campaign_bot_workers: int = Field(8, ge=1, le=64)
+    campaign_bot_threads: int = Field(8, ge=1, le=64)  # HTTP server threads
+    log_level: str = "INFO"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value() and not v.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token (xoxb-...)")
+        return v if v is None or v.get_secret_value() else None
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value() and not v.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token (xapp-...)")
+        return v if v is None or v.get_secret_value() else None
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def support_channels(self) -> tuple[str, ...]:
+        return tuple(c.strip() for c in self.campaign_bot_support_channels.split(",") if c.strip())
+
+    def require_slack(self) -> None:
+        """Slack mode needs the bot token, and the signing secret unless Socket Mode is used."""
+        if self.slack_bot_token is None:
+            raise ConfigError("SLACK_BOT_TOKEN is not set (a bot token, xoxb-...)")
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set (needed for HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]).upper()
+        raise ConfigError(f"setting {field}: {first['msg']}") from e

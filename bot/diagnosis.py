@@ -20,7 +20,7 @@ from bot.text import words
 
 CLOSE_TO_BEST = 0.12  # modules within this score of the best are checked too
 MAX_MATCHED = 3
-MAX_STEPS = 12
+MAX_STEPS = 15
 _RUN_BY_BOT = {"nlserver pdump", "nlserver monitor -missing"}
 _PREPOSITIONS = {"on", "in", "op", "bij", "for", "voor", "from", "van", "at"}
 
@@ -131,42 +131,6 @@ def next_steps(
             )
         )
 
-    # Errors first: nothing else can be said about a host we could not check.
-    for f in findings:
-        if f.status != "error":
-            continue
-        h = hosts.get(f.host)
-        kind = next((k for k in _ERROR_STEPS if k.replace("_", " ") in f.summary.lower()), None)
-        if "host key" in f.summary.lower():
-            kind = "host_key_changed" if "changed" in f.summary.lower() else "host_key_unknown"
-        elif "authentication" in f.summary.lower():
-            kind = "auth"
-        elif "unreachable" in f.summary.lower() or "refused" in f.summary.lower():
-            kind = "unreachable"
-        elif f.check == "run":
-            kind = "run"
-        elif "no ssh answer" in f.summary.lower():
-            kind = "timeout"
-        if h is not None and kind in _ERROR_STEPS:
-            text, cmd = _ERROR_STEPS[kind]
-            fmt = {
-                "host": h.name,
-                "port": h.port,
-                "address": h.address or "",
-                "known_hosts": h.known_hosts,
-                "user": h.user,
-            }
-            add(h, None, text.format(**fmt), cmd.format(**fmt) if cmd else None, Risk.READ_ONLY, "")
-        if h is not None:
-            add(
-                h,
-                None,
-                f"test the bot's access to {h.name}",
-                f"campaign-bot doctor --env {env.name}",
-                Risk.READ_ONLY,
-                "",
-            )
-
     by_key: dict[tuple[str, str | None, str | None], set[str]] = {}
     evidence: dict[tuple[str, str | None, str | None], list[str]] = {}
     for f in findings:
@@ -203,6 +167,53 @@ def next_steps(
             if step.evidence and not re.search(step.evidence, text):
                 continue
             _add_step(add, h, module, step, inst)
+
+    # Hosts we could not check: why, and how to test the access again.
+    for f in findings:
+        if f.status != "error":
+            continue
+        h = hosts.get(f.host)
+        kind = next((k for k in _ERROR_STEPS if k.replace("_", " ") in f.summary.lower()), None)
+        if "host key" in f.summary.lower():
+            kind = "host_key_changed" if "changed" in f.summary.lower() else "host_key_unknown"
+        elif "authentication" in f.summary.lower():
+            kind = "auth"
+        elif "unreachable" in f.summary.lower() or "refused" in f.summary.lower():
+            kind = "unreachable"
+        elif f.check == "run":
+            kind = "run"
+        elif "no ssh answer" in f.summary.lower():
+            kind = "timeout"
+        if h is not None and kind in _ERROR_STEPS:
+            text, cmd = _ERROR_STEPS[kind]
+            fmt = {
+                "host": h.name,
+                "port": h.port,
+                "address": h.address or "",
+                "known_hosts": h.known_hosts,
+                "user": h.user,
+            }
+            add(h, None, text.format(**fmt), cmd.format(**fmt) if cmd else None, Risk.READ_ONLY, "")
+        if h is not None:
+            add(
+                h,
+                None,
+                f"test the bot's access to {h.name}",
+                f"campaign-bot doctor --env {env.name}",
+                Risk.READ_ONLY,
+                "",
+            )
+
+    unchecked = sorted({f.host for f in findings if f.status == "error" and f.host in hosts})
+    if unchecked:
+        add(
+            None,
+            None,
+            f"test the bot's access to {', '.join(unchecked)} (connect, host key, auth, nlserver)",
+            f"campaign-bot doctor --env {env.name}",
+            Risk.READ_ONLY,
+            "",
+        )
 
     # General steps of the checked modules when nothing (or not everything) explains the symptom.
     problems = any(f.status in ("warn", "fail") for f in findings)

@@ -29,7 +29,8 @@ def split_sections(stdout: bytes, token: str) -> dict[str, SectionOutput]:
         text = stdout.decode("utf-8", errors="replace")
         binary_all = True
     begin = re.compile(rf"^@@CB:{re.escape(token)}:BEGIN:(.+?)@@\r?$", re.M)
-    end_re = re.compile(rf"^@@CB:{re.escape(token)}:END:(.+?):(\d+)@@\r?$", re.M)
+    # The end marker may follow output that lacks a final newline, so it is not anchored to a line start.
+    end_re = re.compile(rf"@@CB:{re.escape(token)}:END:(.+?):(\d+)@@\r?$", re.M)
     out: dict[str, SectionOutput] = {}
     for m in begin.finditer(text):
         sid = m.group(1)

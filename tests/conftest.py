@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.kb import KnowledgeBase, load_knowledge
+from bot.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge()
+
+
+@pytest.fixture(scope="session")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher(kb)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    # slack_sdk honours HTTP(S)_PROXY and ignores NO_PROXY; tests talk to loopback only.
+    for var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def require_sshd() -> None:
+    from tests.harness.sshd import sshd_available
+
+    if not sshd_available():
+        if os.environ.get("CAMPAIGN_BOT_REQUIRE_SSHD") == "1" or os.environ.get("CI") == "true":
+            pytest.fail("OpenSSH sshd is required here (CI) but /usr/sbin/sshd is missing")
+        pytest.skip("OpenSSH sshd not installed (apt-get install openssh-server)")

@@ -1,0 +1,186 @@
+"""Checks against real OpenSSH sshd hosts on loopback, healthy and faulty, through the Runner and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from bot.inventory import load_inventory
+from bot.kb import KnowledgeBase
+from bot.runner import Runner
+from bot.transports.base import Transport
+from bot.transports.ssh import ConnectionPool, SSHTransport
+from tests.integration.conftest import Fleet
+
+FAULTS = {
+    "hang": "did not finish within",
+    "badkey": "CHANGED",
+    "noauth": "authentication refused",
+    "huge": "more than",
+    "binary": "not text",
+    "unknownkey": "not in",
+    "silent": "did not speak SSH",
+    "closed": "refused",
+}
+
+
+def _runner(pool: ConnectionPool) -> Runner:
+    def for_host(h):  # type: ignore[no-untyped-def]
+        t: Transport = SSHTransport(h, pool)
+        return t
+
+    return Runner(for_host)
+
+
+def test_healthy_hosts_report_and_each_fault_is_one_clear_error(fleet: Fleet, kb: KnowledgeBase) -> None:
+    inv = load_inventory(fleet.inventory)
+    env = inv.environment("it")
+    pool = ConnectionPool()
+    start = time.monotonic()
+    res = _runner(pool).run(env, [kb.get("mta"), kb.get("stat")])
+    elapsed = time.monotonic() - start
+    pool.close()
+    # Every fault costs at most its own timeouts (connect 2 s, command 3 s) and they run in parallel.
+    assert elapsed < 9, elapsed
+    by_host: dict[str, list] = {}
+    for f in res.findings:
+        by_host.setdefault(f.host, []).append(f)
+    for host, needle in FAULTS.items():
+        errors = [f for f in by_host[host] if f.status == "error"]
+        assert len(errors) == 1, (host, [f.summary for f in by_host[host]])
+        assert needle in errors[0].summary, (host, errors[0].summary)
+        assert errors[0].duration_ms < 7000
+    good1 = {(f.module, f.check): f for f in by_host["good1"]}
+    assert good1[("mta", "process")].status == "ok"
+    assert "runs (pid 2320" in good1[("mta", "process")].summary
+    assert all(f.status != "error" for f in by_host["good1"])
+    good2 = {(f.module, f.check): f for f in by_host["good2"]}
+    assert good2[("mta", "process")].status == "fail"
+    assert "monitor -missing" in good2[("mta", "process")].summary
+    mta_log = [f for f in by_host["good2"] if f.check == "log" and "mta.log" in f.summary]
+    assert mta_log[0].status == "warn" and "PGS-220000" in mta_log[0].summary
+
+
+def test_hung_command_is_killed_on_the_server(fleet: Fleet, kb: KnowledgeBase) -> None:
+    """`timeout -k` ends the remote command: no `sleep 1000` is left behind on the host."""
+    inv = load_inventory(fleet.inventory)
+    env = inv.environment("it")
+    pool = ConnectionPool()
+    _runner(pool).run(env, [kb.get("mta")], hosts=[env.host("hang")])
+    pool.close()
+    time.sleep(2.5)  # timeout -k 2: the kill grace period
+    left = subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", left.stdout
+
+
+def test_no_state_changing_verb_reaches_nlserver(fleet: Fleet) -> None:
+    for args in (["check", "mta"], ["diagnose", "mail not sending"], ["doctor"], ["check", "wfserver"]):
+        subprocess.run(
+            [sys.executable, "-m", "bot", *args, "--env", "it", "--inventory", str(fleet.inventory)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    for name in ("good1", "good2"):
+        calls = (fleet.homes[name] / "sim" / "invocations.log").read_text().split("\n")
+        verbs = {c.split()[0] for c in calls if c.strip()}
+        assert verbs <= {"pdump", "monitor"}, verbs
+        assert "pdump" in verbs
+
+
+def test_cli_check_json_against_sshd(fleet: Fleet) -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "mta", "--env", "it", "--inventory", str(fleet.inventory), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 1, p.stderr  # good2's mta is down, several hosts are faulty
+    data = json.loads(p.stdout)
+    assert data["environment"] == "it"
+    assert set(data["hosts"]) >= {"good1", "good2", "hang", "closed"}
+    keys = {"host", "module", "instance", "check", "status", "summary", "evidence", "duration_ms"}
+    assert all(keys <= set(f) for f in data["findings"])
+    steps = [s for s in data["next_steps"] if s["host"] == "good2" and s["command"] == "nlserver start mta@prod"]
+    assert steps and steps[0]["risk"] == "changes-state"
+    assert "Traceback" not in p.stderr
+
+
+def test_cli_check_one_healthy_host_exits_zero(fleet: Fleet) -> None:
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "check",
+            "mta@prod",
+            "--env",
+            "it",
+            "--host",
+            "good1",
+            "--inventory",
+            str(fleet.inventory),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    data = json.loads(p.stdout)
+    assert data["hosts"] == ["good1"]
+    assert {f["status"] for f in data["findings"]} <= {"ok", "warn"}
+
+
+def test_doctor_reports_each_host(fleet: Fleet) -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor", "--env", "it", "--inventory", str(fleet.inventory), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 1
+    rows = {r["host"]: r for r in json.loads(p.stdout)["hosts"]}
+    assert rows["good1"]["ok"] and rows["good1"]["build"] == "9379@3f1a2b7" and rows["good1"]["auth"] is True
+    assert rows["closed"]["connect"] is False
+    assert rows["badkey"]["host_key"] is False and "CHANGED" in rows["badkey"]["detail"]
+    assert rows["unknownkey"]["host_key"] is False
+    assert rows["noauth"]["auth"] is False
+
+
+def test_pool_reuses_the_connection_between_questions(fleet: Fleet, kb: KnowledgeBase) -> None:
+    inv = load_inventory(fleet.inventory)
+    env = inv.environment("it")
+    pool = ConnectionPool()
+    runner = _runner(pool)
+    good = [env.host("good1"), env.host("good2")]
+    runner.run(env, [kb.get("mta")], hosts=good)
+    runner.run(env, [kb.get("wfserver")], hosts=good)
+    assert pool.connects == 2
+    pool.close()
+
+
+def test_secrets_in_config_never_leave_the_host(fleet: Fleet) -> None:
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "check",
+            "mta",
+            "--env",
+            "it",
+            "--host",
+            "good1",
+            "--inventory",
+            str(fleet.inventory),
+            "--json",
+            "--all",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "sim-db-password" not in p.stdout + p.stderr

@@ -43,7 +43,7 @@ find echo curl wget ssh scp git docker kubectl systemctl service apt apt-get yum
 python3 bash sh zsh vi vim nano less more tar gzip make npm node java mkdir touch ln which whoami
 ping netstat ss journalctl crontab""".split()  # noqa: SIM905
 )
-_SHELL_META = re.compile(r"(\|\s*\w|&&|;\s*\w|\$\(|`|>\s*/|\s-{1,2}[a-z]|^\s*[./~]/)")
+_SHELL_META = re.compile(r"(\|\s*\w|&&|;\s*\w|\$\(|`|\s>>?\s*/|\s-{1,2}[a-z]|^\s*[./~]/)")
 
 
 @dataclass(frozen=True)
@@ -260,15 +260,20 @@ class Matcher:
                 break
         return out
 
-    def _split_compound(self, word: str) -> tuple[str, str] | None:
-        """Split an unknown compound into two known words: trackinglogs -> tracking logs."""
+    def _split_compound(self, word: str, depth: int = 0) -> tuple[str, ...] | None:
+        """Split an unknown compound into known words: trackinglogs -> tracking logs,
+        smtpverzendstatistieken -> smtp verzend statistieken (at most three parts)."""
         vocab = self._typos.vocabulary
-        if word in vocab or len(word) < 7 or word.isdigit():
+        if word in vocab or len(word) < 7 or word.isdigit() or depth > 1:
             return None
         for i in range(3, len(word) - 2):
             head, tail = word[:i], word[i:]
-            if head in vocab and tail in vocab:
-                return head, tail
+            if head in vocab:
+                if tail in vocab:
+                    return head, tail
+                rest = self._split_compound(tail, depth + 1)
+                if rest:
+                    return (head, *rest)
         return None
 
     @staticmethod

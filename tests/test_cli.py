@@ -1,0 +1,171 @@
+"""The CLI as a subprocess: JSON shapes, exit codes, hostile input, the terminal chat on the simulated fleet."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CAMPAIGN_BOT_"))}
+    e.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=e,
+        cwd=cwd or ROOT,
+    )
+
+
+def test_match_json() -> None:
+    p = run("match", "mail not sending", "--json")
+    assert p.returncode == 0
+    data = json.loads(p.stdout)
+    assert data["query"] == "mail not sending"
+    assert [m["module"] for m in data["matches"]][:2] == ["mta", "stat"]
+    assert all(set(m) == {"module", "score", "reasons"} for m in data["matches"])
+
+
+def test_match_jsonl_in_order_with_abstention() -> None:
+    lines = [{"text": "mail not sending"}, {"text": "good morning team"}, {"text": "workflow blijft hangen"}]
+    p = run("match", "--jsonl", stdin="\n".join(json.dumps(x) for x in lines) + "\n")
+    assert p.returncode == 0
+    out = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [o["query"] for o in out] == [x["text"] for x in lines]
+    assert out[1]["matches"] == []
+    assert out[2]["matches"][0]["module"] == "wfserver"
+
+
+def test_match_jsonl_bad_line_does_not_stop() -> None:
+    p = run("match", "--jsonl", stdin='not json\n{"text": "no process starts"}\n')
+    assert p.returncode == 0
+    out = [json.loads(line) for line in p.stdout.splitlines()]
+    assert out[0]["matches"] == [] and "error" in out[0]
+    assert out[1]["matches"][0]["module"] == "watchdog"
+
+
+def test_module_json_keeps_instance() -> None:
+    p = run("module", "mta@staging", "--json")
+    assert p.returncode == 0
+    data = json.loads(p.stdout)
+    assert data["module"] == "mta" and data["instance"] == "staging" and data["process"] == "mta@staging"
+
+
+@pytest.mark.parametrize(
+    ("arg", "canonical"), [("waakhond", "watchdog"), ("wf server", "wfserver"), ("IN-MAIL", "inMail")]
+)
+def test_module_aliases(arg: str, canonical: str) -> None:
+    p = run("module", arg, "--json")
+    assert json.loads(p.stdout)["module"] == canonical
+
+
+@pytest.mark.parametrize("arg", ["mta; rm -rf /", "$(id)", "nosuchmodule"])
+def test_module_unknown_exit_2(arg: str) -> None:
+    p = run("module", arg)
+    assert p.returncode == 2
+    assert "unknown module" in p.stderr and "Traceback" not in p.stderr
+    assert p.stdout == ""
+
+
+def test_module_card_text() -> None:
+    p = run("module", "waakhond")
+    assert p.returncode == 0
+    assert p.stdout.startswith("watchdog:") and "nlserver watchdog -svc -noconsole" in p.stdout
+
+
+def test_modules_list() -> None:
+    p = run("modules")
+    assert len(p.stdout.splitlines()) == 11 and "inMail" in p.stdout
+
+
+def test_knowledge_check() -> None:
+    p = run("knowledge", "check")
+    assert p.returncode == 0 and "11 modules" in p.stdout
+
+
+def test_knowledge_check_broken(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(ROOT / "knowledge", tmp_path / "k")
+    f = tmp_path / "k" / "modules" / "web.yaml"
+    f.write_text(f.read_text().replace("kind: daemon", "kind: demon"))
+    p = run("--knowledge", str(tmp_path / "k"), "knowledge", "check")
+    assert p.returncode == 2
+    assert "web.yaml: kind:" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_run_terminal_chat_on_simulated_fleet(tmp_path: Path) -> None:
+    p = run("run", stdin="mail not sending\ngood morning team\n/campaign-module waakhond\n", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "SIMULATED" in p.stderr
+    answers = p.stdout.split("\n\n[SIMULATED")
+    assert p.stdout.count("[SIMULATED FLEET") == 3  # every answer says the hosts are simulated
+    assert "mta@prod should run" in p.stdout and "nlserver start mta@prod" in p.stdout and "app2" in p.stdout
+    assert "I answer questions about Adobe Campaign" in p.stdout
+    assert "watchdog: Watchdog" in answers[-1]
+
+
+def test_diagnose_json_on_simulated_fleet(tmp_path: Path) -> None:
+    p = run("diagnose", "mail not sending", "--json", cwd=tmp_path)
+    assert p.returncode == 1
+    data = json.loads(p.stdout)
+    assert data["simulated"] is True
+    assert {m["module"] for m in data["modules"]} >= {"mta", "stat"}
+    assert any(f["host"] == "app2" and f["module"] == "mta" and f["status"] == "fail" for f in data["findings"])
+    step = next(s for s in data["next_steps"] if s["command"] == "nlserver start mta@prod")
+    assert step["host"] == "app2" and step["risk"] == "changes-state"
+    assert set(step) >= {"host", "module", "text", "command", "risk"}
+    assert "app2" in data["verdict"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "mta; reboot"],
+        ["check", "mta", "--env", "prod;ls"],
+        ["check", "mta", "--host", "app9"],
+        ["check", "mta@x;y"],
+        ["check", "mta@staging"],  # not an instance of the simulated environment
+        ["doctor", "--env", "nope"],
+        ["diagnose", "mail", "--env", "$(id)"],
+    ],
+)
+def test_hostile_or_unknown_arguments_exit_2_before_connecting(args: list[str], tmp_path: Path) -> None:
+    p = run(*args, cwd=tmp_path)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "Traceback" not in p.stderr and p.stderr.startswith("campaign-bot")
+
+
+def test_broken_inventory_names_file_and_field(tmp_path: Path) -> None:
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(
+        "environments:\n  prod:\n    hosts:\n      - name: app1\n        address: 10.0.0.1\n        port: seventy\n"
+    )
+    p = run("check", "mta", "--inventory", str(inv))
+    assert p.returncode == 2
+    assert f"{inv}: environments.prod.hosts.0.port" in p.stderr
+
+
+def test_env_var_inventory_and_missing_file(tmp_path: Path) -> None:
+    p = run("doctor", env={"CAMPAIGN_BOT_INVENTORY": str(tmp_path / "missing.yaml")})
+    assert p.returncode == 2 and "inventory file not found" in p.stderr
+
+
+def test_doctor_simulated(tmp_path: Path) -> None:
+    p = run("doctor", "--json", cwd=tmp_path)
+    assert p.returncode == 0
+    rows = json.loads(p.stdout)["hosts"]
+    assert {r["host"] for r in rows} == {"app1", "app2", "track1"}
+    assert all(r["nlserver"] and r["build"] == "9379@3f1a2b7" for r in rows)

@@ -1,0 +1,58 @@
+"""Matcher benchmark: accuracy on the dev set and our extra set, and time per question (median, p95).
+
+Run: `.venv/bin/python bench/bench_matcher.py` (or `make bench`). Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.kb import load_knowledge  # noqa: E402
+from bot.matcher import Matcher  # noqa: E402
+from tests.test_matcher import evaluate  # noqa: E402
+
+SETS = {
+    "dev set (shared/eval/symptoms-dev.jsonl)": ROOT.parent / "shared" / "eval" / "symptoms-dev.jsonl",
+    "extra set (tests/data/symptoms-extra.jsonl)": ROOT / "tests" / "data" / "symptoms-extra.jsonl",
+}
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    kb = load_knowledge()
+    matcher = Matcher(kb)
+    build_ms = (time.perf_counter() - t0) * 1000
+    print(f"knowledge load + matcher build: {build_ms:.1f} ms\n")
+    print("| set | questions | top-1 | all expected in top-3 | abstains off-topic | top-1 EN | top-1 NL |")
+    print("|---|---|---|---|---|---|---|")
+    texts: list[str] = []
+    for name, path in SETS.items():
+        if not path.exists():
+            continue
+        rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        texts += [r["text"] for r in rows]
+        r = evaluate(matcher, path)
+        print(f"| {name} | {len(rows)} | {r['top1']:.1%} | {r['top3']:.1%} | {r['abstain']:.1%} | "
+              f"{r.get('top1_en', 0):.1%} | {r.get('top1_nl', 0):.1%} |")
+    # Timing: a fresh matcher per round so the typo cache does not flatter repeated questions.
+    per_q: list[float] = []
+    for _ in range(5):
+        m = Matcher(kb)
+        for t in texts:
+            s = time.perf_counter()
+            m.match(t)
+            per_q.append((time.perf_counter() - s) * 1000)
+    per_q.sort()
+    print(f"\nper question over {len(per_q)} calls: median {statistics.median(per_q):.3f} ms, "
+          f"p95 {per_q[int(len(per_q) * 0.95)]:.3f} ms, max {per_q[-1]:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ import logging
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -45,7 +46,7 @@ def simulated_inventory() -> Inventory:
     return build_simulated_inventory(root)
 
 
-def inventory_loader(explicit: str | None, settings: Settings, allow_simulated: bool):  # type: ignore[no-untyped-def]
+def inventory_loader(explicit: str | None, settings: Settings, allow_simulated: bool) -> Callable[[], Inventory]:
     def load() -> Inventory:
         path = find_inventory_path(explicit, settings.campaign_bot_inventory)
         if path is None:

@@ -114,7 +114,15 @@ def next_steps(
     out: list[NextStep] = []
     seen: set[tuple[str | None, str | None, str]] = set()
 
-    def add(host: Host | None, module: str | None, step_text: str, command: str | None, risk: Risk, src: str) -> None:
+    def add(
+        host: Host | None,
+        module: str | None,
+        step_text: str,
+        command: str | None,
+        risk: Risk,
+        src: str,
+        step_id: str | None = None,
+    ) -> None:
         key = (host.name if host else None, command, step_text)
         if key in seen:
             return
@@ -128,6 +136,7 @@ def next_steps(
                 command=command,
                 risk=risk,
                 source=src,
+                step_id=step_id,
             )
         )
 
@@ -229,11 +238,11 @@ def next_steps(
                     if step.command
                     else None
                 )
-                add(None, module.name, f"{module.name}: {step.text}", cmd, step.risk, step.source)
+                add(None, module.name, f"{module.name}: {step.text}", cmd, step.risk, step.source, step.id)
     return out[:MAX_STEPS]
 
 
-_AddStep = Callable[[Host | None, str | None, str, str | None, Risk, str], None]
+_AddStep = Callable[[Host | None, str | None, str, str | None, Risk, str, str | None], None]
 
 
 def _add_step(add: _AddStep, h: Host | None, module: Module, step: Step, inst: str | None) -> None:
@@ -242,7 +251,7 @@ def _add_step(add: _AddStep, h: Host | None, module: Module, step: Step, inst: s
         if step.command
         else None
     )
-    add(h, module.name, step.text, cmd, step.risk, step.source)
+    add(h, module.name, step.text, cmd, step.risk, step.source, step.id)
 
 
 def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environment) -> tuple[str, str]:

@@ -47,6 +47,7 @@ class NextStep(BaseModel):
     command: str | None
     risk: Risk
     source: str = ""
+    step_id: str | None = None  # the knowledge base step it comes from (module + id)
 
     def public(self) -> dict[str, object]:
         return self.model_dump(mode="json")

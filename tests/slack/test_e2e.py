@@ -1,0 +1,293 @@
+"""`campaign-bot serve` end to end: signed requests over a real socket, a fake Slack Web API on
+loopback, and real sshd hosts with simulated Campaign servers behind the bot."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.slack.conftest import Bot, sign
+
+N = [0]
+
+
+def next_ts() -> str:
+    N[0] += 1
+    return f"17000{int(time.time()) % 100000:05d}.{N[0]:06d}"
+
+
+def texts_of(bot: Bot, method: str, channel: str | None = None, thread_ts: str | None = None) -> list[str]:
+    out = []
+    for c in bot.fake.of(method):
+        if channel and c.params.get("channel") != channel:
+            continue
+        if thread_ts and c.params.get("thread_ts") != thread_ts:
+            continue
+        out.append(json.dumps(c.params.get("blocks", "")) + " " + str(c.params.get("text", "")))
+    return out
+
+
+def mention(
+    bot: Bot, text: str, user: str = "UALICE", channel: str = "CPROD", event_id: str | None = None
+) -> tuple[str, str]:
+    ts = next_ts()
+    eid = event_id or f"Ev{ts.replace('.', '')}"
+    status, _, elapsed = bot.event(
+        {"type": "app_mention", "user": user, "text": f"<@UBOT> {text}", "ts": ts, "channel": channel, "event_ts": ts},
+        eid,
+    )
+    assert status == 200 and elapsed < 3
+    return ts, eid
+
+
+def final_update(bot: Bot, ts_parent: str, needle: str, timeout: float = 30) -> str:
+    """The last chat.update/postMessage in the thread that contains `needle`."""
+
+    def find() -> str | None:
+        posted = {c.result.get("ts") for c in bot.fake.of("chat.postMessage") if c.params.get("thread_ts") == ts_parent}
+        for c in reversed(bot.fake.calls):
+            if c.method == "chat.update" and c.params.get("ts") in posted:
+                body = json.dumps(c.params.get("blocks", "")) + str(c.params.get("text"))
+                if needle in body:
+                    return body
+        return None
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = find()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"no update with {needle!r}; calls: {[c.method for c in bot.fake.calls][-20:]}")
+
+
+def test_forged_and_stale_requests_get_401(bot: Bot) -> None:
+    before = len(bot.fake.calls)
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": "EvForged",
+            "event": {"type": "app_mention", "text": "mail", "channel": "CPROD", "ts": "1.1", "user": "U1"},
+        }
+    )
+    assert bot.post(body, sign(body, secret="wrong"), "application/json")[0] == 401
+    assert bot.post(body, sign(body, ts=str(int(time.time()) - 600)), "application/json")[0] == 401
+    assert bot.post(body, {}, "application/json")[0] == 401
+    time.sleep(0.5)
+    assert len(bot.fake.calls) == before
+
+
+def test_slash_command_card_for_dutch_name(bot: Bot) -> None:
+    status, body, elapsed = bot.command("waakhond")
+    assert status == 200 and elapsed < 3
+    data = json.loads(body)
+    text = json.dumps(data["blocks"])
+    assert "*watchdog*" in text and "nlserver watchdog -svc -noconsole" in text
+    assert '"action_id": "run_checks"' in text
+    assert len(data["blocks"]) <= 50
+
+
+def test_slash_command_with_environment_and_list(bot: Bot) -> None:
+    _, body, _ = bot.command("wf server prod")
+    assert "*wfserver*" in json.dumps(json.loads(body)["blocks"])
+    _, body, _ = bot.command("")
+    assert "Campaign modules" in body
+
+
+def test_hostile_slash_text_runs_nothing(bot: Bot) -> None:
+    logs = {n: (bot.fleet.homes[n] / "sim" / "invocations.log") for n in ("good1", "good2")}
+    before = {n: p.read_text() for n, p in logs.items()}
+    posts = len(bot.fake.of("chat.postMessage"))
+    for text in ("mta; rm -rf /", "$(reboot)", "`id` prod", "mta@prod && curl evil", "a" * 3000):
+        status, body, _ = bot.command(text)
+        assert status == 200 and "Unknown module" in body
+    time.sleep(0.5)
+    assert {n: p.read_text() for n, p in logs.items()} == before
+    assert len(bot.fake.of("chat.postMessage")) == posts
+
+
+def test_mention_mail_not_sending_answers_in_thread_with_findings(bot: Bot) -> None:
+    ts, _ = mention(bot, "mail not sending")
+    assert bot.fake.wait_for(
+        lambda: any(
+            c.params.get("timestamp") == ts and c.params.get("name") == "eyes" for c in bot.fake.of("reactions.add")
+        )
+    )
+    assert bot.fake.wait_for(lambda: texts_of(bot, "chat.postMessage", thread_ts=ts))
+    first = texts_of(bot, "chat.postMessage", thread_ts=ts)[0]
+    assert "mta" in first and "stat" in first and "prod" in first  # modules, why, environment, host count
+    final = final_update(bot, ts, "nlserver start mta@prod")
+    assert "good2" in final and "mta@prod" in final and "monitor -missing" in final
+    assert "Environment" in final and "prod" in final
+    assert bot.fake.wait_for(
+        lambda: any(
+            c.params.get("timestamp") == ts and c.params.get("name") == "x" for c in bot.fake.of("reactions.add")
+        )
+    )
+    updates = [c for c in bot.fake.of("chat.update")]
+    assert len(updates) >= 2  # progress while hosts finish, then the result
+    recs = [r for r in bot.audit_records() if r.get("question") == "mail not sending"]
+    assert recs and recs[-1]["user"] == "UALICE" and recs[-1]["environment"] == "prod"
+    assert any("nlserver pdump" in c for c in recs[-1]["commands"])  # type: ignore[union-attr]
+    assert recs[-1]["outcome"] == "fail"
+
+
+def test_retried_event_is_not_answered_twice(bot: Bot) -> None:
+    ts, eid = mention(bot, "is wfserver running?")
+    assert bot.fake.wait_for(lambda: len(texts_of(bot, "chat.postMessage", thread_ts=ts)) >= 1)
+    status, _, _ = bot.event(
+        {
+            "type": "app_mention",
+            "user": "UALICE",
+            "text": "<@UBOT> is wfserver running?",
+            "ts": ts,
+            "channel": "CPROD",
+            "event_ts": ts,
+        },
+        eid,
+        retry=1,
+    )
+    assert status == 200
+    final_update(bot, ts, "wfserver")
+    time.sleep(1.0)
+    assert len(texts_of(bot, "chat.postMessage", thread_ts=ts)) == 1
+    assert (
+        len(
+            [
+                c
+                for c in bot.fake.of("reactions.add")
+                if c.params.get("timestamp") == ts and c.params.get("name") == "eyes"
+            ]
+        )
+        == 1
+    )
+
+
+def test_off_topic_gets_help_not_silence(bot: Bot) -> None:
+    ts, _ = mention(bot, "good morning team")
+    assert bot.fake.wait_for(
+        lambda: any("mail not sending" in t for t in texts_of(bot, "chat.postMessage", thread_ts=ts))
+    )
+
+
+def test_rate_limited_post_is_retried(bot: Bot) -> None:
+    bot.fake.rate_limit["chat.postMessage"] = 1
+    ts, _ = mention(bot, "hello there, nothing starts, pdump says no tasks")
+    assert bot.fake.wait_for(lambda: texts_of(bot, "chat.postMessage", thread_ts=ts), timeout=15)
+    assert bot.fake.rate_limit["chat.postMessage"] == 0
+    final_update(bot, ts, "watchdog")
+
+
+def test_protected_environment_refuses_with_reason(bot: Bot) -> None:
+    before = (bot.fleet.homes["good1"] / "sim" / "invocations.log").read_text()
+    ts, _ = mention(bot, "mail not sending on locked", user="UNOBODY")
+    assert bot.fake.wait_for(lambda: any("protected" in t for t in texts_of(bot, "chat.postMessage", thread_ts=ts)))
+    time.sleep(0.3)
+    assert (bot.fleet.homes["good1"] / "sim" / "invocations.log").read_text() == before
+    assert any(r.get("outcome") == "refused" and r.get("user") == "UNOBODY" for r in bot.audit_records())
+
+
+def test_user_group_member_may_check_protected_environment(bot: Bot) -> None:
+    ts, _ = mention(bot, "is syslogd running on locked?", user="UGROUPIE")
+    final_update(bot, ts, "syslogd")
+    assert any(c.params.get("usergroup") == "SOPS" for c in bot.fake.of("usergroups.users.list"))
+
+
+def test_follow_up_keeps_the_environment_and_modules(bot: Bot) -> None:
+    ts, _ = mention(bot, "is syslogd running on locked?", user="UBOSS")
+    final_update(bot, ts, "syslogd")
+    n = len(texts_of(bot, "chat.postMessage", thread_ts=ts))
+    t2 = next_ts()
+    bot.event(
+        {
+            "type": "app_mention",
+            "user": "UBOSS",
+            "text": "<@UBOT> check again",
+            "ts": t2,
+            "thread_ts": ts,
+            "channel": "CPROD",
+        },
+        f"Ev{t2.replace('.', '')}",
+    )
+    assert bot.fake.wait_for(lambda: len(texts_of(bot, "chat.postMessage", thread_ts=ts)) > n)
+    follow = texts_of(bot, "chat.postMessage", thread_ts=ts)[n]
+    assert "syslogd" in follow and "locked" in follow
+
+
+def test_guarded_action_needs_operator_and_confirmation(bot: Bot) -> None:
+    log = bot.fleet.homes["good2"] / "sim" / "invocations.log"
+    ts, _ = mention(bot, "mail not sending", user="UOPS")
+    final = final_update(bot, ts, "nlserver start mta@prod")
+    assert '"confirm"' in final and "Change a server?" in final
+    assert "start mta@prod" not in log.read_text()  # nothing ran before the click
+    blocks = None
+    for c in reversed(bot.fake.of("chat.update")):
+        if "act:" in json.dumps(c.params.get("blocks", "")):
+            blocks = c.params["blocks"]
+            break
+    assert blocks is not None
+    button = next(
+        b["accessory"]
+        for b in blocks
+        if b.get("accessory", {}).get("action_id", "").startswith("act:")
+        and "nlserver start mta@prod" in b["text"]["text"]
+    )
+    # Someone who is not an operator clicks: refused, nothing runs.
+    other = "UALICE"
+    bot.action(button["action_id"], button["value"], user=other, thread_ts=ts)
+    assert bot.fake.wait_for(
+        lambda: any("not an operator" in t for t in texts_of(bot, "chat.postMessage", thread_ts=ts))
+    )
+    assert "start mta@prod" not in log.read_text()
+    # The offered action is used up; the operator gets it offered again by asking again.
+    ts2, _ = mention(bot, "mail not sending", user="UOPS")
+    final_update(bot, ts2, "nlserver start mta@prod")
+    for c in reversed(bot.fake.of("chat.update")):
+        if "act:" in json.dumps(c.params.get("blocks", "")):
+            blocks = c.params["blocks"]
+            break
+    button = next(
+        b["accessory"]
+        for b in blocks
+        if b.get("accessory", {}).get("action_id", "").startswith("act:")
+        and "nlserver start mta@prod" in b["text"]["text"]
+    )
+    status, _, elapsed = bot.action(button["action_id"], button["value"], user="UOPS", thread_ts=ts2)
+    assert status == 200 and elapsed < 3
+    assert bot.fake.wait_for(
+        lambda: any(
+            "nlserver start mta@prod" in t and "good2" in t and "exit 3" in t
+            for t in texts_of(bot, "chat.postMessage", thread_ts=ts2)
+        )
+    )
+    assert "start mta@prod" in log.read_text()  # it reached the host (the simulator refuses to change state)
+    rec = [r for r in bot.audit_records() if str(r.get("outcome", "")).startswith("action")]
+    assert any(r["outcome"] == "action-refused" and r["user"] == other for r in rec)
+    assert any(
+        r["outcome"] == "action-failed" and r["user"] == "UOPS" and "good2: nlserver start mta@prod" in r["commands"]
+        for r in rec
+    )
+    # A second click on the same button does nothing.
+    bot.action(button["action_id"], button["value"], user="UOPS", thread_ts=ts2)
+    assert bot.fake.wait_for(
+        lambda: any(
+            c.params.get("text", "").startswith("That action was already used")
+            for c in bot.fake.of("chat.postEphemeral")
+        )
+    )
+
+
+def test_run_checks_button_posts_findings_in_a_thread(bot: Bot) -> None:
+    posts = len(bot.fake.of("chat.postMessage"))
+    status, _, _ = bot.action(
+        "run_checks", json.dumps({"module": "wfserver", "instance": "prod", "env": "prod"}), user="UALICE"
+    )
+    assert status == 200
+    assert bot.fake.wait_for(lambda: len(bot.fake.of("chat.postMessage")) >= posts + 2)
+    parent = bot.fake.of("chat.postMessage")[posts]
+    assert "Checks of *wfserver*" in json.dumps(parent.params.get("blocks"))
+    assert bot.fake.of("chat.postMessage")[posts + 1].params.get("thread_ts")
+
+
+def test_tokens_never_in_audit(bot: Bot) -> None:
+    assert "xoxb-test-token-123" not in bot.audit.read_text()

@@ -36,3 +36,7 @@ def require_sshd() -> None:
         if os.environ.get("CAMPAIGN_BOT_REQUIRE_SSHD") == "1" or os.environ.get("CI") == "true":
             pytest.fail("OpenSSH sshd is required here (CI) but /usr/sbin/sshd is missing")
         pytest.skip("OpenSSH sshd not installed (apt-get install openssh-server)")
+
+
+# The real-sshd fleet (session scope) is shared by the SSH integration and the Slack end-to-end tests.
+from tests.integration.fleet import fleet  # noqa: E402, F401

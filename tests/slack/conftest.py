@@ -19,7 +19,7 @@ import yaml
 
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.sshd import free_port
-from tests.integration.fleet import Fleet, fleet  # noqa: F401 - the session fixture
+from tests.integration.fleet import Fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-signing-secret"
@@ -174,7 +174,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[str], log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def bot(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:  # noqa: F811
+def bot(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     tmp = tmp_path_factory.mktemp("slackbot")
     fake = FakeSlack(usergroups={"SOPS": ["UGROUPIE"]}).start()
     inv = slack_inventory(tmp / "inventory.yaml", fleet)

@@ -1,1 +1,0 @@
-from tests.integration.fleet import fleet  # noqa: F401 - the session fixture

@@ -39,8 +39,10 @@ def main() -> None:
         rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
         texts += [r["text"] for r in rows]
         r = evaluate(matcher, path)
-        print(f"| {name} | {len(rows)} | {r['top1']:.1%} | {r['top3']:.1%} | {r['abstain']:.1%} | "
-              f"{r.get('top1_en', 0):.1%} | {r.get('top1_nl', 0):.1%} |")
+        print(
+            f"| {name} | {len(rows)} | {r['top1']:.1%} | {r['top3']:.1%} | {r['abstain']:.1%} | "
+            f"{r.get('top1_en', 0):.1%} | {r.get('top1_nl', 0):.1%} |"
+        )
     # Timing: a fresh matcher per round so the typo cache does not flatter repeated questions.
     per_q: list[float] = []
     for _ in range(5):
@@ -50,8 +52,10 @@ def main() -> None:
             m.match(t)
             per_q.append((time.perf_counter() - s) * 1000)
     per_q.sort()
-    print(f"\nper question over {len(per_q)} calls: median {statistics.median(per_q):.3f} ms, "
-          f"p95 {per_q[int(len(per_q) * 0.95)]:.3f} ms, max {per_q[-1]:.3f} ms")
+    print(
+        f"\nper question over {len(per_q)} calls: median {statistics.median(per_q):.3f} ms, "
+        f"p95 {per_q[int(len(per_q) * 0.95)]:.3f} ms, max {per_q[-1]:.3f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,12 @@ REPEAT = 5
 
 def cli(inventory: Path) -> float:
     start = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "bot", "check", "mta", "--env", "it", "--inventory", str(inventory), "--json"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "mta", "--env", "it", "--inventory", str(inventory), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     elapsed = time.perf_counter() - start
     if p.returncode not in (0, 1) or '"error"' in p.stdout:
         raise SystemExit(f"bench run failed: {p.returncode} {p.stderr[-500:]}")

@@ -17,6 +17,17 @@ from bot.redact import redact
 MAX_QUESTION = 300
 
 
+def _redacted(value: Any) -> Any:
+    """Redact every string inside the record (before serialising, so the JSON stays valid)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return value
+
+
 class AuditLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -29,7 +40,7 @@ class AuditLog:
             if k == "question" and isinstance(v, str) and len(v) > MAX_QUESTION:
                 v = v[: MAX_QUESTION - 3] + "..."
             rec[k] = v
-        line = redact(json.dumps(rec, ensure_ascii=False, default=str))
+        line = json.dumps(_redacted(rec), ensure_ascii=False, default=str)
         with self._lock, self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
         return rec

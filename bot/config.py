@@ -45,6 +45,11 @@ class Settings(BaseSettings):
             raise ValueError("must be a bot token (xoxb-...)")
         return v if v is None or v.get_secret_value() else None
 
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _secret(cls, v: SecretStr | None) -> SecretStr | None:
+        return v if v is None or v.get_secret_value() else None
+
     @field_validator("slack_app_token")
     @classmethod
     def _app_token(cls, v: SecretStr | None) -> SecretStr | None:

@@ -126,6 +126,10 @@ def test_mention_mail_not_sending_answers_in_thread_with_findings(bot: Bot) -> N
     )
     updates = [c for c in bot.fake.of("chat.update")]
     assert len(updates) >= 2  # progress while hosts finish, then the result
+    # The full report (every finding and its evidence) goes into the thread as a file.
+    uploads = [c for c in bot.fake.of("files.completeUploadExternal") if c.params.get("thread_ts") == ts]
+    assert uploads and bot.fake.uploads
+    assert any(b"mta@prod" in body for body in bot.fake.uploads.values())
     recs = [r for r in bot.audit_records() if r.get("question") == "mail not sending"]
     assert recs and recs[-1]["user"] == "UALICE" and recs[-1]["environment"] == "prod"
     assert any("nlserver pdump" in c for c in recs[-1]["commands"])  # type: ignore[union-attr]

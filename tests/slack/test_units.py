@@ -1,0 +1,167 @@
+"""Slack-side pure parts and stores: access decisions, dedupe across workers, audit, Block Kit limits, settings."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from bot.access import may_act, may_check
+from bot.audit import AuditLog
+from bot.config import Settings, load_settings
+from bot.diagnosis import Diagnosis
+from bot.errors import ConfigError
+from bot.findings import Finding, NextStep
+from bot.inventory import parse_inventory
+from bot.kb import KnowledgeBase, Risk
+from bot.matcher import Match
+from bot.render import slack as blocks
+from bot.slack.state import StateStore
+
+INV = parse_inventory(
+    {
+        "environments": {
+            "open": {"hosts": [{"name": "a", "address": "h"}]},
+            "listed": {
+                "access": {"users": ["UAAA1"], "groups": ["SGGG1"], "channels": ["CCCC1"]},
+                "hosts": [{"name": "a", "address": "h"}],
+            },
+            "locked": {"protected": True, "hosts": [{"name": "a", "address": "h"}]},
+            "ops": {"actions": "enabled", "operators": ["UOP"], "hosts": [{"name": "a", "address": "h"}]},
+        }
+    },
+    "t",
+)
+
+
+def test_access_rules() -> None:
+    assert may_check(INV.environment("open"), "UX", "CX").allowed
+    lst = INV.environment("listed")
+    assert may_check(lst, "UAAA1", "CX").allowed and may_check(lst, "UX", "CCCC1").allowed
+    assert may_check(lst, "UX", "CX", ["SGGG1"]).allowed
+    assert not may_check(lst, "UX", "CX").allowed
+    locked = may_check(INV.environment("locked"), "UX", "CX")
+    assert not locked.allowed and "protected" in locked.reason
+    assert not may_act(INV.environment("open"), "UOP").allowed  # actions disabled by default
+    assert may_act(INV.environment("ops"), "UOP").allowed and not may_act(INV.environment("ops"), "UX").allowed
+
+
+def _claim(path: str, q) -> None:  # type: ignore[no-untyped-def]
+    q.put(StateStore(path).first_time("Ev-shared"))
+
+
+def test_dedupe_is_shared_by_worker_processes(tmp_path: Path) -> None:
+    db = str(tmp_path / "state.sqlite3")
+    StateStore(db)
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_claim, args=(db, q)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    results = [q.get(timeout=5) for _ in procs]
+    assert sorted(results) == [False, False, False, True]
+
+
+def test_actions_are_single_use_and_threads_remembered(tmp_path: Path) -> None:
+    s = StateStore(tmp_path / "s.db")
+    aid = s.offer_action({"host": "a"})
+    assert s.take_action(aid) == {"host": "a"} and s.take_action(aid) is None
+    assert s.take_action("forged") is None
+    s.save_thread("C", "1.1", {"env": "prod", "modules": ["mta"]})
+    assert s.thread("C", "1.1") == {"env": "prod", "modules": ["mta"]} and s.thread("C", "2.2") is None
+
+
+def test_audit_redacts_and_truncates(tmp_path: Path) -> None:
+    a = AuditLog(tmp_path / "a.jsonl")
+    a.record(user="U1", question="x" * 1000, commands=["password=hunter2", "token xoxb-123456789"])
+    rec = json.loads((tmp_path / "a.jsonl").read_text())
+    assert len(rec["question"]) == 300 and "hunter2" not in json.dumps(rec) and "xoxb-123456789" not in json.dumps(rec)
+    assert rec["time"].endswith("+00:00")
+
+
+def huge_diagnosis(kb: KnowledgeBase) -> Diagnosis:
+    findings = [
+        Finding(
+            host=f"host{i:03d}",
+            module="mta",
+            instance="prod",
+            check="log",
+            status="warn",
+            summary="E" * 4000,
+            evidence=("x" * 5000,),
+        )
+        for i in range(120)
+    ]
+    steps = [
+        NextStep(
+            host=f"host{i:03d}",
+            module="mta",
+            text="restart " * 600,
+            command="nlserver restart mta@prod",
+            risk=Risk.CHANGES_STATE,
+        )
+        for i in range(80)
+    ]
+    return Diagnosis(
+        "mail not sending",
+        "prod",
+        False,
+        [Match("mta", 0.9, ("r" * 5000,))],
+        ["mta", "stat"],
+        findings,
+        steps,
+        "V" * 5000,
+        "warn",
+        [f"host{i:03d}" for i in range(120)],
+        1234,
+    )
+
+
+def test_block_limits_hold_for_huge_results(kb: KnowledgeBase) -> None:
+    d = huge_diagnosis(kb)
+    bl, text = blocks.result_blocks(d, kb, {0: "a1"}, "report attached")
+    assert len(bl) <= 50 and text
+    for b in bl:
+        if b["type"] == "section":
+            assert len(b["text"]["text"]) <= 3000
+        if b["type"] == "context":
+            assert all(len(e["text"]) <= 3000 for e in b["elements"])
+    assert any("more host" in json.dumps(b) for b in bl)
+    assert len(blocks.raw_report(d, kb)) > 100_000  # the full report goes to a file instead
+
+
+def test_progress_and_card_blocks(kb: KnowledgeBase) -> None:
+    bl, text = blocks.progress_blocks(
+        "q", "prod", True, [Match("mta", 0.9, ("why",))], ["mta"], ["a", "b"], {"a": "fail"}, kb
+    )
+    dumped = json.dumps(bl)
+    assert "Simulated" in dumped and "1/2 done" in dumped and text
+    card, _ = blocks.card_blocks(kb.get("mta"), "prod", "prod", can_run=False)
+    assert "run_checks" not in json.dumps(card) and "mta@prod" in json.dumps(card)
+
+
+def test_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for k in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT"):
+        monkeypatch.delenv(k, raising=False)
+    s = load_settings(None)
+    assert not s.slack_configured and s.slack_api_url == "https://slack.com/api/"
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        s.require_slack()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    s = load_settings(None)
+    assert "xoxb-secret-value" not in repr(s) and "xoxb-secret-value" not in str(s.model_dump())
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        s.require_slack()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "not-a-token")
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        load_settings(None)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("PORT", "http")
+    with pytest.raises(ConfigError, match="PORT"):
+        load_settings(None)
+    assert isinstance(Settings, type)

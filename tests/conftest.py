@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -29,13 +28,6 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-def require_sshd() -> None:
-    from tests.harness.sshd import sshd_available
-
-    if not sshd_available():
-        if os.environ.get("CAMPAIGN_BOT_REQUIRE_SSHD") == "1" or os.environ.get("CI") == "true":
-            pytest.fail("OpenSSH sshd is required here (CI) but /usr/sbin/sshd is missing")
-        pytest.skip("OpenSSH sshd not installed (apt-get install openssh-server)")
 
 
 # The real-sshd fleet (session scope) is shared by the SSH integration and the Slack end-to-end tests.

@@ -478,23 +478,27 @@ def build_app(
     )
 
     @app.middleware
-    def drop_retries_and_bots(body: dict[str, Any], next: Callable[[], Any]) -> Any:
-        # Slack re-delivers events it thinks were missed: answer each event once, deployment-wide.
-        event_id = body.get("event_id")
-        if event_id and not bot.state.first_time(str(event_id)):
-            return BoltResponse(status=200, body="")
+    def drop_bots(body: dict[str, Any], next: Callable[[], Any]) -> Any:
         event = body.get("event") or {}
         if event.get("bot_id") or event.get("subtype") in ("bot_message", "message_changed", "message_deleted"):
             return BoltResponse(status=200, body="")
         return next()
 
+    def first_time(body: dict[str, Any]) -> bool:
+        # Slack re-delivers events it thinks were missed. Every delivery is acked at once (Bolt acks
+        # events before the listener runs); only the first one, deployment-wide, is answered. The
+        # check runs here, on the worker, to keep the shared store off the acknowledgement path.
+        event_id = body.get("event_id")
+        return not event_id or bot.state.first_time(str(event_id))
+
     @app.event("app_mention")
-    def on_mention(event: dict[str, Any]) -> None:
-        bot.on_message(event)
+    def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if first_time(body):
+            bot.on_message(event)
 
     @app.event("message")
-    def on_message(event: dict[str, Any], context: dict[str, Any]) -> None:
-        if event.get("subtype"):
+    def on_message(event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+        if event.get("subtype") or not first_time(body):
             return
         text = event.get("text") or ""
         bot_user = context.get("bot_user_id")

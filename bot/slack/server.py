@@ -4,6 +4,7 @@ Socket Mode when SLACK_APP_TOKEN is set."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -78,6 +79,9 @@ def wsgi_app(app: App) -> Callable[[dict[str, Any], Callable[..., Any]], Iterabl
 
 
 def serve(settings: Settings, svc: Services, pool: ConnectionPool) -> int:
+    # Acknowledgements are short; background work (Slack calls, SSH) is long. A shorter GIL switch
+    # interval (default 5 ms) keeps a burst of acks from queueing behind the workers' time slices.
+    sys.setswitchinterval(0.001)
     app, _, executor = build(settings, svc)
     try:
         if settings.slack_app_token is not None:

@@ -26,6 +26,16 @@ def sshd_available() -> bool:
     return os.path.exists(SSHD) and shutil.which("ssh-keygen") is not None
 
 
+def require_sshd() -> None:
+    """Skip without sshd on a developer machine; fail under CI, where these tests must run."""
+    import pytest
+
+    if not sshd_available():
+        if os.environ.get("CAMPAIGN_BOT_REQUIRE_SSHD") == "1" or os.environ.get("CI") == "true":
+            pytest.fail("OpenSSH sshd is required here (CI) but /usr/sbin/sshd is missing")
+        pytest.skip("OpenSSH sshd not installed (apt-get install openssh-server)")
+
+
 def login_user() -> str:
     if os.geteuid() != 0:
         return pwd.getpwuid(os.geteuid()).pw_name

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.simulator.fleet import HostScenario, build_host, default_scenarios
-from tests.conftest import require_sshd
-from tests.harness.sshd import SshdLab, chown_tree, free_port, write_inventory
+from tests.harness.sshd import SshdLab, chown_tree, free_port, require_sshd, write_inventory
 
 
 @dataclass

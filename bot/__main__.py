@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
 
 
 def _serve(args: object, settings: Settings) -> int:
+    mode = getattr(args, "mode", "auto")
+    if mode == "socket" and settings.slack_app_token is None:
+        raise ConfigError("--mode socket needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
+    if mode == "http":
+        settings = settings.model_copy(update={"slack_app_token": None})
     settings.require_slack()
     from bot.slack.server import serve
 

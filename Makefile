@@ -31,6 +31,7 @@ test: lint
 bench: install-dev
 	$(BIN)/python bench/bench_matcher.py
 	$(BIN)/python bench/bench_ssh.py
+	$(BIN)/python bench/bench_slack.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -30,15 +30,25 @@ CONCURRENT = 50
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cb-bench-slack-"))
     inv = build_simulated_inventory(tmp / "fleet")
     env = inv.environment("simulated")
-    data = {"environments": {"prod": {"instances": ["prod"], "channels": ["CPROD"], "hosts": [
-        {"name": h.name, "transport": "local", "nl_home": h.nl_home, "env_path": h.env_path} for h in env.hosts]}}}
+    data = {
+        "environments": {
+            "prod": {
+                "instances": ["prod"],
+                "channels": ["CPROD"],
+                "hosts": [
+                    {"name": h.name, "transport": "local", "nl_home": h.nl_home, "env_path": h.env_path}
+                    for h in env.hosts
+                ],
+            }
+        }
+    }
     (tmp / "inventory.yaml").write_text(yaml.safe_dump(data))
     fake = FakeSlack().start()
     proc, url = start_bot(tmp, fake, tmp / "inventory.yaml", {"LOG_LEVEL": "WARNING", "CAMPAIGN_BOT_THREADS": "16"})
@@ -53,25 +63,64 @@ def main() -> None:
             cfg = []
             for i in range(CONCURRENT):
                 if kind == "command":
-                    body = urllib.parse.urlencode({"command": "/campaign-module", "text": ["mta", "waakhond", "wf server", "inmail"][i % 4],
-                                                   "user_id": "UALICE", "channel_id": "CPROD", "team_id": "T0001",
-                                                   "response_url": fake.url + "r", "trigger_id": "1"})
+                    body = urllib.parse.urlencode(
+                        {
+                            "command": "/campaign-module",
+                            "text": ["mta", "waakhond", "wf server", "inmail"][i % 4],
+                            "user_id": "UALICE",
+                            "channel_id": "CPROD",
+                            "team_id": "T0001",
+                            "response_url": fake.url + "r",
+                            "trigger_id": "1",
+                        }
+                    )
                     ctype = "application/x-www-form-urlencoded"
                 else:
                     ts = f"17001{round_no:05d}.{i:06d}"
-                    body = json.dumps({"type": "event_callback", "team_id": "T0001", "event_id": f"EvB{round_no}-{i}-{time.time_ns()}",
-                                       "event": {"type": "app_mention", "user": "UALICE", "text": "<@UBOT> good morning", "ts": ts, "channel": "CPROD"}})
+                    body = json.dumps(
+                        {
+                            "type": "event_callback",
+                            "team_id": "T0001",
+                            "event_id": f"EvB{round_no}-{i}-{time.time_ns()}",
+                            "event": {
+                                "type": "app_mention",
+                                "user": "UALICE",
+                                "text": "<@UBOT> good morning",
+                                "ts": ts,
+                                "channel": "CPROD",
+                            },
+                        }
+                    )
                     ctype = "application/json"
                 f = tmp / f"body-{kind}-{i}"
                 f.write_text(body)
                 h = sign(body)
-                cfg += [f'url = "{url}/slack/events"', f'data-binary = "@{f}"', f'header = "Content-Type: {ctype}"',
-                        f'header = "X-Slack-Signature: {h["X-Slack-Signature"]}"',
-                        f'header = "X-Slack-Request-Timestamp: {h["X-Slack-Request-Timestamp"]}"',
-                        'write-out = "%{http_code} %{time_total}\\n"', 'output = "/dev/null"', "next"]
+                cfg += [
+                    f'url = "{url}/slack/events"',
+                    f'data-binary = "@{f}"',
+                    f'header = "Content-Type: {ctype}"',
+                    f'header = "X-Slack-Signature: {h["X-Slack-Signature"]}"',
+                    f'header = "X-Slack-Request-Timestamp: {h["X-Slack-Request-Timestamp"]}"',
+                    'write-out = "%{http_code} %{time_total}\\n"',
+                    'output = "/dev/null"',
+                    "next",
+                ]
             (tmp / "curl.cfg").write_text("\n".join(cfg[:-1]) + "\n")
-            out = subprocess.run(["curl", "-s", "--parallel", "--parallel-immediate", "--parallel-max", str(CONCURRENT),
-                                  "-K", str(tmp / "curl.cfg")], capture_output=True, text=True, timeout=60).stdout
+            out = subprocess.run(
+                [
+                    "curl",
+                    "-s",
+                    "--parallel",
+                    "--parallel-immediate",
+                    "--parallel-max",
+                    str(CONCURRENT),
+                    "-K",
+                    str(tmp / "curl.cfg"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout
             rows = [line.split() for line in out.splitlines() if line.strip()]
             assert len(rows) == CONCURRENT and all(r[0] == "200" for r in rows), out[:500]
             return [float(r[1]) * 1000 for r in rows]
@@ -86,20 +135,38 @@ def main() -> None:
         for i in range(10):
             ts = f"1700200000.{i:06d}"
             start = time.monotonic()
-            bot.event({"type": "app_mention", "user": "UALICE", "text": "<@UBOT> mail not sending", "ts": ts, "channel": "CPROD"},
-                      f"EvFirst{i}{time.time_ns()}")
-            fake.wait_for(lambda ts=ts: any(c.params.get("thread_ts") == ts for c in fake.of("chat.postMessage")), timeout=10)
+            bot.event(
+                {
+                    "type": "app_mention",
+                    "user": "UALICE",
+                    "text": "<@UBOT> mail not sending",
+                    "ts": ts,
+                    "channel": "CPROD",
+                },
+                f"EvFirst{i}{time.time_ns()}",
+            )
+            fake.wait_for(
+                lambda ts=ts: any(c.params.get("thread_ts") == ts for c in fake.of("chat.postMessage")), timeout=10
+            )
             first = min(c.at for c in fake.of("chat.postMessage") if c.params.get("thread_ts") == ts)
             first_reply.append((first - start) * 1000)
-            fake.wait_for(lambda ts=ts: sum(1 for c in fake.of("reactions.add") if c.params.get("timestamp") == ts) >= 2, timeout=15)
+            fake.wait_for(
+                lambda ts=ts: sum(1 for c in fake.of("reactions.add") if c.params.get("timestamp") == ts) >= 2,
+                timeout=15,
+            )
 
         print(f"{CONCURRENT} concurrent requests, 3 bursts each, `campaign-bot serve` (waitress, 16 threads)\n")
         print("| measurement | p50 ms | p99 ms | max ms |")
         print("|---|---|---|---|")
-        for kind, label in (("command", "ack of /campaign-module (card in the ack)"), ("event", "ack of app_mention events")):
+        for kind, label in (
+            ("command", "ack of /campaign-module (card in the ack)"),
+            ("event", "ack of app_mention events"),
+        ):
             xs = results[kind]
             print(f"| {label} | {statistics.median(xs):.1f} | {pct(xs, 99):.1f} | {max(xs):.1f} |")
-        print(f"| mention -> first thread reply (10 runs) | {statistics.median(first_reply):.1f} | {pct(first_reply, 99):.1f} | {max(first_reply):.1f} |")
+        print(
+            f"| mention -> first thread reply (10 runs) | {statistics.median(first_reply):.1f} | {pct(first_reply, 99):.1f} | {max(first_reply):.1f} |"
+        )
         print("\n" + json.dumps({"samples_first_reply_ms": [round(x, 1) for x in first_reply]}))
     finally:
         proc.terminate()

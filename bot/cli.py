@@ -68,8 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--env")
     sv = sub.add_parser("serve", help="the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)")
     sv.add_argument("--inventory", metavar="PATH")
-    sv.add_argument("--mode", choices=["auto", "http", "socket"], default="auto",
-                    help="auto: Socket Mode when SLACK_APP_TOKEN is set, else HTTP")
+    sv.add_argument(
+        "--mode",
+        choices=["auto", "http", "socket"],
+        default="auto",
+        help="auto: Socket Mode when SLACK_APP_TOKEN is set, else HTTP",
+    )
     return ap
 
 

@@ -163,8 +163,6 @@ class SlackBot:
             return
         allowed, reason = self.check_access(env, user, channel)
         if not allowed:
-            self.post(channel, parent, blocks.refusal_blocks(reason, env.name))
-            self.react(channel, ts, "no_entry_sign")
             self.audit.record(
                 user=user,
                 channel=channel,
@@ -176,6 +174,8 @@ class SlackBot:
                 outcome="refused",
                 reason=reason,
             )
+            self.post(channel, parent, blocks.refusal_blocks(reason, env.name))
+            self.react(channel, ts, "no_entry_sign")
             return
         if self._ambiguous(matches):
             self.post(channel, parent, blocks.clarify_blocks(text, matches[:2], env.name, self.kb))
@@ -250,11 +250,7 @@ class SlackBot:
                 title=f"Full report ({env.name})",
             )
             note = ":page_facing_up: Full report with all evidence attached in this thread." if up is not None else ""
-        final = blocks.result_blocks(d, self.kb, action_ids, note)
-        if progress_ts:
-            self.update(channel, progress_ts, final)
-        else:
-            self.post(channel, parent, final)
+        # Thread context and audit record first: a follow-up may come the moment the answer shows.
         self.state.save_thread(channel, parent, {"env": env.name, "modules": names, "question": text})
         self.audit.record(
             user=user,
@@ -267,6 +263,11 @@ class SlackBot:
             outcome=d.status,
             verdict=d.verdict,
         )
+        final = blocks.result_blocks(d, self.kb, action_ids, note)
+        if progress_ts:
+            self.update(channel, progress_ts, final)
+        else:
+            self.post(channel, parent, final)
         return d
 
     def _offer_actions(self, d: Diagnosis, env: Environment, user: str, channel: str, parent: str) -> dict[int, str]:
@@ -445,7 +446,7 @@ class SlackBot:
         status = "done" if ok else ("failed: " + (result.error or f"exit {result.exit_code}"))
         out = blocks.escape(result.output.strip()[-2500:]) or "(no output)"
         text = f"{':white_check_mark:' if ok else ':x:'} `{script.description}` on *{host.name}* {status} ({result.duration_ms} ms)\n```{out}```"
-        self.post(channel, thread, ([blocks.section(text)], f"{script.description} on {host.name}: {status}"))
+        # The audit record is written before anyone can see the result.
         self.audit.record(
             user=user,
             channel=channel,
@@ -457,6 +458,7 @@ class SlackBot:
             outcome="action-ok" if ok else "action-failed",
             exit_code=result.exit_code,
         )
+        self.post(channel, thread, ([blocks.section(text)], f"{script.description} on {host.name}: {status}"))
 
 
 def build_app(

@@ -28,7 +28,5 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-
-
 # The real-sshd fleet (session scope) is shared by the SSH integration and the Slack end-to-end tests.
 from tests.integration.fleet import fleet  # noqa: E402, F401

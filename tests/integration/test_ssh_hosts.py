@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import psutil
+
 from bot.inventory import load_inventory
 from bot.kb import KnowledgeBase
 from bot.runner import Runner
@@ -71,8 +73,10 @@ def test_hung_command_is_killed_on_the_server(fleet: Fleet, kb: KnowledgeBase) -
     _runner(pool).run(env, [kb.get("mta")], hosts=[env.host("hang")])
     pool.close()
     time.sleep(2.5)  # timeout -k 2: the kill grace period
-    left = subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True, text=True)
-    assert left.stdout.strip() == "", left.stdout
+    left = [
+        p.info for p in psutil.process_iter(["pid", "cmdline"]) if (p.info["cmdline"] or [])[:2] == ["sleep", "1000"]
+    ]
+    assert left == []
 
 
 def test_no_state_changing_verb_reaches_nlserver(fleet: Fleet) -> None:

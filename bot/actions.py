@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.errors import TransportError
 from bot.inventory import INSTANCE_RE, Host
 from bot.kb.models import KnowledgeBase, Risk
+from bot.probes.script import prelude
 from bot.redact import redact
 from bot.runner import TransportFactory
 from bot.transports.base import Script
@@ -63,11 +64,7 @@ def action_script(host: Host, command: str, kb: KnowledgeBase, module: str, step
     if expected.rstrip("@") != command:
         raise ActionRefused("the command is not the knowledge base's command for this step")
     target = m.group(2) + (f"@{m.group(3)}" if m.group(3) else "")
-    text = (
-        f"NL_HOME={shlex.quote(host.nl_home)}\nexport NL_HOME\n"
-        '[ -r "$NL_HOME/env.sh" ] && . "$NL_HOME/env.sh" >/dev/null 2>&1\n'
-        f'"$NL_HOME/bin/nlserver" {m.group(1)} {shlex.quote(target)} 2>&1\n'
-    )
+    text = "\n".join([*prelude(host.nl_home), f'"$NLSERVER" {m.group(1)} {shlex.quote(target)} 2>&1']) + "\n"
     return Script(text=text, description=command, verbs=(m.group(1),))
 
 

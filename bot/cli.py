@@ -22,7 +22,7 @@ from bot.inventory import INSTANCE_RE, Environment, Inventory
 from bot.kb.models import KnowledgeBase
 from bot.matcher import Matcher
 from bot.render import text as render
-from bot.resolver import ModuleResolver
+from bot.resolver import ModuleResolver, Resolution
 from bot.runner import TransportFactory
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -143,11 +143,18 @@ def unknown_module_message(e: UnknownModuleError, kb: KnowledgeBase) -> str:
     return msg
 
 
-def cmd_module(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
+def resolve_or_explain(svc: Services, argument: str) -> Resolution | None:
+    """The resolved module, or None after printing the "unknown module" message on stderr."""
     try:
-        res = svc.resolver.resolve(args.argument)
+        return svc.resolver.resolve(argument)
     except UnknownModuleError as e:
         print(unknown_module_message(e, svc.kb), file=sys.stderr)
+        return None
+
+
+def cmd_module(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
+    res = resolve_or_explain(svc, args.argument)
+    if res is None:
         return EXIT_USAGE
     m = res.module
     if args.json:
@@ -193,10 +200,8 @@ def _emit(d: Diagnosis, args: argparse.Namespace, svc: Services, out: TextIO) ->
 
 
 def cmd_check(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
-    try:
-        res = svc.resolver.resolve(args.module)
-    except UnknownModuleError as e:
-        print(unknown_module_message(e, svc.kb), file=sys.stderr)
+    res = resolve_or_explain(svc, args.module)
+    if res is None:
         return EXIT_USAGE
     env = pick_environment(svc, args.env)
     if res.instance is not None and res.module.scope == "instance":

@@ -93,6 +93,19 @@ def http_get(section_id: str, port: int, path: str) -> Section:
     return Section(section_id, f"curl -sS -m 5 -o - -w '\\n@@HTTP %{{http_code}}@@\\n' {url}")
 
 
+def prelude(nl_home: str) -> list[str]:
+    """The lines every script starts with: the install root, its env.sh, and nlserver's path."""
+    if not PATH_RE.match(nl_home) or ".." in nl_home.split("/"):
+        raise UnsafeProbeError("install root is not a plain absolute path")
+    return [
+        f"NL_HOME={shlex.quote(nl_home)}",
+        "export NL_HOME",
+        '[ -r "$NL_HOME/env.sh" ] && . "$NL_HOME/env.sh" >/dev/null 2>&1',
+        'NLSERVER="$NL_HOME/bin/nlserver"',
+        "exec </dev/null",
+    ]
+
+
 @dataclass
 class Plan:
     """A host's probe plan: the sections to run, in one round trip."""
@@ -106,15 +119,7 @@ class Plan:
             self.sections.append(section)
 
     def script(self) -> Script:
-        if not PATH_RE.match(self.host.nl_home) or ".." in self.host.nl_home.split("/"):
-            raise UnsafeProbeError("install root is not a plain absolute path")
-        lines = [
-            f"NL_HOME={shlex.quote(self.host.nl_home)}",
-            "export NL_HOME",
-            '[ -r "$NL_HOME/env.sh" ] && . "$NL_HOME/env.sh" >/dev/null 2>&1',
-            'NLSERVER="$NL_HOME/bin/nlserver"',
-            "exec </dev/null",
-        ]
+        lines = prelude(self.host.nl_home)
         for s in self.sections:
             lines.append(f"echo '@@CB:{self.token}:BEGIN:{s.id}@@'")
             lines.append(f"{{ {s.command} ; }} 2>&1")

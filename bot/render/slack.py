@@ -285,7 +285,9 @@ def clarify_blocks(question: str, candidates: Sequence[Match], env: str, kb: Kno
         for m in candidates[:4]
     ]
     blocks = [
-        section(f":thinking_face: Which one do you mean? _{escape(question[:200])}_ could be:"),
+        section(
+            f":thinking_face: Which one do you mean (environment *{escape(env)}*)? _{escape(question[:200])}_ could be:"
+        ),
         {"type": "actions", "elements": buttons},
     ]
     return blocks, "Which module do you mean: " + " or ".join(m.module for m in candidates[:4]) + "?"

@@ -407,17 +407,7 @@ class SlackBot:
         decision = may_act(env, user)
         thread = data.get("thread_ts")
         if not decision.allowed:
-            self.audit.record(
-                user=user,
-                channel=channel,
-                environment=env.name,
-                question="(action)",
-                modules=[data["module"]],
-                hosts=[host.name],
-                commands=[],
-                outcome="action-refused",
-                reason=decision.reason,
-            )
+            self._audit_action(user, channel, env, data, host.name, [], "action-refused", reason=decision.reason)
             self.post(
                 channel,
                 thread,
@@ -447,18 +437,33 @@ class SlackBot:
         out = blocks.escape(result.output.strip()[-2500:]) or "(no output)"
         text = f"{':white_check_mark:' if ok else ':x:'} `{script.description}` on *{host.name}* {status} ({result.duration_ms} ms)\n```{out}```"
         # The audit record is written before anyone can see the result.
+        commands = [f"{host.name}: {script.description}"]
+        outcome = "action-ok" if ok else "action-failed"
+        self._audit_action(user, channel, env, data, host.name, commands, outcome, exit_code=result.exit_code)
+        self.post(channel, thread, ([blocks.section(text)], f"{script.description} on {host.name}: {status}"))
+
+    def _audit_action(
+        self,
+        user: str,
+        channel: str,
+        env: Environment,
+        data: dict[str, Any],
+        host: str,
+        commands: list[str],
+        outcome: str,
+        **extra: Any,
+    ) -> None:
         self.audit.record(
             user=user,
             channel=channel,
             environment=env.name,
             question="(action)",
             modules=[data["module"]],
-            hosts=[host.name],
-            commands=[f"{host.name}: {script.description}"],
-            outcome="action-ok" if ok else "action-failed",
-            exit_code=result.exit_code,
+            hosts=[host],
+            commands=commands,
+            outcome=outcome,
+            **extra,
         )
-        self.post(channel, thread, ([blocks.section(text)], f"{script.description} on {host.name}: {status}"))
 
 
 def build_app(

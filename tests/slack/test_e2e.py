@@ -295,3 +295,63 @@ def test_run_checks_button_posts_findings_in_a_thread(bot: Bot) -> None:
 
 def test_tokens_never_in_audit(bot: Bot) -> None:
     assert "xoxb-test-token-123" not in bot.audit.read_text()
+
+
+def test_direct_message_is_answered_in_its_thread(bot: Bot) -> None:
+    ts = next_ts()
+    bot.event(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "user": "UALICE",
+            "text": "is the mta up?",
+            "ts": ts,
+            "channel": "DALICE",
+        },
+        f"Ev{ts.replace('.', '')}",
+    )
+    assert bot.fake.wait_for(lambda: texts_of(bot, "chat.postMessage", thread_ts=ts))
+    final_update(bot, ts, "mta@prod")
+
+
+def test_channel_message_without_mention_is_ignored_outside_support_channels(bot: Bot) -> None:
+    ts = next_ts()
+    bot.event(
+        {
+            "type": "message",
+            "channel_type": "channel",
+            "user": "UALICE",
+            "text": "mail not sending",
+            "ts": ts,
+            "channel": "CRANDOM",
+        },
+        f"Ev{ts.replace('.', '')}",
+    )
+    time.sleep(1)
+    assert not texts_of(bot, "chat.postMessage", thread_ts=ts)
+
+
+def test_clarify_button_checks_the_chosen_module_in_the_thread(bot: Bot) -> None:
+    parent = next_ts()
+    status, _, _ = bot.action(
+        "clarify:wfserver", json.dumps({"module": "wfserver", "env": "prod"}), user="UALICE", thread_ts=parent
+    )
+    assert status == 200
+    final_update(bot, parent, "wfserver@prod")
+
+
+def test_messages_from_bots_are_ignored(bot: Bot) -> None:
+    ts = next_ts()
+    bot.event(
+        {
+            "type": "app_mention",
+            "user": "UOTHER",
+            "bot_id": "BOTHER",
+            "text": "<@UBOT> mail not sending",
+            "ts": ts,
+            "channel": "CPROD",
+        },
+        f"Ev{ts.replace('.', '')}",
+    )
+    time.sleep(1)
+    assert not texts_of(bot, "chat.postMessage", thread_ts=ts)

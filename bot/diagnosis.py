@@ -83,8 +83,8 @@ def select_modules(matches: Sequence[Match], kb: KnowledgeBase) -> list[Module]:
 def render_command(command: str, *, instance: str | None, nl_home: str | None, module: str) -> str:
     """Fill a step template; paths relative to the install root get the host's install root."""
     cmd = command.replace("{instance}", instance or "<instance>").replace("{module}", module)
-    if nl_home:
-        cmd = re.sub(r"(?<![\w/.-])((?:var|conf)/)", nl_home.rstrip("/") + r"/\1", cmd)
+    root = nl_home.rstrip("/") if nl_home else "<nl_home>"
+    cmd = re.sub(r"(?<![\w/.<>-])((?:var|conf)/)", root + r"/\1", cmd)
     return cmd
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -145,6 +146,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
         return cli.EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`campaign-bot match --jsonl ... | head`): stop quietly, no traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def _serve(args: object, settings: Settings) -> int:

@@ -37,11 +37,11 @@ zouden moet moeten wil willen ons onze jouw jullie hun mijn wij jij zij hij ook 
 al alle elke meer meest minder veel weinig dan""".split()  # noqa: SIM905
 )
 
+# Command names that start a pasted command line (English words like `more` or `find` are left out).
 _SHELL_START = frozenset(
-    """ls cd rm cp mv cat tail head grep egrep awk sed sudo su chmod chown ps kill pkill top htop df du
-find echo curl wget ssh scp git docker kubectl systemctl service apt apt-get yum dnf pip python
-python3 bash sh zsh vi vim nano less more tar gzip make npm node java mkdir touch ln which whoami
-ping netstat ss journalctl crontab""".split()  # noqa: SIM905
+    """ls cd rm cp mv cat tail head grep egrep awk sed sudo chmod chown ps kill pkill htop df du echo curl
+wget ssh scp git docker kubectl systemctl apt apt-get yum dnf pip python python3 bash sh zsh vi vim
+nano tar gzip npm mkdir touch ln whoami netstat ss journalctl crontab""".split()  # noqa: SIM905
 )
 _SHELL_META = re.compile(r"(\|\s*\w|&&|;\s*\w|\$\(|`|\s>>?\s*/|\s-{1,2}[a-z]|^\s*[./~]/)")
 

@@ -45,7 +45,7 @@ def test_healthy_hosts_report_and_each_fault_is_one_clear_error(fleet: Fleet, kb
     elapsed = time.monotonic() - start
     pool.close()
     # Every fault costs at most its own timeouts (connect 2 s, command 3 s) and they run in parallel.
-    assert elapsed < 9, elapsed
+    assert elapsed < 15, elapsed  # a hang guard, not a speed claim (that is in bench/)
     by_host: dict[str, list] = {}
     for f in res.findings:
         by_host.setdefault(f.host, []).append(f)

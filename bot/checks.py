@@ -368,31 +368,20 @@ def _port_findings(
     return out
 
 
+# What `tail` says when it cannot read a log, and what that means: the fact is unknown, not a warning.
+_UNREADABLE_LOG = (
+    (("No such file", "cannot open"), "does not exist on this host"),
+    (("ermission denied",), "is not readable by the bot's user"),
+)
+
+
 def _log_finding(
     ctx: HostContext, m: Module, inst: str | None, path: str, sec: p.SectionOutput, now: datetime
 ) -> Finding:
-    if sec.exit_code not in (0, None) and ("No such file" in sec.text or "cannot open" in sec.text):
-        return _f(
-            ctx,
-            m,
-            inst,
-            "log",
-            "ok",
-            f"unknown: {path} does not exist on this host",
-            [sec.text.strip()[:200]],
-            unknown=True,
-        )
-    if sec.exit_code not in (0, None) and "ermission denied" in sec.text:
-        return _f(
-            ctx,
-            m,
-            inst,
-            "log",
-            "ok",
-            f"unknown: {path} is not readable by the bot's user",
-            [sec.text.strip()[:200]],
-            unknown=True,
-        )
+    if sec.exit_code not in (0, None):
+        for needles, why in _UNREADABLE_LOG:
+            if any(n in sec.text for n in needles):
+                return _f(ctx, m, inst, "log", "ok", f"unknown: {path} {why}", [sec.text.strip()[:200]], unknown=True)
     window = ctx.host.log_window_min
     scan = p.scan_log(sec.text, now, window)
     if scan.errors:

@@ -16,6 +16,13 @@ from bot.transports.base import Transport
 from bot.transports.ssh import ConnectionPool, SSHTransport
 from tests.integration.fleet import Fleet
 
+
+def cli(fleet: Fleet, *args: str) -> subprocess.CompletedProcess[str]:
+    """`campaign-bot ARGS --env it --inventory <the fleet's inventory>` as a subprocess."""
+    cmd = [sys.executable, "-m", "bot", *args, "--env", "it", "--inventory", str(fleet.inventory)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
 FAULTS = {
     "hang": "did not finish within",
     "badkey": "CHANGED",
@@ -82,12 +89,7 @@ def test_hung_command_is_killed_on_the_server(fleet: Fleet, kb: KnowledgeBase) -
 def test_no_state_changing_verb_reaches_nlserver(fleet: Fleet) -> None:
     before = {n: len((fleet.homes[n] / "sim" / "invocations.log").read_text()) for n in ("good1", "good2")}
     for args in (["check", "mta"], ["diagnose", "mail not sending"], ["doctor"], ["check", "wfserver"]):
-        subprocess.run(
-            [sys.executable, "-m", "bot", *args, "--env", "it", "--inventory", str(fleet.inventory)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        cli(fleet, *args)
     for name in ("good1", "good2"):
         calls = (fleet.homes[name] / "sim" / "invocations.log").read_text()[before[name] :].split("\n")
         verbs = {c.split()[0] for c in calls if c.strip()}
@@ -96,12 +98,7 @@ def test_no_state_changing_verb_reaches_nlserver(fleet: Fleet) -> None:
 
 
 def test_cli_check_json_against_sshd(fleet: Fleet) -> None:
-    p = subprocess.run(
-        [sys.executable, "-m", "bot", "check", "mta", "--env", "it", "--inventory", str(fleet.inventory), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    p = cli(fleet, "check", "mta", "--json")
     assert p.returncode == 1, p.stderr  # good2's mta is down, several hosts are faulty
     data = json.loads(p.stdout)
     assert data["environment"] == "it"
@@ -114,25 +111,7 @@ def test_cli_check_json_against_sshd(fleet: Fleet) -> None:
 
 
 def test_cli_check_one_healthy_host_exits_zero(fleet: Fleet) -> None:
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "check",
-            "mta@prod",
-            "--env",
-            "it",
-            "--host",
-            "good1",
-            "--inventory",
-            str(fleet.inventory),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    p = cli(fleet, "check", "mta@prod", "--host", "good1", "--json")
     assert p.returncode == 0, p.stdout + p.stderr
     data = json.loads(p.stdout)
     assert data["hosts"] == ["good1"]
@@ -140,12 +119,7 @@ def test_cli_check_one_healthy_host_exits_zero(fleet: Fleet) -> None:
 
 
 def test_doctor_reports_each_host(fleet: Fleet) -> None:
-    p = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor", "--env", "it", "--inventory", str(fleet.inventory), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    p = cli(fleet, "doctor", "--json")
     assert p.returncode == 1
     rows = {r["host"]: r for r in json.loads(p.stdout)["hosts"]}
     assert rows["good1"]["ok"] and rows["good1"]["build"] == "9379@3f1a2b7" and rows["good1"]["auth"] is True
@@ -168,24 +142,5 @@ def test_pool_reuses_the_connection_between_questions(fleet: Fleet, kb: Knowledg
 
 
 def test_secrets_in_config_never_leave_the_host(fleet: Fleet) -> None:
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "check",
-            "mta",
-            "--env",
-            "it",
-            "--host",
-            "good1",
-            "--inventory",
-            str(fleet.inventory),
-            "--json",
-            "--all",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    p = cli(fleet, "check", "mta", "--host", "good1", "--json", "--all")
     assert "sim-db-password" not in p.stdout + p.stderr

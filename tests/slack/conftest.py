@@ -159,6 +159,14 @@ def start_bot(
     return proc, f"http://127.0.0.1:{port}"
 
 
+def stop_bot(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def wait_healthy(url: str, proc: subprocess.Popen[str], log: Path) -> None:
     end = time.monotonic() + 30
     while time.monotonic() < end:
@@ -183,11 +191,7 @@ def bot(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]
         wait_healthy(url, proc, tmp / "bot.log")
         yield Bot(url, fake, tmp / "audit.jsonl", proc, fleet)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_bot(proc)
         fake.stop()
         log_text = (tmp / "bot.log").read_text()
         assert "xoxb-test-token-123" not in log_text, "the bot token leaked into the log"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import queue
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -14,9 +13,33 @@ import pytest
 
 from tests.harness.fake_slack import FakeSlack
 from tests.integration.fleet import Fleet
-from tests.slack.conftest import slack_inventory, start_bot
+from tests.slack.conftest import slack_inventory, start_bot, stop_bot
 
 websockets_sync = pytest.importorskip("websockets.sync.server")
+
+
+def mention_envelope(envelope_id: str, retry_attempt: int) -> dict[str, object]:
+    """An events_api envelope carrying the same app_mention (event id EvSock1) each time."""
+    return {
+        "envelope_id": envelope_id,
+        "type": "events_api",
+        "accepts_response_payload": False,
+        "retry_attempt": retry_attempt,
+        "payload": {
+            "type": "event_callback",
+            "team_id": "T0001",
+            "event_id": "EvSock1",
+            "api_app_id": "A1",
+            "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
+            "event": {
+                "type": "app_mention",
+                "user": "UALICE",
+                "text": "<@UBOT> is wfserver running?",
+                "ts": "1700000999.000100",
+                "channel": "CPROD",
+            },
+        },
+    }
 
 
 def test_socket_mode_acks_and_answers(fleet: Fleet, tmp_path: Path) -> None:
@@ -37,48 +60,9 @@ def test_socket_mode_acks_and_answers(fleet: Fleet, tmp_path: Path) -> None:
                 "trigger_id": "1.2",
             },
         },
-        {
-            "envelope_id": "env-2",
-            "type": "events_api",
-            "accepts_response_payload": False,
-            "retry_attempt": 0,
-            "payload": {
-                "type": "event_callback",
-                "team_id": "T0001",
-                "event_id": "EvSock1",
-                "api_app_id": "A1",
-                "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
-                "event": {
-                    "type": "app_mention",
-                    "user": "UALICE",
-                    "text": "<@UBOT> is wfserver running?",
-                    "ts": "1700000999.000100",
-                    "channel": "CPROD",
-                },
-            },
-        },
+        mention_envelope("env-2", retry_attempt=0),
         # The same event again, as Slack re-delivers it: acked, not answered twice.
-        {
-            "envelope_id": "env-3",
-            "type": "events_api",
-            "accepts_response_payload": False,
-            "retry_attempt": 1,
-            "retry_reason": "timeout",
-            "payload": {
-                "type": "event_callback",
-                "team_id": "T0001",
-                "event_id": "EvSock1",
-                "api_app_id": "A1",
-                "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
-                "event": {
-                    "type": "app_mention",
-                    "user": "UALICE",
-                    "text": "<@UBOT> is wfserver running?",
-                    "ts": "1700000999.000100",
-                    "channel": "CPROD",
-                },
-            },
-        },
+        mention_envelope("env-3", retry_attempt=1),
     ]
 
     def handler(ws) -> None:  # type: ignore[no-untyped-def]
@@ -130,10 +114,6 @@ def test_socket_mode_acks_and_answers(fleet: Fleet, tmp_path: Path) -> None:
             c.headers.get("Authorization", "").startswith("Bearer xapp-") for c in fake.of("apps.connections.open")
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_bot(proc)
         server.shutdown()
         fake.stop()

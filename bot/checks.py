@@ -77,6 +77,7 @@ def _f(
     evidence: tuple[str, ...] | list[str] = (),
     conditions: tuple[Condition, ...] = (),
     unknown: bool = False,
+    tail: tuple[str, ...] = (),
 ) -> Finding:
     return Finding(
         host=ctx.host.name,
@@ -88,6 +89,7 @@ def _f(
         evidence=redact_lines(tuple(evidence)[:8]),
         conditions=conditions,
         unknown=unknown,
+        tail=redact_lines(tail),
     )
 
 
@@ -395,6 +397,7 @@ def _log_finding(
             f"{len(scan.errors)} error line(s){codes} in {path} in the last {window} min",
             list(scan.errors[-5:]),
             ("log_errors",),
+            tail=scan.tail,
         )
     if scan.warnings:
         return _f(
@@ -405,9 +408,10 @@ def _log_finding(
             "ok",
             f"no errors, {len(scan.warnings)} warning(s) in {path} in the last {window} min",
             list(scan.warnings[-3:]),
+            tail=scan.tail,
         )
     last = f"; last line {scan.newest:%Y-%m-%d %H:%M} UTC" if scan.newest else "; no dated lines"
-    return _f(ctx, m, inst, "log", "ok", f"no errors in {path} in the last {window} min{last}")
+    return _f(ctx, m, inst, "log", "ok", f"no errors in {path} in the last {window} min{last}", tail=scan.tail)
 
 
 def _tracking_finding(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot import __version__
-from bot.diagnosis import Diagnoser, Diagnosis, mentioned_environment
+from bot.diagnosis import Diagnoser, Diagnosis, asks_for_logs, mentioned_environment
 from bot.doctor import render_rows, run_doctor
 from bot.errors import UnknownModuleError, UnknownNameError
 from bot.inventory import INSTANCE_RE, Environment, Inventory
@@ -196,7 +196,7 @@ def _emit(d: Diagnosis, args: argparse.Namespace, svc: Services, out: TextIO) ->
         payload["timings_ms"] = {"total": d.duration_ms}
         out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
     else:
-        out.write(render.diagnosis(d, svc.kb, show_ok=args.all) + "\n")
+        out.write(render.diagnosis(d, svc.kb, show_ok=args.all, show_logs=args.all) + "\n")
 
 
 def cmd_check(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
@@ -272,4 +272,4 @@ class ChatAnswerer:
         self.last_env = env.name
         assert svc.diagnoser is not None
         d = svc.diagnoser.diagnose(text, env, matches=matches)
-        return render.diagnosis(d, svc.kb)
+        return render.diagnosis(d, svc.kb, show_logs=asks_for_logs(text))

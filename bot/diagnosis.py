@@ -67,6 +67,18 @@ def mentioned_environment(text: str, inventory: Inventory) -> str | None:
     return None
 
 
+_LOG_REQUEST = re.compile(
+    r"\b(show|see|tail|give|print|send|post|paste|laat|toon|bekijk|geef|stuur|zien)\b.{0,40}"
+    r"\b(log|logs|logfile|logfiles|logboek|logboeken|logbestand|logbestanden)\b",
+    re.I,
+)
+
+
+def asks_for_logs(text: str) -> bool:
+    """ "show the mta log", "laat de wfserver log zien": the answer should carry the logs' last lines."""
+    return bool(_LOG_REQUEST.search(text))
+
+
 def select_modules(matches: Sequence[Match], kb: KnowledgeBase) -> list[Module]:
     """The top matches close to the best (at most three) plus the modules the knowledge ties to them."""
     if not matches:

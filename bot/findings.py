@@ -32,6 +32,7 @@ class Finding(BaseModel):
     duration_ms: int = 0
     conditions: tuple[Condition, ...] = ()
     unknown: bool = False
+    tail: tuple[str, ...] = ()  # log checks: the file's last lines (redacted), for "show me the log"
 
     def public(self) -> dict[str, object]:
         """The JSON shape documented in the README."""

@@ -230,3 +230,19 @@ def test_error_steps(kb: KnowledgeBase) -> None:
     steps = next_steps(kb, ENV, [kb.get("mta")], [f])
     assert any(s.command == "ssh-keyscan -p 22 10.0.0.1" for s in steps)
     assert any(s.command == "campaign-bot doctor --env prod" for s in steps)
+
+
+def test_asks_for_logs() -> None:
+    from bot.diagnosis import asks_for_logs
+
+    assert asks_for_logs("show the mta log") and asks_for_logs("laat de wfserver logboeken zien")
+    assert not asks_for_logs("log entries are missing") and not asks_for_logs("mail not sending")
+
+
+def test_log_findings_carry_the_last_lines(kb: KnowledgeBase) -> None:
+    lines = "".join(f"2023-11-14T22:{i:02d}:00.000Z\t1\t1\t1\tinfo\tlog\tline {i} password=s3cret\n" for i in range(30))
+    res, _ = run(
+        kb, {"app1": fake_host(healthy(**{"log:var/prod/log/mta.log": lines})), "app2": fake_host(healthy())}, ["mta"]
+    )
+    f = next(f for f in by(res.findings, "app1", "mta", "log") if "mta.log" in f.summary)
+    assert len(f.tail) == 20 and f.tail[-1].endswith("line 29 password=[REDACTED]") and "\t" not in f.tail[0]

@@ -169,3 +169,9 @@ def test_doctor_simulated(tmp_path: Path) -> None:
     rows = json.loads(p.stdout)["hosts"]
     assert {r["host"] for r in rows} == {"app1", "app2", "track1"}
     assert all(r["nlserver"] and r["build"] == "9379@3f1a2b7" for r in rows)
+
+
+def test_chat_shows_the_log_when_asked(tmp_path: Path) -> None:
+    p = run("run", stdin="show the mta log\n", cwd=tmp_path)
+    assert p.returncode == 0
+    assert "last 2 lines:" in p.stdout and "PGS-220000 PostgreSQL error" in p.stdout

@@ -242,6 +242,7 @@ _LOG_RE = re.compile(
 )
 _SEVERITY_RE = re.compile(r"(?:^|\s)(?P<sev>error|warning|info|debug)(?:\s|$)", re.I)
 ERROR_CODE_RE = re.compile(r"\b[A-Z]{3}-\d{6}\b")
+TAIL_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ class LogScan:
     lines_in_window: int
     newest: datetime | None
     codes: tuple[str, ...] = field(default=())
+    tail: tuple[str, ...] = field(default=())  # the last lines of the file, as they are
 
 
 def parse_log_time(date: str, time: str, tz: str | None) -> datetime | None:
@@ -305,7 +307,8 @@ def scan_log(text: str, now: datetime, window_min: int, keep: int = 5) -> LogSca
                 codes.append(code.group(0))
         elif level == "warning":
             warnings.append(line)
-    return LogScan(tuple(errors[-keep:]), tuple(warnings[-keep:]), in_window, newest, tuple(dict.fromkeys(codes)))
+    last = tuple(line.rstrip().replace("\t", "  ")[:300] for line in text.splitlines() if line.strip())[-TAIL_LINES:]
+    return LogScan(tuple(errors[-keep:]), tuple(warnings[-keep:]), in_window, newest, tuple(dict.fromkeys(codes)), last)
 
 
 # ---------------------------------------------------------------------------- tracking logs

@@ -198,8 +198,8 @@ def result_blocks(
 
 
 def raw_report(d: Diagnosis, kb: KnowledgeBase) -> str:
-    """Everything, as plain text, for the file attached to the thread."""
-    return plain.diagnosis(d, kb, show_ok=True)
+    """Everything, as plain text, for the file attached to the thread (with the logs' last lines)."""
+    return plain.diagnosis(d, kb, show_ok=True, show_logs=True)
 
 
 def help_blocks(kb: KnowledgeBase, env: str | None) -> tuple[list[Block], str]:

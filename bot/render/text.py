@@ -109,7 +109,8 @@ def help_text(kb: KnowledgeBase) -> str:
     )
 
 
-def diagnosis(d: Diagnosis, kb: KnowledgeBase, show_ok: bool = False) -> str:
+def diagnosis(d: Diagnosis, kb: KnowledgeBase, show_ok: bool = False, show_logs: bool = False) -> str:
+    """The terminal answer. `show_logs` adds each log's last lines under its finding."""
     lines = []
     if d.simulated:
         lines.append(SIMULATED_BANNER)
@@ -136,10 +137,13 @@ def diagnosis(d: Diagnosis, kb: KnowledgeBase, show_ok: bool = False) -> str:
         ok_n = len(fs) - len(shown)
         ms = max((f.duration_ms for f in fs), default=0)
         lines.append(f"  {host} ({ms} ms){': ' + str(ok_n) + ' checks OK' if ok_n else ''}")
-        for f in shown:
+        for f in [f for f in fs if f in shown or (show_logs and f.tail)]:
             what = f.module + (f"@{f.instance}" if f.instance else "") if f.module else "host"
             lines.append(f"    {icon(f)} {what} {f.check}: {f.summary}")
             lines.extend(f"           | {e}" for e in f.evidence[:3])
+            if show_logs and f.tail:
+                lines.append(f"           last {len(f.tail)} lines:")
+                lines.extend(f"           > {t}" for t in f.tail)
     lines.append("")
     lines.append(f"Verdict: {d.verdict}")
     if d.next_steps:

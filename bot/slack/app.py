@@ -20,7 +20,7 @@ from bot.access import may_act, may_check
 from bot.actions import ActionRefused, action_script, actionable, run_action
 from bot.audit import AuditLog
 from bot.cli import Services
-from bot.diagnosis import Diagnosis, mentioned_environment, select_modules
+from bot.diagnosis import Diagnosis, asks_for_logs, mentioned_environment, select_modules
 from bot.errors import UnknownModuleError, UnknownNameError
 from bot.findings import Finding
 from bot.inventory import INSTANCE_RE, Environment
@@ -240,7 +240,7 @@ class SlackBot:
         action_ids = self._offer_actions(d, env, user, channel, parent)
         report = blocks.raw_report(d, self.kb)
         note = ""
-        if len(report) > REPORT_AS_FILE_CHARS:
+        if len(report) > REPORT_AS_FILE_CHARS or asks_for_logs(text):
             up = self.call(
                 "files_upload_v2",
                 channel=channel,
@@ -249,7 +249,11 @@ class SlackBot:
                 filename=f"campaign-bot-{env.name}-{int(time.time())}.txt",
                 title=f"Full report ({env.name})",
             )
-            note = ":page_facing_up: Full report with all evidence attached in this thread." if up is not None else ""
+            note = (
+                ":page_facing_up: Full report with all evidence and the logs' last lines attached in this thread."
+                if up is not None
+                else ""
+            )
         # Thread context and audit record first: a follow-up may come the moment the answer shows.
         self.state.save_thread(channel, parent, {"env": env.name, "modules": names, "question": text})
         self.audit.record(

@@ -355,3 +355,12 @@ def test_messages_from_bots_are_ignored(bot: Bot) -> None:
     )
     time.sleep(1)
     assert not texts_of(bot, "chat.postMessage", thread_ts=ts)
+
+
+def test_show_the_log_attaches_the_last_lines(bot: Bot) -> None:
+    ts, _ = mention(bot, "show the mta log")
+    final_update(bot, ts, "mta")
+    assert bot.fake.wait_for(
+        lambda: any(c.params.get("thread_ts") == ts for c in bot.fake.of("files.completeUploadExternal"))
+    )
+    assert any(b"last 2 lines:" in body and b"PGS-220000" in body for body in bot.fake.uploads.values())

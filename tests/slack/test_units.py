@@ -165,3 +165,15 @@ def test_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="PORT"):
         load_settings(None)
     assert isinstance(Settings, type)
+
+
+def test_clarify_only_when_two_unrelated_modules_tie(kb: KnowledgeBase, matcher) -> None:  # type: ignore[no-untyped-def]
+    from bot.slack.app import SlackBot
+
+    bot = SlackBot.__new__(SlackBot)
+    bot.kb = kb
+    assert bot._ambiguous([Match("import", 0.60, ()), Match("export", 0.59, ())])
+    assert not bot._ambiguous([Match("mta", 0.60, ()), Match("stat", 0.60, ())])  # tied by the documentation
+    assert not bot._ambiguous([Match("import", 0.80, ()), Match("export", 0.60, ())])
+    assert not bot._ambiguous([Match("import", 0.60, (), mentioned=True), Match("export", 0.60, ())])
+    assert not bot._ambiguous(matcher.match("mail not sending"))

@@ -51,7 +51,8 @@ def main() -> None:
     }
     (tmp / "inventory.yaml").write_text(yaml.safe_dump(data))
     fake = FakeSlack().start()
-    proc, url = start_bot(tmp, fake, tmp / "inventory.yaml", {"LOG_LEVEL": "WARNING", "CAMPAIGN_BOT_THREADS": "16"})
+    extra = {"LOG_LEVEL": "WARNING", "CAMPAIGN_BOT_THREADS": "16", **dict(a.split("=", 1) for a in sys.argv[1:])}
+    proc, url = start_bot(tmp, fake, tmp / "inventory.yaml", extra)
     try:
         wait_healthy(url, proc, tmp / "bot.log")
         bot = Bot(url, fake, tmp / "audit.jsonl", proc, None)  # type: ignore[arg-type]
@@ -131,6 +132,15 @@ def main() -> None:
             flat = [x for r in runs for x in r]
             results[kind] = flat
 
+        # Let the worker answer the 150 burst mentions first: the next figure is about one mention
+        # on a bot that is not still draining a burst.
+        fake.wait_for(
+            lambda: (
+                sum(1 for c in fake.of("chat.postMessage") if str(c.params.get("thread_ts", "")).startswith("17001"))
+                >= 150
+            ),
+            timeout=60,
+        )
         first_reply: list[float] = []
         for i in range(10):
             ts = f"1700200000.{i:06d}"

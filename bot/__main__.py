@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing
+import multiprocessing.process
 import os
 import shutil
 import sys
@@ -84,7 +86,7 @@ def build_services(
     return svc, pool
 
 
-def _configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
     try:
         settings = load_settings()
         if args.command in ("serve", "run") and (args.command == "serve" or settings.slack_configured):
-            _configure_logging(settings)
+            configure_logging(settings)
             return _serve(args, settings)
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)
@@ -164,7 +166,17 @@ def _serve(args: object, settings: Settings) -> int:
 
     svc, pool = build_services(args, settings, allow_simulated=False)
     svc.inventory  # noqa: B018 - load and validate the inventory before accepting any request
-    return serve(settings, svc, pool)
+    spawn = multiprocessing.get_context("spawn")
+    worker_args = (getattr(args, "inventory", None), getattr(args, "knowledge", None))
+
+    def start_worker() -> multiprocessing.process.BaseProcess:
+        from bot.slack.worker import worker_main  # an importable target: `python -m bot` runs as __main__
+
+        proc = spawn.Process(target=worker_main, args=worker_args, name="campaign-bot-worker", daemon=True)
+        proc.start()
+        return proc
+
+    return serve(settings, svc, pool, start_worker)
 
 
 if __name__ == "__main__":

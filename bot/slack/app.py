@@ -127,6 +127,25 @@ class SlackBot:
             d = may_check(env, user, channel, self.user_groups(user, env))
         return d.allowed, d.reason
 
+    # ------------------------------------------------------------------ jobs
+    JOBS = ("event", "run_checks_button", "clarify_button", "action_button")
+
+    def handle(self, kind: str, payload: dict[str, Any]) -> None:
+        """Run one job handed over by the listeners (in this process or through the shared queue)."""
+        try:
+            if kind == "event":
+                # Slack re-delivers events it thinks were missed. Every delivery was acked at once;
+                # only the first one, deployment-wide, is answered.
+                event_id = payload.get("event_id")
+                if not event_id or self.state.first_time(str(event_id)):
+                    self.on_message(payload["event"])
+            elif kind in self.JOBS:
+                getattr(self, kind)(payload)
+            else:
+                log.error("unknown job kind %r", kind)
+        except Exception:  # one bad job must not stop the worker
+            log.exception("job %s failed", kind)
+
     # ------------------------------------------------------------------ questions
     def on_message(self, event: dict[str, Any]) -> None:
         """An @mention, a DM or a message in a support channel: answer in its thread."""
@@ -476,9 +495,11 @@ def build_app(
     client: WebClient,
     signing_secret: str | None,
     executor: Executor,
+    submit: Callable[[str, dict[str, Any]], None],
     socket_mode: bool = False,
 ) -> App:
-    """The Bolt app with its listeners; `bot` does the work, the listeners only route."""
+    """The Bolt app with its listeners. Listeners only route: events and clicks become jobs for
+    `submit` (a worker process through the shared queue, or `bot.handle` on a thread)."""
     app = App(
         client=client,
         signing_secret=signing_secret or "socket-mode",
@@ -495,28 +516,20 @@ def build_app(
             return BoltResponse(status=200, body="")
         return next()
 
-    def first_time(body: dict[str, Any]) -> bool:
-        # Slack re-delivers events it thinks were missed. Every delivery is acked at once (Bolt acks
-        # events before the listener runs); only the first one, deployment-wide, is answered. The
-        # check runs here, on the worker, to keep the shared store off the acknowledgement path.
-        event_id = body.get("event_id")
-        return not event_id or bot.state.first_time(str(event_id))
-
     @app.event("app_mention")
-    def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if first_time(body):
-            bot.on_message(event)
+    def on_mention(body: dict[str, Any]) -> None:
+        submit("event", {"event_id": body.get("event_id"), "event": body["event"]})
 
     @app.event("message")
     def on_message(event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
-        if event.get("subtype") or not first_time(body):
+        if event.get("subtype"):
             return
         text = event.get("text") or ""
         bot_user = context.get("bot_user_id")
         if bot_user and f"<@{bot_user}>" in text:
             return  # the app_mention event answers it
         if event.get("channel_type") == "im" or event.get("channel") in bot.support_channels:
-            bot.on_message(event)
+            submit("event", {"event_id": body.get("event_id"), "event": event})
 
     @app.command("/campaign-module")
     def on_command(ack: Callable[..., None], command: dict[str, Any]) -> None:
@@ -535,17 +548,17 @@ def build_app(
     @app.action("run_checks")
     def on_run_checks(ack: Callable[..., None], body: dict[str, Any]) -> None:
         ack()
-        bot.run_checks_button(body)
+        submit("run_checks_button", body)
 
     @app.action(re.compile(r"^clarify:"))
     def on_clarify(ack: Callable[..., None], body: dict[str, Any]) -> None:
         ack()
-        bot.clarify_button(body)
+        submit("clarify_button", body)
 
     @app.action(re.compile(r"^act:"))
     def on_act(ack: Callable[..., None], body: dict[str, Any]) -> None:
         ack()
-        bot.action_button(body)
+        submit("action_button", body)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,6 +25,8 @@ from bot.transports.ssh import ConnectionPool
 
 log = logging.getLogger(__name__)
 
+POLL_S = 0.02  # how often an idle worker looks for a job
+
 
 def web_client(settings: Settings) -> WebClient:
     """The Web API client: HTTP 429 retried after Retry-After, connection errors retried once."""
@@ -36,13 +39,9 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
-def build(
-    settings: Settings, svc: Services, client: WebClient | None = None
-) -> tuple[App, SlackBot, ThreadPoolExecutor]:
-    client = client or web_client(settings)
-    executor = ThreadPoolExecutor(max_workers=settings.campaign_bot_workers, thread_name_prefix="slack-work")
+def make_bot(settings: Settings, svc: Services, client: WebClient) -> SlackBot:
     assert svc.transport_for is not None
-    bot = SlackBot(
+    return SlackBot(
         svc,
         client,
         StateStore(settings.campaign_bot_state_db),
@@ -51,6 +50,18 @@ def build(
         settings.campaign_bot_env,
         settings.support_channels,
     )
+
+
+def build(
+    settings: Settings,
+    svc: Services,
+    client: WebClient | None = None,
+    submit: Callable[[str, dict[str, Any]], None] | None = None,
+) -> tuple[App, SlackBot, ThreadPoolExecutor]:
+    """The Bolt app. Without `submit`, jobs run in this process on the bounded listener executor."""
+    client = client or web_client(settings)
+    executor = ThreadPoolExecutor(max_workers=settings.campaign_bot_workers, thread_name_prefix="slack-work")
+    bot = make_bot(settings, svc, client)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     try:
         app = build_app(
@@ -58,11 +69,61 @@ def build(
             client=client,
             signing_secret=secret,
             executor=executor,
+            submit=submit or bot.handle,
             socket_mode=settings.slack_app_token is not None,
         )
     except Exception as e:  # auth.test at start-up: a bad token or an unreachable Slack
         raise ConfigError(f"cannot start the Slack app: {type(e).__name__}: {e}") from e
     return app, bot, executor
+
+
+def run_worker(settings: Settings, svc: Services, stop: threading.Event | None = None) -> None:
+    """The worker process's loop: take jobs from the shared queue, at most CAMPAIGN_BOT_WORKERS at once."""
+    bot = make_bot(settings, svc, web_client(settings))
+    slots = threading.BoundedSemaphore(settings.campaign_bot_workers)
+    stop = stop or threading.Event()
+
+    def run(kind: str, payload: dict[str, Any]) -> None:
+        try:
+            bot.handle(kind, payload)
+        finally:
+            slots.release()
+
+    with ThreadPoolExecutor(max_workers=settings.campaign_bot_workers, thread_name_prefix="job") as pool:
+        while not stop.is_set():
+            slots.acquire()
+            job = bot.state.take_job()
+            if job is None:
+                slots.release()
+                stop.wait(POLL_S)
+                continue
+            pool.submit(run, *job)
+
+
+class WorkerSupervisor:
+    """Keeps one worker process alive beside the process that talks to Slack."""
+
+    def __init__(self, start: Callable[[], Any]) -> None:
+        self.start = start
+        self.proc: Any = None
+        self.stopped = threading.Event()
+
+    def run(self) -> WorkerSupervisor:
+        self.proc = self.start()
+        threading.Thread(target=self._watch, daemon=True, name="worker-supervisor").start()
+        return self
+
+    def _watch(self) -> None:
+        while not self.stopped.wait(1.0):
+            if self.proc is not None and not self.proc.is_alive():
+                log.error("worker process exited (code %s); starting a new one", self.proc.exitcode)
+                self.proc = self.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.proc is not None and self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(10)
 
 
 def wsgi_app(app: App) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
@@ -78,11 +139,13 @@ def wsgi_app(app: App) -> Callable[[dict[str, Any], Callable[..., Any]], Iterabl
     return application
 
 
-def serve(settings: Settings, svc: Services, pool: ConnectionPool) -> int:
-    # Acknowledgements are short; background work (Slack calls, SSH) is long. A shorter GIL switch
-    # interval (default 5 ms) keeps a burst of acks from queueing behind the workers' time slices.
-    sys.setswitchinterval(0.001)
-    app, _, executor = build(settings, svc)
+def serve(settings: Settings, svc: Services, pool: ConnectionPool, start_worker: Callable[[], Any]) -> int:
+    """Acknowledge in this process; do the work (checks, Slack replies) in a worker process, so a
+    burst of questions never slows the acknowledgements Slack waits for (3 s at most)."""
+    sys.setswitchinterval(0.001)  # short acks should not wait behind a long time slice
+    state = StateStore(settings.campaign_bot_state_db)
+    app, _, executor = build(settings, svc, submit=state.put_job)
+    supervisor = WorkerSupervisor(start_worker).run()
     try:
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -101,6 +164,7 @@ def serve(settings: Settings, svc: Services, pool: ConnectionPool) -> int:
                 ident="campaign-bot",
             )
     finally:
+        supervisor.stop()
         executor.shutdown(wait=False, cancel_futures=True)
         pool.close()
     return 0

@@ -2,7 +2,8 @@
 
 - `seen`: Slack event ids already handled (Slack re-delivers events it thinks were missed);
 - `threads`: per-thread context (environment, modules, question) for follow-ups;
-- `actions`: state-changing steps offered as buttons, so a click carries only an opaque id.
+- `actions`: state-changing steps offered as buttons, so a click carries only an opaque id;
+- `jobs`: work handed from the process that acknowledges Slack's requests to the worker process.
 
 SQLite's locking makes `INSERT OR IGNORE` an atomic test-and-set across processes.
 """
@@ -32,6 +33,10 @@ class StateStore:
             c.execute("CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at REAL NOT NULL)")
             c.execute("CREATE TABLE IF NOT EXISTS threads (key TEXT PRIMARY KEY, data TEXT NOT NULL, at REAL NOT NULL)")
             c.execute("CREATE TABLE IF NOT EXISTS actions (id TEXT PRIMARY KEY, data TEXT NOT NULL, at REAL NOT NULL)")
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, "
+                "data TEXT NOT NULL, at REAL NOT NULL)"
+            )
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -62,6 +67,28 @@ class StateStore:
             return None
         data: dict[str, Any] = json.loads(row[0])
         return data
+
+    def put_job(self, kind: str, data: dict[str, Any]) -> None:
+        self._conn().execute(
+            "INSERT INTO jobs (kind, data, at) VALUES (?, ?, ?)", (kind, json.dumps(data), time.time())
+        )
+
+    def take_job(self) -> tuple[str, dict[str, Any]] | None:
+        """The oldest job, removed atomically (several workers may take from one queue), or None."""
+        c = self._conn()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            row = c.execute("SELECT id, kind, data FROM jobs ORDER BY id LIMIT 1").fetchone()
+            if row is not None:
+                c.execute("DELETE FROM jobs WHERE id = ?", (row[0],))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        if row is None:
+            return None
+        data: dict[str, Any] = json.loads(row[2])
+        return str(row[1]), data
 
     def offer_action(self, data: dict[str, Any]) -> str:
         action_id = secrets.token_urlsafe(12)

@@ -177,3 +177,65 @@ def test_clarify_only_when_two_unrelated_modules_tie(kb: KnowledgeBase, matcher)
     assert not bot._ambiguous([Match("import", 0.80, ()), Match("export", 0.60, ())])
     assert not bot._ambiguous([Match("import", 0.60, (), mentioned=True), Match("export", 0.60, ())])
     assert not bot._ambiguous(matcher.match("mail not sending"))
+
+
+def _drain(path: str, q) -> None:  # type: ignore[no-untyped-def]
+    s = StateStore(path)
+    got = []
+    while (job := s.take_job()) is not None:
+        got.append(job[1]["n"])
+    q.put(got)
+
+
+def test_job_queue_hands_each_job_to_exactly_one_worker(tmp_path: Path) -> None:
+    db = str(tmp_path / "state.sqlite3")
+    s = StateStore(db)
+    for n in range(60):
+        s.put_job("event", {"n": n})
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_drain, args=(db, q)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    taken = [n for _ in procs for n in q.get(timeout=5)]
+    assert sorted(taken) == list(range(60))
+    assert s.take_job() is None
+
+
+def test_worker_supervisor_restarts_a_dead_worker() -> None:
+    import threading
+    import time
+
+    from bot.slack.server import WorkerSupervisor
+
+    class Fake:
+        def __init__(self) -> None:
+            self.alive = True
+            self.exitcode = None
+
+        def is_alive(self) -> bool:
+            return self.alive
+
+        def terminate(self) -> None:
+            self.alive = False
+
+        def join(self, timeout: float) -> None:
+            pass
+
+    started: list[Fake] = []
+    lock = threading.Lock()
+
+    def start() -> Fake:
+        with lock:
+            started.append(Fake())
+            return started[-1]
+
+    sup = WorkerSupervisor(start).run()
+    started[0].alive = False  # the worker dies
+    deadline = time.monotonic() + 5
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sup.stop()
+    assert len(started) == 2 and not started[1].alive

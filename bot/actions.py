@@ -1,6 +1,7 @@
 """Guarded state-changing actions: a documented `nlserver` step, run on one host after an operator
 confirmed it. The command comes from the knowledge base (never from the click or any user text);
-only `nlserver start` and `nlserver restart` of a validated `module[@instance]` are possible here."""
+only `nlserver start` and `nlserver restart` of a validated `module[@instance]` (optionally with the
+documented `-verbose` or `-noconsole` of the log-precision procedure) are possible here."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from bot.runner import TransportFactory
 from bot.transports.base import Script
 
 ACTION_VERBS = frozenset({"start", "restart"})
-_COMMAND_RE = re.compile(r"^nlserver (start|restart) ([A-Za-z][A-Za-z0-9_]*)(?:@([A-Za-z0-9][A-Za-z0-9_-]{0,63}))?$")
+_COMMAND_RE = re.compile(
+    r"^nlserver (start|restart) ([A-Za-z][A-Za-z0-9_]*)(?:@([A-Za-z0-9][A-Za-z0-9_-]{0,63}))?(?: (-verbose|-noconsole))?$"
+)
 
 
 class ActionRefused(ValueError):
@@ -64,7 +67,8 @@ def action_script(host: Host, command: str, kb: KnowledgeBase, module: str, step
     if expected.rstrip("@") != command:
         raise ActionRefused("the command is not the knowledge base's command for this step")
     target = m.group(2) + (f"@{m.group(3)}" if m.group(3) else "")
-    text = "\n".join([*prelude(host.nl_home), f'"$NLSERVER" {m.group(1)} {shlex.quote(target)} 2>&1']) + "\n"
+    flag = f" {m.group(4)}" if m.group(4) else ""  # one of two fixed words, matched above
+    text = "\n".join([*prelude(host.nl_home), f'"$NLSERVER" {m.group(1)} {shlex.quote(target)}{flag} 2>&1']) + "\n"
     return Script(text=text, description=command, verbs=(m.group(1),))
 
 

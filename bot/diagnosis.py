@@ -194,19 +194,8 @@ def next_steps(
         if f.status != "error":
             continue
         h = hosts.get(f.host)
-        kind = next((k for k in _ERROR_STEPS if k.replace("_", " ") in f.summary.lower()), None)
-        if "host key" in f.summary.lower():
-            kind = "host_key_changed" if "changed" in f.summary.lower() else "host_key_unknown"
-        elif "authentication" in f.summary.lower():
-            kind = "auth"
-        elif "unreachable" in f.summary.lower() or "refused" in f.summary.lower():
-            kind = "unreachable"
-        elif f.check == "run":
-            kind = "run"
-        elif "no ssh answer" in f.summary.lower():
-            kind = "timeout"
-        if h is not None and kind in _ERROR_STEPS:
-            text, cmd = _ERROR_STEPS[kind]
+        if h is not None and f.error_kind in _ERROR_STEPS:
+            text, cmd = _ERROR_STEPS[f.error_kind]
             fmt = {
                 "host": h.name,
                 "port": h.port,
@@ -215,15 +204,6 @@ def next_steps(
                 "user": h.user,
             }
             add(h, None, text.format(**fmt), cmd.format(**fmt) if cmd else None, Risk.READ_ONLY, "")
-        if h is not None:
-            add(
-                h,
-                None,
-                f"test the bot's access to {h.name}",
-                f"campaign-bot doctor --env {env.name}",
-                Risk.READ_ONLY,
-                "",
-            )
 
     unchecked = sorted({f.host for f in findings if f.status == "error" and f.host in hosts})
     if unchecked:

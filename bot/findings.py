@@ -33,6 +33,9 @@ class Finding(BaseModel):
     conditions: tuple[Condition, ...] = ()
     unknown: bool = False
     tail: tuple[str, ...] = ()  # log checks: the file's last lines (redacted), for "show me the log"
+    error_kind: str | None = (
+        None  # status error: unreachable, host_key_unknown, host_key_changed, auth, timeout, run, ...
+    )
 
     def public(self) -> dict[str, object]:
         """The JSON shape documented in the README."""

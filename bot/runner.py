@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from bot.checks import HostContext, configured, evaluate_host, instance_list, plan_host
+from bot.checks import HostContext, evaluate_host, instance_list, plan_host
 from bot.errors import TransportError
 from bot.findings import Finding
 from bot.inventory import Environment, Host
@@ -162,6 +162,7 @@ def _error(host: Host, kind: str, message: str) -> Finding:
         summary=f"{hint}: {message}" if hint and not message.lower().startswith(hint.lower()) else message,
         evidence=(),
         conditions=("host_error",),
+        error_kind=kind,
     )
 
 
@@ -190,6 +191,7 @@ def _incomplete(host: Host, plan: s.Plan, sections: dict[str, p.SectionOutput], 
         evidence=tuple(t[:200] for t in tail),
         duration_ms=res.duration_ms,
         conditions=("host_error",),
+        error_kind="run",
     )
 
 
@@ -219,6 +221,3 @@ def _environment_findings(
                     )
                 )
     return out
-
-
-__all__ = ["RunResult", "Runner", "configured"]

@@ -226,6 +226,7 @@ def test_error_steps(kb: KnowledgeBase) -> None:
         check="connect",
         status="error",
         summary="host key unknown: host key of 10.0.0.1:22 is not in ~/.ssh/known_hosts",
+        error_kind="host_key_unknown",
     )
     steps = next_steps(kb, ENV, [kb.get("mta")], [f])
     assert any(s.command == "ssh-keyscan -p 22 10.0.0.1" for s in steps)

@@ -144,3 +144,14 @@ def test_pool_reuses_the_connection_between_questions(fleet: Fleet, kb: Knowledg
 def test_secrets_in_config_never_leave_the_host(fleet: Fleet) -> None:
     p = cli(fleet, "check", "mta", "--host", "good1", "--json", "--all")
     assert "sim-db-password" not in p.stdout + p.stderr
+
+
+def test_each_fault_gets_its_own_next_step(fleet: Fleet) -> None:
+    data = json.loads(cli(fleet, "check", "mta", "--json").stdout)
+    by_host = {s["host"]: s for s in data["next_steps"] if s["host"] and s["module"] is None}
+    assert by_host["unknownkey"]["command"].startswith("ssh-keyscan -p ")
+    assert "CHANGED" in by_host["badkey"]["text"]
+    assert "authorized_keys" in by_host["noauth"]["text"]
+    assert "port" in by_host["closed"]["text"]
+    doctor = [s for s in data["next_steps"] if s["command"] == "campaign-bot doctor --env it"]
+    assert len(doctor) == 1  # one step for all unchecked hosts

@@ -6,10 +6,12 @@ a default. `CampaignBotError`s raised here become one clear line and exit 2 in `
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+
+_TOKEN_PREFIX = {"slack_bot_token": ("xoxb-", "a bot token"), "slack_app_token": ("xapp-", "an app-level token")}
 
 
 class Settings(BaseSettings):
@@ -38,24 +40,16 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return v if v.endswith("/") else v + "/"
 
-    @field_validator("slack_bot_token")
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
     @classmethod
-    def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and v.get_secret_value() and not v.get_secret_value().startswith("xoxb-"):
-            raise ValueError("must be a bot token (xoxb-...)")
-        return v if v is None or v.get_secret_value() else None
-
-    @field_validator("slack_signing_secret")
-    @classmethod
-    def _secret(cls, v: SecretStr | None) -> SecretStr | None:
-        return v if v is None or v.get_secret_value() else None
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and v.get_secret_value() and not v.get_secret_value().startswith("xapp-"):
-            raise ValueError("must be an app-level token (xapp-...)")
-        return v if v is None or v.get_secret_value() else None
+    def _secret(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """An empty value means "not set"; tokens must have the prefix of their kind."""
+        if v is None or not v.get_secret_value():
+            return None
+        prefix, kind = _TOKEN_PREFIX.get(info.field_name or "", ("", ""))
+        if prefix and not v.get_secret_value().startswith(prefix):
+            raise ValueError(f"must be {kind} ({prefix}...)")
+        return v
 
     @property
     def slack_configured(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from tests.slack.conftest import Bot, sign
 
@@ -59,6 +60,20 @@ def final_update(bot: Bot, ts_parent: str, needle: str, timeout: float = 30) -> 
             return got
         time.sleep(0.1)
     raise AssertionError(f"no update with {needle!r}; calls: {[c.method for c in bot.fake.calls][-20:]}")
+
+
+def action_button(bot: Bot, command: str) -> dict[str, Any]:
+    """The "Run it" button offered for `command` in the latest answer that offers any."""
+    blocks = next(
+        c.params["blocks"]
+        for c in reversed(bot.fake.of("chat.update"))
+        if "act:" in json.dumps(c.params.get("blocks", ""))
+    )
+    return next(
+        b["accessory"]
+        for b in blocks
+        if b.get("accessory", {}).get("action_id", "").startswith("act:") and command in b["text"]["text"]
+    )
 
 
 def test_forged_and_stale_requests_get_401(bot: Bot) -> None:
@@ -224,18 +239,7 @@ def test_guarded_action_needs_operator_and_confirmation(bot: Bot) -> None:
     final = final_update(bot, ts, "nlserver start mta@prod")
     assert '"confirm"' in final and "Change a server?" in final
     assert "start mta@prod" not in log.read_text()  # nothing ran before the click
-    blocks = None
-    for c in reversed(bot.fake.of("chat.update")):
-        if "act:" in json.dumps(c.params.get("blocks", "")):
-            blocks = c.params["blocks"]
-            break
-    assert blocks is not None
-    button = next(
-        b["accessory"]
-        for b in blocks
-        if b.get("accessory", {}).get("action_id", "").startswith("act:")
-        and "nlserver start mta@prod" in b["text"]["text"]
-    )
+    button = action_button(bot, "nlserver start mta@prod")
     # Someone who is not an operator clicks: refused, nothing runs.
     other = "UALICE"
     bot.action(button["action_id"], button["value"], user=other, thread_ts=ts)
@@ -246,16 +250,7 @@ def test_guarded_action_needs_operator_and_confirmation(bot: Bot) -> None:
     # The offered action is used up; the operator gets it offered again by asking again.
     ts2, _ = mention(bot, "mail not sending", user="UOPS")
     final_update(bot, ts2, "nlserver start mta@prod")
-    for c in reversed(bot.fake.of("chat.update")):
-        if "act:" in json.dumps(c.params.get("blocks", "")):
-            blocks = c.params["blocks"]
-            break
-    button = next(
-        b["accessory"]
-        for b in blocks
-        if b.get("accessory", {}).get("action_id", "").startswith("act:")
-        and "nlserver start mta@prod" in b["text"]["text"]
-    )
+    button = action_button(bot, "nlserver start mta@prod")
     status, _, elapsed = bot.action(button["action_id"], button["value"], user="UOPS", thread_ts=ts2)
     assert status == 200 and elapsed < 3
     assert bot.fake.wait_for(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,18 @@ def test_access_rules() -> None:
     assert may_act(INV.environment("ops"), "UOP").allowed and not may_act(INV.environment("ops"), "UX").allowed
 
 
+def in_processes(target, db: str, n: int) -> list[Any]:  # type: ignore[no-untyped-def]
+    """Run `target(db, queue)` in `n` separate processes at once; what each put on the queue."""
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(db, q)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    return [q.get(timeout=5) for _ in procs]
+
+
 def _claim(path: str, q) -> None:  # type: ignore[no-untyped-def]
     q.put(StateStore(path).first_time("Ev-shared"))
 
@@ -55,14 +68,7 @@ def _claim(path: str, q) -> None:  # type: ignore[no-untyped-def]
 def test_dedupe_is_shared_by_worker_processes(tmp_path: Path) -> None:
     db = str(tmp_path / "state.sqlite3")
     StateStore(db)
-    ctx = multiprocessing.get_context("spawn")
-    q = ctx.Queue()
-    procs = [ctx.Process(target=_claim, args=(db, q)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(30)
-    results = [q.get(timeout=5) for _ in procs]
+    results = in_processes(_claim, db, 4)
     assert sorted(results) == [False, False, False, True]
 
 
@@ -192,14 +198,7 @@ def test_job_queue_hands_each_job_to_exactly_one_worker(tmp_path: Path) -> None:
     s = StateStore(db)
     for n in range(60):
         s.put_job("event", {"n": n})
-    ctx = multiprocessing.get_context("spawn")
-    q = ctx.Queue()
-    procs = [ctx.Process(target=_drain, args=(db, q)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(30)
-    taken = [n for _ in procs for n in q.get(timeout=5)]
+    taken = [n for got in in_processes(_drain, db, 3) for n in got]
     assert sorted(taken) == list(range(60))
     assert s.take_job() is None
 

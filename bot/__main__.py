@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import cli
+from bot.checks.registry import default_registry, validate_knowledge
 from bot.config import Settings, load_settings
 from bot.diagnosis import Diagnoser
 from bot.errors import CampaignBotError, ConfigError
@@ -69,11 +70,13 @@ def build_services(
 ) -> tuple[cli.Services, ConnectionPool]:
     knowledge = getattr(args, "knowledge", None) or settings.campaign_bot_knowledge
     kb = load_knowledge(Path(knowledge) if knowledge else None)
+    registry = default_registry()
+    validate_knowledge(kb, registry)
     matcher = Matcher(kb)
     pool = ConnectionPool()
     atexit.register(pool.close)
     transports = transport_factory(pool)
-    runner = Runner(transports, max_workers=16)
+    runner = Runner(transports, registry)
     svc = cli.Services(
         kb=kb,
         matcher=matcher,
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)
         if args.command == "knowledge":
             kb = load_knowledge(Path(args.knowledge) if args.knowledge else None)
+            validate_knowledge(kb, default_registry())
             out.write(
                 f"knowledge OK: {len(kb.modules)} modules ({', '.join(kb.names)}), "
                 f"{sum(len(m.steps) for m in kb.modules)} steps, {len(kb.lexicon.concepts)} concepts\n"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.errors import TransportError
 from bot.inventory import INSTANCE_RE, Host
 from bot.kb.models import KnowledgeBase, Risk
+from bot.kb.placeholders import fill
 from bot.probes.script import prelude
 from bot.redact import redact
 from bot.runner import TransportFactory
@@ -63,8 +64,8 @@ def action_script(host: Host, command: str, kb: KnowledgeBase, module: str, step
         raise ActionRefused(f"{module}/{step_id} is not a documented state-changing step")
     if m.group(2).lower() != mod.name.lower() or (m.group(3) and not INSTANCE_RE.match(m.group(3))):
         raise ActionRefused("the command does not match the step's module")
-    expected = step.command.replace("{instance}", m.group(3) or "")
-    if expected.rstrip("@") != command:
+    expected = fill(step.command, module=mod.name, instance=m.group(3) or "-").replace("@-", "")
+    if expected != command:
         raise ActionRefused("the command is not the knowledge base's command for this step")
     target = m.group(2) + (f"@{m.group(3)}" if m.group(3) else "")
     flag = f" {m.group(4)}" if m.group(4) else ""  # one of two fixed words, matched above

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot import __version__
-from bot.diagnosis import Diagnoser, Diagnosis, asks_for_logs, mentioned_environment
+from bot.diagnosis import Diagnoser, asks_for_logs, mentioned_environment
 from bot.doctor import render_rows, run_doctor
 from bot.errors import UnknownModuleError, UnknownNameError
 from bot.inventory import INSTANCE_RE, Environment, Inventory
 from bot.kb.models import KnowledgeBase
 from bot.matcher import Matcher
+from bot.models import Diagnosis
 from bot.render import text as render
 from bot.resolver import ModuleResolver, Resolution
 from bot.runner import TransportFactory

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
-from bot.findings import STATUS_ORDER, Finding, NextStep, worst
 from bot.inventory import Environment, Host, Inventory
 from bot.kb.models import KnowledgeBase, Module, Risk, Step
-from bot.matcher import Match, Matcher
+from bot.kb.placeholders import fill
+from bot.matcher import Matcher
+from bot.models import STATUS_ORDER, Diagnosis, ErrorKind, Finding, Match, NextStep, worst
 from bot.runner import FindingCallback, Runner, RunResult, ScriptCallback
 from bot.text import words
 
@@ -23,38 +23,6 @@ MAX_MATCHED = 3
 MAX_STEPS = 15
 _RUN_BY_BOT = {"nlserver pdump", "nlserver monitor -missing"}
 _PREPOSITIONS = {"on", "in", "op", "bij", "for", "voor", "from", "van", "at"}
-
-
-@dataclass
-class Diagnosis:
-    question: str
-    environment: str
-    simulated: bool
-    matches: list[Match]
-    modules: list[str]
-    findings: list[Finding] = field(default_factory=list)
-    next_steps: list[NextStep] = field(default_factory=list)
-    verdict: str = ""
-    status: str = "ok"
-    hosts: list[str] = field(default_factory=list)
-    duration_ms: int = 0
-    commands: list[str] = field(default_factory=list)
-
-    def public(self) -> dict[str, object]:
-        """The JSON shape of `campaign-bot diagnose --json`."""
-        return {
-            "query": self.question,
-            "environment": self.environment,
-            "simulated": self.simulated,
-            "modules": [{"module": m.module, "score": m.score, "reasons": list(m.reasons)} for m in self.matches],
-            "checked_modules": self.modules,
-            "hosts": self.hosts,
-            "findings": [f.public() for f in self.findings],
-            "next_steps": [s.public() for s in self.next_steps],
-            "verdict": self.verdict,
-            "status": self.status,
-            "duration_ms": self.duration_ms,
-        }
 
 
 def mentioned_environment(text: str, inventory: Inventory) -> str | None:
@@ -92,29 +60,34 @@ def select_modules(matches: Sequence[Match], kb: KnowledgeBase) -> list[Module]:
     return [kb.get(n) for n in chosen]
 
 
-def render_command(command: str, *, instance: str | None, nl_home: str | None, module: str) -> str:
-    """Fill a step template; paths relative to the install root get the host's install root."""
-    cmd = command.replace("{instance}", instance or "<instance>").replace("{module}", module)
-    root = nl_home.rstrip("/") if nl_home else "<nl_home>"
-    cmd = re.sub(r"(?<![\w/.<>-])((?:var|conf)/)", root + r"/\1", cmd)
-    return cmd
-
-
-_ERROR_STEPS: dict[str, tuple[str, str | None]] = {
-    "host_key_unknown": (
+_ERROR_STEPS: dict[ErrorKind, tuple[str, str | None]] = {
+    ErrorKind.HOST_KEY_UNKNOWN: (
         "verify {host}'s host key out of band (compare `ssh-keyscan -p {port} {address}` with the server's own "
         "fingerprint), then add it to {known_hosts}; the bot never adds keys itself",
         "ssh-keyscan -p {port} {address}",
     ),
-    "host_key_changed": (
+    ErrorKind.HOST_KEY_CHANGED: (
         "the host key of {host} CHANGED: find out why (reinstall? another machine on that address?) before "
         "replacing the line in {known_hosts}",
         None,
     ),
-    "auth": ("check that the bot's public key is in ~{user}/.ssh/authorized_keys on {host}", None),
-    "unreachable": ("check that {host} is up and that port {port} is open from the bot", None),
-    "timeout": ("a command hung on {host}: run `nlserver pdump` there by hand and look for stuck processes", None),
-    "run": ("a command hung or flooded its output on {host}: run `nlserver pdump` there by hand", None),
+    ErrorKind.HOST_KEY_REVOKED: (
+        "the host key of {host} is marked @revoked in {known_hosts}: the bot refuses it; find out which key the "
+        "server should present and replace the revoked line only after verifying it out of band",
+        None,
+    ),
+    ErrorKind.AUTH: ("check that the bot's public key is in ~{user}/.ssh/authorized_keys on {host}", None),
+    ErrorKind.UNREACHABLE: ("check that {host} is up and that port {port} is open from the bot", None),
+    ErrorKind.TIMEOUT: (
+        "a command hung on {host}: run `nlserver pdump` there by hand and look for stuck processes",
+        None,
+    ),
+    ErrorKind.CONNECTION_LOST: (
+        "the connection to {host} closed while the checks ran (sshd restarted, network cut, or the session was "
+        "killed); run the question again, and check sshd's log on {host} if it repeats",
+        None,
+    ),
+    ErrorKind.RUN: ("a command hung or flooded its output on {host}: run `nlserver pdump` there by hand", None),
 }
 
 
@@ -155,7 +128,7 @@ def next_steps(
     by_key: dict[tuple[str, str | None, str | None], set[str]] = {}
     evidence: dict[tuple[str, str | None, str | None], list[str]] = {}
     for f in findings:
-        if f.status in ("warn", "fail"):
+        if f.status in ("unknown", "warn", "fail"):
             by_key.setdefault((f.host, f.module, f.instance), set()).update(f.conditions)
             evidence.setdefault((f.host, f.module, f.instance), []).extend([f.summary, *f.evidence])
     ranked = sorted(
@@ -188,6 +161,18 @@ def next_steps(
             if step.evidence and not re.search(step.evidence, text):
                 continue
             _add_step(add, h, module, step, inst)
+
+    # Facts the bot could not see: what it needs to see them (a token, a front URL, a permission).
+    for f in findings:
+        if f.status == "unknown" and f.needs:
+            add(
+                hosts.get(f.host),
+                f.module,
+                f"to tell {f.subject} {f.check}, the bot needs {f.needs}",
+                None,
+                Risk.READ_ONLY,
+                "",
+            )
 
     # Hosts we could not check: why, and how to test the access again.
     for f in findings:
@@ -225,11 +210,7 @@ def next_steps(
                 continue  # the bot just ran it on every host; its answer is in the findings
             if "always" in step.when and not step.evidence and (not problems or step.risk == Risk.READ_ONLY):
                 nl_home = env.hosts[0].nl_home if len({h.nl_home for h in env.hosts}) == 1 else None
-                cmd = (
-                    render_command(step.command, instance=inst, nl_home=nl_home, module=module.name)
-                    if step.command
-                    else None
-                )
+                cmd = fill(step.command, instance=inst, nl_home=nl_home, module=module.name) if step.command else None
                 add(None, module.name, f"{module.name}: {step.text}", cmd, step.risk, step.source, step.id)
     return out[:MAX_STEPS]
 
@@ -239,7 +220,13 @@ _AddStep = Callable[[Host | None, str | None, str, str | None, Risk, str, str | 
 
 def _add_step(add: _AddStep, h: Host | None, module: Module, step: Step, inst: str | None) -> None:
     cmd = (
-        render_command(step.command, instance=inst, nl_home=h.nl_home if h else None, module=module.name)
+        fill(
+            step.command,
+            instance=inst,
+            nl_home=h.nl_home if h else None,
+            module=module.name,
+            host=h.name if h else None,
+        )
         if step.command
         else None
     )
@@ -253,6 +240,7 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
     fails = [f for f in findings if f.status == "fail"]
     errors = [f for f in findings if f.status == "error"]
     warns = [f for f in findings if f.status == "warn"]
+    unknown = [f for f in findings if f.status == "unknown"]
     hosts_n = len({f.host for f in findings if f.host != "(all hosts)"})
     parts = []
     if fails:
@@ -269,6 +257,11 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
         parts.append(f"{len(warns)} warning(s), first on {warns[0].host}: {warns[0].summary}.")
     if not parts:
         parts.append(f"No problem found for {names} on {hosts_n} host(s) of {env.name}.")
+    if unknown:
+        first_u = unknown[0]
+        more_u = f" (+{len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        needs = f"; needs {first_u.needs}" if first_u.needs else ""
+        parts.append(f"Cannot tell on {first_u.host}: {first_u.summary}{needs}{more_u}.")
     return status, " ".join(parts)
 
 
@@ -315,16 +308,25 @@ class Diagnoser:
         on_finding: FindingCallback | None,
         on_script: ScriptCallback | None,
     ) -> Diagnosis:
-        d = Diagnosis(text, env.name, env.simulated, matches, [m.name for m in modules])
+        base = {
+            "question": text,
+            "environment": env.name,
+            "simulated": env.simulated,
+            "matches": tuple(matches),
+            "modules": tuple(m.name for m in modules),
+        }
         if not modules:
-            d.verdict = "Not a question about Campaign modules: nothing was checked."
-            return d
+            return Diagnosis(**base, verdict="Not a question about Campaign modules: nothing was checked.")
         start = time.monotonic()
         run: RunResult = self.runner.run(env, modules, hosts, on_finding, on_script)
-        d.findings = run.findings
-        d.hosts = run.hosts
-        d.commands = run.commands
-        d.next_steps = next_steps(self.kb, env, modules, run.findings)
-        d.status, d.verdict = verdict(run.findings, modules, env)
-        d.duration_ms = int((time.monotonic() - start) * 1000)
-        return d
+        status, text_verdict = verdict(run.findings, modules, env)
+        return Diagnosis(
+            **base,
+            findings=tuple(run.findings),
+            hosts=tuple(run.hosts),
+            commands=tuple(run.commands),
+            next_steps=tuple(next_steps(self.kb, env, modules, run.findings)),
+            status=status,
+            verdict=text_verdict,
+            duration_ms=int((time.monotonic() - start) * 1000),
+        )

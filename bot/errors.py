@@ -1,10 +1,51 @@
 """The bot's own exception tree.
 
-Expected failures on a host (down, slow, wrong key) are *findings*, not exceptions;
-these types are for bad input and bad configuration, which the CLI turns into exit 2.
+    CampaignBotError
+    ├── ConfigError                 a setting or file is missing or invalid (names the file and field)
+    │   ├── KnowledgeError          a knowledge-base file
+    │   ├── InventoryError          the inventory
+    │   └── StoreError              the state store cannot be opened or written
+    ├── UnknownModuleError          a module argument matches no module (carries suggestions)
+    ├── UnknownNameError            an environment, host or instance the inventory does not know
+    ├── TransportError              a host could not be reached or could not run the checks
+    │   ├── HostUnreachable         refused, timed out, unresolvable
+    │   ├── HostKeyUnknown          not in known_hosts (never added)
+    │   ├── HostKeyChanged          known_hosts has another key
+    │   ├── HostKeyRevoked          the key is marked @revoked
+    │   ├── AuthRefused             key authentication refused or timed out
+    │   ├── SSHTimeout              the host accepted TCP but did not speak SSH in time
+    │   ├── SSHProtocolError        any other SSH failure
+    │   ├── ConnectionLost          the connection closed mid-stream
+    │   ├── TransportConfigError    the bot's own key or known_hosts file is unusable
+    │   └── CommandDeadline         no time left within the host's deadline
+    └── CampaignApiError            Campaign's SOAP API refused or failed (a finding, never a crash)
+
+Expected failures on a host (down, slow, wrong key) become *findings* (status `error`, with the
+`ErrorKind` of the exception); bad input and bad configuration become one line and exit code 2.
 """
 
 from __future__ import annotations
+
+from enum import Enum
+from typing import ClassVar
+
+
+class ErrorKind(str, Enum):
+    """Why a host could not be checked; selects the next step that fixes the bot's access."""
+
+    UNREACHABLE = "unreachable"
+    HOST_KEY_UNKNOWN = "host_key_unknown"
+    HOST_KEY_CHANGED = "host_key_changed"
+    HOST_KEY_REVOKED = "host_key_revoked"
+    AUTH = "auth"
+    TIMEOUT = "timeout"
+    SSH = "ssh"
+    CONNECTION_LOST = "connection_lost"
+    CONFIG = "config"
+    LOCAL = "local"
+    RUN = "run"
+    API = "api"
+    INTERNAL = "internal"
 
 
 class CampaignBotError(Exception):
@@ -23,14 +64,21 @@ class InventoryError(ConfigError):
     """The inventory file is missing or invalid."""
 
 
+class StoreError(ConfigError):
+    """The state store (SQLite file or Redis) cannot be opened, read or written."""
+
+
+def _shown(argument: str) -> str:
+    return argument if len(argument) <= 60 else argument[:57] + "..."
+
+
 class UnknownModuleError(CampaignBotError):
     """A module argument matches no module; carries the closest suggestions."""
 
     def __init__(self, argument: str, suggestions: list[str]) -> None:
         self.argument = argument
         self.suggestions = suggestions
-        shown = argument if len(argument) <= 60 else argument[:57] + "..."
-        msg = f"unknown module {shown!r}"
+        msg = f"unknown module {_shown(argument)!r}"
         if suggestions:
             msg += "; did you mean: " + ", ".join(suggestions) + "?"
         super().__init__(msg)
@@ -43,8 +91,7 @@ class UnknownNameError(CampaignBotError):
         self.kind = kind
         self.argument = argument
         self.known = known
-        shown = argument if len(argument) <= 60 else argument[:57] + "..."
-        msg = f"unknown {kind} {shown!r}"
+        msg = f"unknown {kind} {_shown(argument)!r}"
         if known:
             msg += "; known: " + ", ".join(known)
         super().__init__(msg)
@@ -53,6 +100,54 @@ class UnknownNameError(CampaignBotError):
 class TransportError(CampaignBotError):
     """A transport could not connect or run a command (turned into an `error` finding)."""
 
-    def __init__(self, message: str, *, kind: str = "transport") -> None:
-        self.kind = kind
-        super().__init__(message)
+    kind: ClassVar[ErrorKind] = ErrorKind.SSH
+
+
+class HostUnreachable(TransportError):
+    kind = ErrorKind.UNREACHABLE
+
+
+class HostKeyUnknown(TransportError):
+    kind = ErrorKind.HOST_KEY_UNKNOWN
+
+
+class HostKeyChanged(TransportError):
+    kind = ErrorKind.HOST_KEY_CHANGED
+
+
+class HostKeyRevoked(TransportError):
+    kind = ErrorKind.HOST_KEY_REVOKED
+
+
+class AuthRefused(TransportError):
+    kind = ErrorKind.AUTH
+
+
+class SSHTimeout(TransportError):
+    kind = ErrorKind.TIMEOUT
+
+
+class SSHProtocolError(TransportError):
+    kind = ErrorKind.SSH
+
+
+class ConnectionLost(TransportError):
+    kind = ErrorKind.CONNECTION_LOST
+
+
+class TransportConfigError(TransportError):
+    kind = ErrorKind.CONFIG
+
+
+class LocalRunError(TransportError):
+    kind = ErrorKind.LOCAL
+
+
+class CommandDeadline(TransportError):
+    kind = ErrorKind.TIMEOUT
+
+
+class CampaignApiError(CampaignBotError):
+    """Campaign's SOAP API could not be used: refused logon, HTTP or SOAP fault, bad reply."""
+
+    kind: ClassVar[ErrorKind] = ErrorKind.API

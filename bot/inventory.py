@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -21,6 +22,9 @@ INSTANCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 ADDRESS_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$")
 PATH_RE = re.compile(r"^/[A-Za-z0-9_./+-]*$")
 SLACK_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{2,20}$")
+ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_URL_SAFE = re.compile(r"^[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+$")
+_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*$", re.I)
 
 
 class _Frozen(BaseModel):
@@ -33,6 +37,35 @@ def _safe_name(v: str, what: str = "name") -> str:
     return v
 
 
+def http_url(v: str, what: str = "URL") -> str:
+    """An http(s) URL with a host and nothing a shell or a log could misread; no credentials in it."""
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{what} must be an http:// or https:// URL with a host name")
+    if not _URL_SAFE.match(v) or parts.username or parts.password:
+        raise ValueError(f"{what} must be a plain URL (no spaces, quotes or credentials)")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{what} must not carry a query or a fragment")
+    return v.rstrip("/")
+
+
+def parse_interval(v: str | float | int) -> float:
+    """`30s`, `5m`, `1h`, or a number of seconds; at least 1 s."""
+    if isinstance(v, bool):
+        raise ValueError("must be an interval such as 30s, 5m or 1h")
+    if isinstance(v, (int, float)):
+        seconds = float(v)
+    else:
+        m = _INTERVAL_RE.match(v)
+        if not m:
+            raise ValueError("must be an interval such as 30s, 5m or 1h")
+        unit = (m.group(2) or "s")[0].lower()
+        seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[unit]
+    if seconds < 1:
+        raise ValueError("must be at least 1 s")
+    return seconds
+
+
 class HostSettings(_Frozen):
     """Settings every host inherits from `defaults` and may override."""
 
@@ -43,7 +76,7 @@ class HostSettings(_Frozen):
     nl_home: str = "/usr/local/neolane/nl6"
     connect_timeout_s: float = Field(5, gt=0, le=120)
     command_timeout_s: float = Field(15, gt=0, le=600)
-    http_port: int = Field(80, ge=1, le=65535)  # Apache/IIS in front: /r/test
+    front_url: str = "http://localhost"  # the web server front (Apache/IIS) that serves /r/test, fetched on the host
     tomcat_port: int = Field(8080, ge=1, le=65535)  # Tomcat: /nl/jsp/ping.jsp
     log_window_min: int = Field(60, ge=1, le=10080)
     tracking_stale_min: int = Field(90, ge=1, le=10080)
@@ -54,6 +87,11 @@ class HostSettings(_Frozen):
         if not re.fullmatch(r"[a-z_][a-z0-9_.-]{0,31}", v):
             raise ValueError("must be a plain Unix user name")
         return v
+
+    @field_validator("front_url")
+    @classmethod
+    def _front_url(cls, v: str) -> str:
+        return http_url(v, "front_url")
 
     @field_validator("nl_home")
     @classmethod
@@ -118,8 +156,94 @@ class Access(_Frozen):
         return not (self.users or self.groups or self.channels)
 
 
+class CampaignApi(_Frozen):
+    """Campaign's own API for one environment (read-only): soaprouter.jsp, ping.jsp, monitor.jsp.
+
+    Secrets never live in the inventory: `password_env` / `session_token_env` name environment
+    variables read when the API is used.
+    """
+
+    url: str
+    login: str | None = None
+    password_env: str | None = None
+    session_token_env: str | None = None
+    tls_verify: bool = True
+    timeout_s: float = Field(10, gt=0, le=120)  # per call; the environment's calls share one deadline of 3 x this
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return http_url(v, "url")
+
+    @field_validator("login")
+    @classmethod
+    def _login(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", v):
+            raise ValueError("must be an operator login (letters, digits, '_', '.', '@', '-')")
+        return v
+
+    @field_validator("password_env", "session_token_env")
+    @classmethod
+    def _env_var(cls, v: str | None) -> str | None:
+        if v is not None and not ENV_VAR_RE.match(v):
+            raise ValueError("must be the name of an environment variable (the secret itself never goes in the file)")
+        return v
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> CampaignApi:
+        if self.session_token_env is None and (self.login is None or self.password_env is None):
+            raise ValueError("needs login and password_env, or session_token_env")
+        if self.session_token_env is not None and self.password_env is not None:
+            raise ValueError("give either password_env (with login) or session_token_env, not both")
+        return self
+
+
+class Watch(_Frozen):
+    """Scheduled checks of one environment: how often, where alert threads go, which modules."""
+
+    every: float | None = None  # seconds; written as 30s, 5m, 1h
+    cron: str | None = None  # "*/5 * * * *" (minute hour day month weekday)
+    channel: str | None = None
+    modules: tuple[str, ...] | None = None  # default: every module the hosts run
+    flap_threshold: int = Field(4, ge=2, le=100)  # state changes within flap_window that make a problem "flapping"
+    flap_window: float = 3600.0
+
+    @field_validator("every", "flap_window", mode="before")
+    @classmethod
+    def _interval(cls, v: object) -> float | None:
+        if v is None:
+            return None
+        if not isinstance(v, (str, int, float)):
+            raise ValueError("must be an interval such as 30s, 5m or 1h")
+        return parse_interval(v)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from bot.schedule import parse_cron
+
+        parse_cron(v)  # raises ValueError with the field that is wrong
+        return " ".join(v.split())
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str | None) -> str | None:
+        if v is not None and not SLACK_ID_RE.match(v):
+            raise ValueError(f"{v!r} is not a Slack channel ID (like C0123ABCD)")
+        return v
+
+    @model_validator(mode="after")
+    def _when(self) -> Watch:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError('give either every (30s, 5m, 1h) or cron ("*/5 * * * *")')
+        return self
+
+
 class Environment(_Frozen):
     name: str
+    aliases: tuple[str, ...] = ()  # other names people use: production, productie, prd
     instances: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()  # Slack channels whose questions default to this environment
     hosts: tuple[Host, ...] = Field(min_length=1)
@@ -127,7 +251,16 @@ class Environment(_Frozen):
     access: Access = Access()
     actions: Literal["enabled", "disabled"] = "disabled"
     operators: tuple[str, ...] = ()
+    campaign_api: CampaignApi | None = None
+    watch: Watch | None = None
     simulated: bool = False
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for a in v:
+            _safe_name(a, "alias")
+        return tuple(a.lower() for a in v)
 
     @field_validator("instances")
     @classmethod
@@ -159,14 +292,40 @@ class Inventory(_Frozen):
     simulated: bool = False
 
     def environment(self, name: str | None) -> Environment:
-        """The named environment, else the default one, else the only one."""
+        """The named environment (by name or alias, any case), else the default one, else the only one."""
         if name is None:
             name = self.default_environment or (next(iter(self.environments)) if len(self.environments) == 1 else None)
             if name is None:
                 raise UnknownNameError("environment", "(none given)", sorted(self.environments))
-        if name not in self.environments:
+        found = self.find_environment(name)
+        if found is None:
             raise UnknownNameError("environment", name, sorted(self.environments))
-        return self.environments[name]
+        return found
+
+    def find_environment(self, name: str) -> Environment | None:
+        """The environment called `name` or having it as an alias (case-insensitive), else None."""
+        if name in self.environments:
+            return self.environments[name]
+        low = name.lower()
+        for env in self.environments.values():
+            if env.name.lower() == low or low in env.aliases:
+                return env
+        return None
+
+    def environment_names(self) -> dict[str, str]:
+        """Every name and alias, lower-cased, to the environment's name."""
+        out: dict[str, str] = {}
+        for env in self.environments.values():
+            out[env.name.lower()] = env.name
+            for a in env.aliases:
+                out.setdefault(a, env.name)
+        return out
+
+    def host_named(self, name: str) -> tuple[Environment, Host] | None:
+        """The (environment, host) with this host name (case-insensitive), if exactly one has it."""
+        low = name.lower()
+        found = [(e, h) for e in self.environments.values() for h in e.hosts if h.name.lower() == low]
+        return found[0] if len(found) == 1 else None
 
     def environment_for_channel(self, channel: str) -> str | None:
         for env in self.environments.values():
@@ -214,6 +373,14 @@ def parse_inventory(data: Any, source: str) -> Inventory:
     default_env = data.get("default_environment")
     if default_env is not None and default_env not in envs:
         raise InventoryError(f"{source}: default_environment: {default_env!r} is not one of {sorted(envs)}")
+    names: dict[str, str] = {n.lower(): n for n in envs}
+    for env in envs.values():
+        for i, alias in enumerate(env.aliases):
+            if alias in names and names[alias] != env.name:
+                raise InventoryError(
+                    f"{source}: environments.{env.name}.aliases.{i}: {alias!r} already names environment {names[alias]!r}"
+                )
+            names[alias] = env.name
     return Inventory(environments=envs, default_environment=default_env, source=source)
 
 

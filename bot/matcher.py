@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.kb.models import KnowledgeBase
+from bot.models import Match
 from bot.text import TypoIndex, fold, stem, words
 
 ABSTAIN_BELOW = 1.5  # raw evidence the best module needs, or the matcher says nothing
@@ -44,17 +45,6 @@ wget ssh scp git docker kubectl systemctl apt apt-get yum dnf pip python python3
 nano tar gzip npm mkdir touch ln whoami netstat ss journalctl crontab""".split()  # noqa: SIM905
 )
 _SHELL_META = re.compile(r"(\|\s*\w|&&|;\s*\w|\$\(|`|\s>>?\s*/|\s-{1,2}[a-z]|^\s*[./~]/)")
-
-
-@dataclass(frozen=True)
-class Match:
-    """One candidate module. `score` is in [0, 1]; `reasons` say which words matched what."""
-
-    module: str
-    score: float
-    reasons: tuple[str, ...]
-    mentioned: bool = False  # the question names the module or one of its aliases
-    evidence: float = field(default=0.0, compare=False)
 
 
 GAP = "..."
@@ -255,7 +245,15 @@ class Matcher:
                 continue
             evidence = total + bonus
             score = round(min(1.0, evidence / (evidence + 1.5)), 3)
-            out.append(Match(name, score, tuple(notes + reasons), mentioned, round(total, 3)))
+            out.append(
+                Match(
+                    module=name,
+                    score=score,
+                    reasons=tuple(notes + reasons),
+                    mentioned=mentioned,
+                    evidence=round(total, 3),
+                )
+            )
             if len(out) >= limit:
                 break
         return out

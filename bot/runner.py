@@ -1,8 +1,9 @@
 """Run the checks of some modules on an environment's hosts, all hosts in parallel.
 
 Each host gets one connection and (usually) one round trip; a dead or slow host costs at most its
-own timeouts and never holds back the others. Findings are also handed, host by host, to a callback
-so a chat can show progress.
+own deadline and never holds back the others. The run as a whole has a deadline too (by default
+twice the longest host deadline): a host still unanswered then is reported, and the run ends.
+Findings are handed, host by host, to a callback so a chat can show progress.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from bot.checks import HostContext, evaluate_host, instance_list, plan_host
-from bot.errors import TransportError
-from bot.findings import Finding
+from bot.checks.base import HostOutcome
+from bot.checks.facts import HostContext
+from bot.checks.plan import evaluate_host, plan_host
+from bot.checks.registry import Registry, default_registry
+from bot.errors import CommandDeadline, TransportError
 from bot.inventory import Environment, Host
 from bot.kb.models import Module
+from bot.models import ErrorKind, Finding
 from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.transports.base import CommandResult, Script, Transport
@@ -29,13 +33,18 @@ TransportFactory = Callable[[Host], Transport]
 FindingCallback = Callable[[Finding], None]
 ScriptCallback = Callable[[Host, Script], None]
 
+DEFAULT_CONCURRENCY = 64
+RUN_DEADLINE_FACTOR = 2.0
+
 _HINTS = {
-    "host_key_unknown": "host key unknown",
-    "host_key_changed": "host key CHANGED",
-    "auth": "authentication refused",
-    "unreachable": "unreachable",
-    "timeout": "no SSH answer",
-    "config": "bot configuration",
+    ErrorKind.HOST_KEY_UNKNOWN: "host key unknown",
+    ErrorKind.HOST_KEY_CHANGED: "host key CHANGED",
+    ErrorKind.HOST_KEY_REVOKED: "host key REVOKED",
+    ErrorKind.AUTH: "authentication refused",
+    ErrorKind.UNREACHABLE: "unreachable",
+    ErrorKind.TIMEOUT: "no SSH answer",
+    ErrorKind.CONFIG: "bot configuration",
+    ErrorKind.CONNECTION_LOST: "connection lost",
 }
 
 
@@ -50,9 +59,26 @@ class RunResult:
 
 
 class Runner:
-    def __init__(self, transport_for: TransportFactory, max_workers: int = 16) -> None:
+    """Runs the registry's checks on hosts through transports it is handed.
+
+    Args:
+        transport_for: builds the transport of a host (SSH, local, fake).
+        registry: the checks (default: every check shipped in `bot/checks/`).
+        max_workers: hosts checked at once (the rest wait for a free slot).
+        run_deadline_factor: the run ends after this many times the longest host deadline.
+    """
+
+    def __init__(
+        self,
+        transport_for: TransportFactory,
+        registry: Registry | None = None,
+        max_workers: int = DEFAULT_CONCURRENCY,
+        run_deadline_factor: float = RUN_DEADLINE_FACTOR,
+    ) -> None:
         self.transport_for = transport_for
+        self.registry = registry or default_registry()
         self.max_workers = max_workers
+        self.run_deadline_factor = run_deadline_factor
 
     def run(
         self,
@@ -66,6 +92,8 @@ class Runner:
         result = RunResult(env.name, [h.name for h in targets])
         lock = threading.Lock()
         start = time.monotonic()
+        run_deadline = start + self.run_deadline_factor * max((h.deadline_s for h in targets), default=1.0)
+        outcomes: dict[str, HostOutcome] = {}
 
         def deliver(fs: list[Finding]) -> None:
             with lock:
@@ -84,62 +112,104 @@ class Runner:
                 on_script(host, script)
 
         workers = max(1, min(self.max_workers, len(targets)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
-            futures = {pool.submit(self._host, env, h, tuple(modules), sent): h for h in targets}
-            for fut in as_completed(futures):
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check")
+        try:
+            futures: dict[Future[tuple[list[Finding], int, HostOutcome]], Host] = {
+                pool.submit(self._host, env, h, tuple(modules), sent, run_deadline): h for h in targets
+            }
+            pending = set(futures)
+            while pending:
+                done, pending = wait(
+                    pending, timeout=max(0.0, run_deadline - time.monotonic()), return_when=FIRST_COMPLETED
+                )
+                if not done:
+                    break  # the run's deadline passed
+                for fut in done:
+                    host = futures[fut]
+                    try:
+                        findings, ms, outcome = fut.result()
+                    except Exception as e:  # never crash the whole run for one host
+                        log.exception("checks on %s failed", host.name)
+                        findings, ms = (
+                            [_error(host, ErrorKind.INTERNAL, f"internal error while checking: {type(e).__name__}")],
+                            0,
+                        )
+                        outcome = HostOutcome(HostContext(host, env, tuple(modules), env.instances), None)
+                    result.host_ms[host.name] = ms
+                    outcomes[host.name] = outcome
+                    deliver(findings)
+            for fut in pending:
                 host = futures[fut]
-                try:
-                    findings, ms = fut.result()
-                except Exception as e:  # never crash the whole run for one host
-                    log.exception("checks on %s failed", host.name)
-                    findings, ms = (
-                        [_error(host, "internal", f"internal error while checking: {type(e).__name__}: {e}")],
-                        0,
-                    )
-                result.host_ms[host.name] = ms
-                deliver(findings)
-        result.findings.extend(_environment_findings(env, modules, targets, result.findings))
+                fut.cancel()
+                waited = time.monotonic() - start
+                deliver(
+                    [
+                        _error(
+                            host,
+                            ErrorKind.TIMEOUT,
+                            f"no answer within the run's deadline ({waited:.0f} s); not checked",
+                        )
+                    ]
+                )
+                outcomes[host.name] = HostOutcome(HostContext(host, env, tuple(modules), env.instances), None)
+        finally:
+            # Hosts still running end by their own deadline; nobody waits for them.
+            pool.shutdown(wait=False, cancel_futures=True)
+        complete = len(targets) == len(env.hosts)
+        ordered = [outcomes[h.name] for h in targets if h.name in outcomes]
+        for check in self.registry.run_checks:
+            try:
+                deliver(list(check.evaluate_run(ordered, list(result.findings), complete)))
+            except Exception:
+                log.exception("run check %s failed", check.name)
         result.total_ms = int((time.monotonic() - start) * 1000)
         order = {h.name: i for i, h in enumerate(targets)}
         result.findings.sort(key=lambda f: (order.get(f.host, len(order)), f.module or "", f.instance or "", f.check))
         return result
 
     def _host(
-        self, env: Environment, host: Host, modules: tuple[Module, ...], sent: ScriptCallback
-    ) -> tuple[list[Finding], int]:
+        self,
+        env: Environment,
+        host: Host,
+        modules: tuple[Module, ...],
+        sent: ScriptCallback,
+        run_deadline: float,
+    ) -> tuple[list[Finding], int, HostOutcome]:
         start = time.monotonic()
-        deadline = start + host.deadline_s
+        deadline = min(start + host.deadline_s, run_deadline)
         instances = env.instances
+        ctx = HostContext(host, env, modules, instances)
+        if time.monotonic() >= run_deadline:
+            return (
+                [_error(host, ErrorKind.TIMEOUT, "the run's deadline passed before this host's turn")],
+                0,
+                HostOutcome(ctx, None),
+            )
         try:
             transport = self.transport_for(host)
         except TransportError as e:
-            return [_error(host, e.kind, str(e))], int((time.monotonic() - start) * 1000)
+            return [_error(host, e.kind, str(e))], _ms(start), HostOutcome(ctx, None)
         try:
-            needs_instances = any(m.scope == "instance" for m in modules)
-            if not instances and needs_instances:
+            if not instances and any(m.scope == "instance" for m in modules):
                 # The inventory names no instance: ask the host's config first (one extra round trip).
                 plan0 = s.Plan(host)
                 plan0.add(s.config_autostart())
                 res0 = self._send(transport, plan0, deadline, sent)
                 sec0 = p.split_sections(res0.stdout, plan0.token)
                 instances = p.instances_from_config(p.parse_autostart(sec0["config"].text)) if "config" in sec0 else ()
-            ctx = HostContext(host, env, modules, instances)
-            plan = plan_host(ctx)
+                ctx = HostContext(host, env, modules, instances)
+            plan = plan_host(ctx, self.registry)
             res = self._send(transport, plan, deadline, sent)
         except TransportError as e:
-            return [_error(host, e.kind, str(e))], int((time.monotonic() - start) * 1000)
+            return [_error(host, e.kind, str(e))], _ms(start), HostOutcome(ctx, None)
         finally:
             transport.close()
-        sections = p.split_sections(res.stdout, plan.token)
-        findings = evaluate_host(ctx, sections)
-        if (
-            res.timed_out
-            or res.truncated
-            or not sections.get("nlserver-pdump", p.SectionOutput("", None, False)).complete
-        ):
-            findings.insert(0, _incomplete(host, plan, sections, res))
-        ms = int((time.monotonic() - start) * 1000)
-        return [f.model_copy(update={"duration_ms": ms}) for f in findings], ms
+        facts, findings = evaluate_host(ctx, res, plan.token, self.registry)
+        pdump = facts.sections.get("nlserver-pdump")
+        if res.timed_out or res.truncated or pdump is None or not pdump.complete:
+            findings.insert(0, _incomplete(host, plan, facts.sections, res))
+        ms = _ms(start)
+        return [f.model_copy(update={"duration_ms": ms}) for f in findings], ms, HostOutcome(ctx, facts)
 
     @staticmethod
     def _send(transport: Transport, plan: s.Plan, deadline: float, sent: ScriptCallback) -> CommandResult:
@@ -147,17 +217,21 @@ class Runner:
         sent(plan.host, script)
         remaining = deadline - time.monotonic()
         if remaining <= 0.2:
-            raise TransportError(f"no time left within the host's {plan.host.deadline_s:g} s deadline", kind="timeout")
+            raise CommandDeadline(f"no time left within the host's {plan.host.deadline_s:g} s deadline")
         return transport.run(script, timeout_s=remaining)
 
 
-def _error(host: Host, kind: str, message: str) -> Finding:
-    hint = _HINTS.get(kind, kind)
+def _ms(start: float) -> int:
+    return int((time.monotonic() - start) * 1000)
+
+
+def _error(host: Host, kind: ErrorKind, message: str) -> Finding:
+    hint = _HINTS.get(kind, "")
     return Finding(
         host=host.name,
         module=None,
         instance=None,
-        check="connect" if kind != "internal" else "internal",
+        check="internal" if kind is ErrorKind.INTERNAL else "connect",
         status="error",
         summary=f"{hint}: {message}" if hint and not message.lower().startswith(hint.lower()) else message,
         evidence=(),
@@ -178,8 +252,7 @@ def _incomplete(host: Host, plan: s.Plan, sections: dict[str, p.SectionOutput], 
     elif res.timed_out:
         summary = f"the checks did not finish within {host.command_timeout_s:g} s and were stopped on the host{where}"
     else:
-        code = res.exit_code
-        summary = f"the check script ended early (exit {code}){where}"
+        summary = f"the check script ended early (exit {res.exit_code}){where}"
     tail = (res.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:] if res.stderr else []
     return Finding(
         host=host.name,
@@ -191,33 +264,5 @@ def _incomplete(host: Host, plan: s.Plan, sections: dict[str, p.SectionOutput], 
         evidence=tuple(t[:200] for t in tail),
         duration_ms=res.duration_ms,
         conditions=("host_error",),
-        error_kind="run",
+        error_kind=ErrorKind.RUN,
     )
-
-
-def _environment_findings(
-    env: Environment, modules: Sequence[Module], hosts: Sequence[Host], findings: list[Finding]
-) -> list[Finding]:
-    """A daemon that no host of the environment is set up to run is a finding of its own."""
-    if any(f.status == "error" for f in findings) or len(hosts) != len(env.hosts):
-        return []  # with a host unchecked, we cannot say "nowhere"
-    out = []
-    for m in modules:
-        if m.kind != "daemon" or m.name == "watchdog":
-            continue
-        for inst in instance_list(m, env.instances) if env.instances or m.scope == "server" else ():
-            mine = [f for f in findings if f.module == m.name and f.check == "process" and f.instance == inst]
-            if mine and all("not_configured" in f.conditions for f in mine):
-                pname = m.process_name(inst)
-                out.append(
-                    Finding(
-                        host="(all hosts)",
-                        module=m.name,
-                        instance=inst,
-                        check="process",
-                        status="warn",
-                        summary=f"{pname} is enabled (autoStart) on none of the {len(hosts)} hosts of {env.name}",
-                        conditions=("not_configured",),
-                    )
-                )
-    return out

@@ -98,7 +98,7 @@ def test_knowledge_check() -> None:
 def test_knowledge_check_broken(tmp_path: Path) -> None:
     import shutil
 
-    shutil.copytree(ROOT / "knowledge", tmp_path / "k")
+    shutil.copytree(ROOT / "bot" / "knowledge", tmp_path / "k")
     f = tmp_path / "k" / "modules" / "web.yaml"
     f.write_text(f.read_text().replace("kind: daemon", "kind: demon"))
     p = run("--knowledge", str(tmp_path / "k"), "knowledge", "check")

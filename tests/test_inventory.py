@@ -7,7 +7,7 @@ import pytest
 from bot.errors import InventoryError, UnknownNameError
 from bot.inventory import find_inventory_path, load_inventory, parse_inventory
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "knowledge" / "inventory.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[1] / "bot" / "data" / "inventory.example.yaml"
 
 
 def test_example_inventory_loads_with_defaults_inherited() -> None:

@@ -1,7 +1,14 @@
-"""Load and validate the knowledge folder; every error names the file and the field."""
+"""Load and validate the knowledge folder; every error names the file and the field.
+
+The knowledge base ships inside the package (`bot/knowledge/`, package data) and is read through
+`importlib.resources`, so an installed wheel works from any folder; `--knowledge DIR` (or
+CAMPAIGN_BOT_KNOWLEDGE) points at another folder of the same shape.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +18,19 @@ from pydantic import BaseModel, ValidationError
 from bot.errors import KnowledgeError
 from bot.kb.models import KnowledgeBase, Lexicon, Module
 
-DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parents[2] / "knowledge"
+
+def packaged(*parts: str) -> Traversable:
+    """A file or folder shipped inside the package (`bot/knowledge`, `bot/data`)."""
+    node: Traversable = resources.files("bot")
+    for part in parts:
+        node = node.joinpath(part)
+    return node
 
 
-def format_validation_error(path: Path | str, err: ValidationError) -> str:
+DEFAULT_KNOWLEDGE_DIR = packaged("knowledge")
+
+
+def format_validation_error(path: Traversable | str, err: ValidationError) -> str:
     """One line per problem: `file: field.path: message`."""
     lines = []
     for e in err.errors():
@@ -23,7 +39,7 @@ def format_validation_error(path: Path | str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Traversable) -> Any:
     """Parse one YAML file safely; syntax errors name the file, line and column."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -38,7 +54,7 @@ def read_yaml(path: Path) -> Any:
         raise KnowledgeError(f"{path}: invalid YAML{where}: {problem}") from e
 
 
-def _validate(model: type[BaseModel], data: Any, path: Path) -> Any:
+def _validate(model: type[BaseModel], data: Any, path: Traversable) -> Any:
     if not isinstance(data, dict):
         raise KnowledgeError(f"{path}: (top level): expected a mapping, got {type(data).__name__}")
     try:
@@ -47,14 +63,14 @@ def _validate(model: type[BaseModel], data: Any, path: Path) -> Any:
         raise KnowledgeError(format_validation_error(path, e)) from e
 
 
-def load_module(path: Path) -> Module:
+def load_module(path: Traversable) -> Module:
     module: Module = _validate(Module, read_yaml(path), path)
-    if path.stem.lower() != module.name.lower():
+    if path.name.rsplit(".", 1)[0].lower() != module.name.lower():
         raise KnowledgeError(f"{path}: name: {module.name!r} does not match the file name {path.name!r}")
     return module
 
 
-def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
+def load_knowledge(directory: Path | Traversable | None = None) -> KnowledgeBase:
     """Load `lexicon.yaml` and `modules/*.yaml` from `directory` into a frozen KnowledgeBase.
 
     Raises KnowledgeError with `file: field: message` lines on any invalid file.
@@ -63,7 +79,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     mod_dir = root / "modules"
     if not mod_dir.is_dir():
         raise KnowledgeError(f"{mod_dir}: knowledge folder not found")
-    files = sorted(mod_dir.glob("*.yaml"))
+    files = sorted((f for f in mod_dir.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
     if not files:
         raise KnowledgeError(f"{mod_dir}: no module files (*.yaml)")
     lex_path = root / "lexicon.yaml"
@@ -77,9 +93,9 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     return kb
 
 
-def _check_signal_terms(kb: KnowledgeBase, files: list[Path]) -> None:
+def _check_signal_terms(kb: KnowledgeBase, files: list[Traversable]) -> None:
     """Every `@CONCEPT` used in a signal must exist in the lexicon."""
-    by_name = {f.stem.lower(): f for f in files}
+    by_name: dict[str, Traversable | Path] = {f.name.rsplit(".", 1)[0].lower(): f for f in files}
     for m in kb.modules:
         for term in m.signals:
             for word in term.replace("+", " ").split():

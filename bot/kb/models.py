@@ -1,4 +1,4 @@
-"""Frozen pydantic models of the knowledge base (one YAML file per module in `knowledge/modules`)."""
+"""Frozen pydantic models of the knowledge base (one YAML file per module in `bot/knowledge/modules`)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,8 @@ Condition = Literal[
     "health_failed",
     "tracking_stale",
     "host_error",
+    "cannot_tell",
 ]
-
-CheckName = Literal["process", "log", "memory", "age", "ports", "disk", "redir_test", "ping_jsp", "tracking_logs"]
 
 
 class DocLink(Frozen):
@@ -137,7 +136,7 @@ class Module(Frozen):
     aliases: tuple[str, ...] = ()
     symptoms: Symptoms
     signals: dict[str, float] = Field(default_factory=dict)
-    checks: tuple[CheckName, ...] = ()
+    checks: tuple[str, ...] = ()  # names of module checks in bot/checks/ (validated against the registry)
     steps: tuple[Step, ...] = ()
     docs: tuple[DocLink, ...] = Field(min_length=1)
     notes: tuple[str, ...] = ()

@@ -87,9 +87,16 @@ def redir_logs(instance: str) -> Section:
 
 
 def http_get(section_id: str, port: int, path: str) -> Section:
-    if not 0 < port < 65536 or not re.fullmatch(r"/[A-Za-z0-9_./-]*", path):
+    if not 0 < port < 65536:
         raise UnsafeProbeError("invalid health URL")
-    url = shlex.quote(f"http://localhost:{port}{path}")
+    return http_url_get(section_id, f"http://localhost:{port}", path)
+
+
+def http_url_get(section_id: str, base_url: str, path: str) -> Section:
+    """GET `base_url + path` on the host with curl (the base URL is validated by the inventory)."""
+    if not re.fullmatch(r"/[A-Za-z0-9_./-]*", path) or not re.fullmatch(r"https?://[A-Za-z0-9._~:/\[\]@%-]+", base_url):
+        raise UnsafeProbeError("invalid health URL")
+    url = shlex.quote(base_url.rstrip("/") + path)
     return Section(section_id, f"curl -sS -m 5 -o - -w '\\n@@HTTP %{{http_code}}@@\\n' {url}")
 
 

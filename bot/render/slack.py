@@ -7,10 +7,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.diagnosis import Diagnosis
-from bot.findings import Finding
 from bot.kb.models import KnowledgeBase, Module, Risk
-from bot.matcher import Match
+from bot.kb.placeholders import fill
+from bot.models import STATUS_ORDER, Diagnosis, Finding, Match
 from bot.render import text as plain
 
 MAX_BLOCKS = 50
@@ -18,7 +17,13 @@ MAX_SECTION = 3000
 MAX_BUTTON_VALUE = 2000
 Block = dict[str, Any]
 
-STATUS_EMOJI = {"ok": ":white_check_mark:", "warn": ":warning:", "fail": ":x:", "error": ":no_entry:"}
+STATUS_EMOJI = {
+    "ok": ":white_check_mark:",
+    "unknown": ":grey_question:",
+    "warn": ":warning:",
+    "fail": ":x:",
+    "error": ":no_entry:",
+}
 SIMULATED_NOTE = ":test_tube: *Simulated fleet*: these hosts are simulated, not real Campaign servers."
 
 
@@ -90,11 +95,13 @@ def progress_blocks(
 
 def _finding_line(f: Finding) -> str:
     what = f.module + (f"@{f.instance}" if f.instance else "") if f.module else "host"
-    icon = ":grey_question:" if f.unknown else STATUS_EMOJI[f.status]
+    icon = STATUS_EMOJI[f.status]
     line = f"{icon} `{what}` {f.check}: {escape(f.summary)}"
     if f.evidence:
         ev = escape(f.evidence[0])[:280]
         line += f"\n      `{ev}`"
+    if f.needs:
+        line += f"\n      _needs: {escape(f.needs)}_"
     return line
 
 
@@ -104,8 +111,8 @@ def host_sections(findings: Sequence[Finding], show_ok: bool = False) -> list[Bl
         by_host.setdefault(f.host, []).append(f)
     out = []
     for host, fs in by_host.items():
-        worst = max(fs, key=lambda f: {"ok": 0, "warn": 1, "fail": 2, "error": 3}[f.status]).status
-        shown = [f for f in fs if show_ok or f.status != "ok" or f.unknown]
+        worst = max(fs, key=lambda f: STATUS_ORDER[f.status]).status
+        shown = [f for f in fs if show_ok or f.status != "ok"]
         ok_n = len(fs) - len(shown)
         ms = max((f.duration_ms for f in fs), default=0)
         head = f"{STATUS_EMOJI[worst]} *{escape(host)}* ({ms} ms)" + (f" · {ok_n} checks OK" if ok_n else "")
@@ -240,7 +247,7 @@ def card_blocks(m: Module, instance: str | None, env: str | None, can_run: bool)
         )
     checks = "\n".join(
         f"• [{'read-only' if s.risk == Risk.READ_ONLY else 'changes state'}] {escape(s.text)}"
-        + (f" `{s.command.replace('{instance}', instance or '<instance>')}`" if s.command else "")
+        + (f" `{fill(s.command, module=m.name, instance=instance)}`" if s.command else "")
         for s in m.steps
     )
     accessory = None

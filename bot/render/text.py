@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.diagnosis import Diagnosis
-from bot.findings import Finding
 from bot.kb.models import KnowledgeBase, Module, Risk
-from bot.matcher import Match
+from bot.kb.placeholders import fill
+from bot.models import Diagnosis, Finding, Match
 
 SIMULATED_BANNER = "[SIMULATED FLEET: these hosts are simulated, not real Campaign servers]"
-ICON = {"ok": "OK  ", "warn": "WARN", "fail": "FAIL", "error": "ERR "}
+ICON = {"ok": "OK  ", "unknown": "??  ", "warn": "WARN", "fail": "FAIL", "error": "ERR "}
 RISK_LABEL = {Risk.READ_ONLY: "read-only", Risk.CHANGES_STATE: "CHANGES STATE"}
 
 
 def icon(f: Finding) -> str:
-    return "??  " if f.unknown else ICON[f.status]
+    return ICON[f.status]
 
 
 def module_line(m: Module) -> str:
@@ -59,7 +58,7 @@ def card(m: Module, instance: str | None = None) -> str:
     lines.append("")
     lines.append("  What to check and do:")
     for s in m.steps:
-        cmd = f"  `{_fill(s.command, m, instance)}`" if s.command else ""
+        cmd = f"  `{fill(s.command, module=m.name, instance=instance)}`" if s.command else ""
         flag = " (UNCONFIRMED)" if s.unconfirmed else ""
         lines.append(f"   - [{RISK_LABEL[s.risk]}] {s.text}{cmd}{flag}")
     if m.notes:
@@ -69,10 +68,6 @@ def card(m: Module, instance: str | None = None) -> str:
     lines.append("")
     lines.append("  Docs: " + " | ".join(f"{d.title}: {d.url}" for d in m.docs))
     return "\n".join(lines)
-
-
-def _fill(command: str | None, m: Module, instance: str | None) -> str:
-    return (command or "").replace("{instance}", instance or "<instance>").replace("{module}", m.name)
 
 
 def _wrap(text: str, indent: int, width: int = 100) -> str:
@@ -133,7 +128,7 @@ def diagnosis(d: Diagnosis, kb: KnowledgeBase, show_ok: bool = False, show_logs:
     for f in d.findings:
         by_host.setdefault(f.host, []).append(f)
     for host, fs in by_host.items():
-        shown = [f for f in fs if show_ok or f.status != "ok" or f.unknown]
+        shown = [f for f in fs if show_ok or f.status != "ok"]
         ok_n = len(fs) - len(shown)
         ms = max((f.duration_ms for f in fs), default=0)
         lines.append(f"  {host} ({ms} ms){': ' + str(ok_n) + ' checks OK' if ok_n else ''}")
@@ -141,6 +136,8 @@ def diagnosis(d: Diagnosis, kb: KnowledgeBase, show_ok: bool = False, show_logs:
             what = f.module + (f"@{f.instance}" if f.instance else "") if f.module else "host"
             lines.append(f"    {icon(f)} {what} {f.check}: {f.summary}")
             lines.extend(f"           | {e}" for e in f.evidence[:3])
+            if f.needs:
+                lines.append(f"           needs: {f.needs}")
             if show_logs and f.tail:
                 lines.append(f"           last {len(f.tail)} lines:")
                 lines.extend(f"           > {t}" for t in f.tail)

@@ -20,12 +20,11 @@ from bot.access import may_act, may_check
 from bot.actions import ActionRefused, action_script, actionable, run_action
 from bot.audit import AuditLog
 from bot.cli import Services
-from bot.diagnosis import Diagnosis, asks_for_logs, mentioned_environment, select_modules
+from bot.diagnosis import asks_for_logs, mentioned_environment, select_modules
 from bot.errors import UnknownModuleError, UnknownNameError
-from bot.findings import Finding
 from bot.inventory import INSTANCE_RE, Environment
 from bot.kb.models import Module, Risk
-from bot.matcher import Match
+from bot.models import Diagnosis, Finding, Match
 from bot.render import slack as blocks
 from bot.runner import TransportFactory
 from bot.slack.state import StateStore
@@ -407,7 +406,7 @@ class SlackBot:
         if not allowed:
             self.post(channel, parent, blocks.refusal_blocks(reason, env.name))
             return
-        modules = select_modules([Match(module.name, 1.0, ("chosen",))], self.kb)
+        modules = select_modules([Match(module=module.name, score=1.0, reasons=("chosen",))], self.kb)
         self.run_checks(f"check {module.name}", env, modules, [], channel, str(parent), user)
 
     # ------------------------------------------------------------------ guarded actions

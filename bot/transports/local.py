@@ -12,7 +12,7 @@ from typing import IO
 
 import psutil
 
-from bot.errors import TransportError
+from bot.errors import LocalRunError
 from bot.transports.base import MAX_OUTPUT_BYTES, CommandResult, Script, Transport
 
 
@@ -63,7 +63,7 @@ class LocalTransport(Transport):
                 start_new_session=True,  # its own process group, killed as a whole at the deadline
             )
         except OSError as e:
-            raise TransportError(f"cannot start /bin/sh: {e.strerror or e}", kind="local") from e
+            raise LocalRunError(f"cannot start /bin/sh: {e.strerror or e}") from e
         out, err = bytearray(), bytearray()
         over = threading.Event()
         assert proc.stdout is not None and proc.stderr is not None

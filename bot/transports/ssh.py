@@ -19,7 +19,17 @@ from dataclasses import dataclass
 
 import paramiko
 
-from bot.errors import TransportError
+from bot.errors import (
+    AuthRefused,
+    ConnectionLost,
+    HostKeyChanged,
+    HostKeyUnknown,
+    HostUnreachable,
+    SSHProtocolError,
+    SSHTimeout,
+    TransportConfigError,
+    TransportError,
+)
 from bot.inventory import Host
 from bot.transports.base import MAX_OUTPUT_BYTES, CommandResult, Script, Transport
 
@@ -45,36 +55,34 @@ def classify(exc: BaseException, host: Host) -> TransportError:
     if isinstance(exc, TransportError):
         return exc
     if isinstance(exc, paramiko.BadHostKeyException):
-        return TransportError(
+        return HostKeyChanged(
             f"host key of {where} has CHANGED (got {exc.key.get_name()} {exc.key.fingerprint}, "
-            f"known_hosts has {exc.expected_key.fingerprint}); refusing to connect",
-            kind="host_key_changed",
+            f"known_hosts has {exc.expected_key.fingerprint}); refusing to connect"
         )
     if isinstance(exc, paramiko.AuthenticationException):
         if "timeout" in str(exc).lower():
-            return TransportError(f"authentication on {where} timed out", kind="auth")
-        return TransportError(f"authentication refused by {where} for user {host.user!r} (key auth only)", kind="auth")
+            return AuthRefused(f"authentication on {where} timed out")
+        return AuthRefused(f"authentication refused by {where} for user {host.user!r} (key auth only)")
     if isinstance(exc, paramiko.SSHException):
         text = str(exc)
         if "not found in known_hosts" in text:
-            return TransportError(
-                f"host key of {where} is not in {host.known_hosts}; verify it and add it (never added automatically)",
-                kind="host_key_unknown",
+            return HostKeyUnknown(
+                f"host key of {where} is not in {host.known_hosts}; verify it and add it (never added automatically)"
             )
         if "banner" in text.lower() or "No existing session" in text:
-            return TransportError(f"{where} accepted the connection but did not speak SSH in time", kind="timeout")
-        return TransportError(f"SSH error with {where}: {text}", kind="ssh")
+            return SSHTimeout(f"{where} accepted the connection but did not speak SSH in time")
+        return SSHProtocolError(f"SSH error with {where}: {text}")
     if isinstance(exc, EOFError):
-        return TransportError(f"{where} closed the connection during the SSH handshake", kind="ssh")
+        return SSHProtocolError(f"{where} closed the connection during the SSH handshake")
     if isinstance(exc, ConnectionRefusedError):
-        return TransportError(f"connection to {where} refused (nothing listens on that port)", kind="unreachable")
+        return HostUnreachable(f"connection to {where} refused (nothing listens on that port)")
     if isinstance(exc, (TimeoutError, socket.timeout)):
-        return TransportError(f"connection to {where} timed out after {host.connect_timeout_s:g} s", kind="unreachable")
+        return HostUnreachable(f"connection to {where} timed out after {host.connect_timeout_s:g} s")
     if isinstance(exc, socket.gaierror):
-        return TransportError(f"cannot resolve {host.address!r}", kind="unreachable")
+        return HostUnreachable(f"cannot resolve {host.address!r}")
     if isinstance(exc, OSError):
-        return TransportError(f"cannot reach {where}: {exc.strerror or exc}", kind="unreachable")
-    return TransportError(f"unexpected error with {where}: {type(exc).__name__}: {exc}", kind="ssh")
+        return HostUnreachable(f"cannot reach {where}: {exc.strerror or exc}")
+    return SSHProtocolError(f"unexpected error with {where}: {type(exc).__name__}: {exc}")
 
 
 class ConnectionPool:
@@ -99,9 +107,9 @@ class ConnectionPool:
                 try:
                     self._keys[path] = paramiko.PKey.from_path(path)
                 except FileNotFoundError as e:
-                    raise TransportError(f"SSH key file {path} not found", kind="config") from e
+                    raise TransportConfigError(f"SSH key file {path} not found") from e
                 except (paramiko.SSHException, OSError, ValueError) as e:
-                    raise TransportError(f"cannot load SSH key {path}: {e}", kind="config") from e
+                    raise TransportConfigError(f"cannot load SSH key {path}: {e}") from e
             return self._keys[path]
 
     def get(self, host: Host) -> paramiko.SSHClient:
@@ -143,9 +151,7 @@ class ConnectionPool:
     def _connect(self, host: Host) -> paramiko.SSHClient:
         known = host.expand(host.known_hosts)
         if not known.is_file():
-            raise TransportError(
-                f"known_hosts file {known} not found; host keys are never trusted blindly", kind="config"
-            )
+            raise TransportConfigError(f"known_hosts file {known} not found; host keys are never trusted blindly")
         pkey = self._pkey(host)
         t = host.connect_timeout_s
         sock: socket.socket | None = None
@@ -200,12 +206,12 @@ class SSHTransport(Transport):
         transport = client.get_transport()
         if transport is None or not transport.is_active():
             self.pool.discard(self.host)
-            raise TransportError(f"connection to {self.host.address}:{self.host.port} dropped", kind="ssh")
+            raise SSHProtocolError(f"connection to {self.host.address}:{self.host.port} dropped")
         try:
             ch = transport.open_session(timeout=min(self.host.connect_timeout_s, remaining))
         except (paramiko.SSHException, OSError, EOFError) as e:
             self.pool.discard(self.host)
-            raise TransportError(f"cannot open a channel on {self.host.address}: {e}", kind="ssh") from e
+            raise SSHProtocolError(f"cannot open a channel on {self.host.address}: {e}") from e
         out, err = bytearray(), bytearray()
         timed_out = truncated = False
         code: int | None = None
@@ -233,7 +239,9 @@ class SSHTransport(Transport):
                 ch.status_event.wait(0.02)
         except (paramiko.SSHException, OSError, EOFError) as e:
             self.pool.discard(self.host)
-            raise TransportError(f"connection to {self.host.address} failed while running: {e}", kind="ssh") from e
+            raise ConnectionLost(
+                f"connection to {self.host.address} closed mid-stream while running the checks: {e}"
+            ) from e
         finally:
             ch.close()
         if code == 124 or code == 137:

@@ -12,12 +12,10 @@ import pytest
 from bot.access import may_act, may_check
 from bot.audit import AuditLog
 from bot.config import Settings, load_settings
-from bot.diagnosis import Diagnosis
 from bot.errors import ConfigError
-from bot.findings import Finding, NextStep
 from bot.inventory import parse_inventory
 from bot.kb import KnowledgeBase, Risk
-from bot.matcher import Match
+from bot.models import Diagnosis, Finding, Match, NextStep
 from bot.render import slack as blocks
 from bot.slack.state import StateStore
 
@@ -113,17 +111,17 @@ def huge_diagnosis(kb: KnowledgeBase) -> Diagnosis:
         for i in range(80)
     ]
     return Diagnosis(
-        "mail not sending",
-        "prod",
-        False,
-        [Match("mta", 0.9, ("r" * 5000,))],
-        ["mta", "stat"],
-        findings,
-        steps,
-        "V" * 5000,
-        "warn",
-        [f"host{i:03d}" for i in range(120)],
-        1234,
+        question="mail not sending",
+        environment="prod",
+        simulated=False,
+        matches=(Match(module="mta", score=0.9, reasons=("r" * 5000,)),),
+        modules=("mta", "stat"),
+        findings=tuple(findings),
+        next_steps=tuple(steps),
+        verdict="V" * 5000,
+        status="warn",
+        hosts=tuple(f"host{i:03d}" for i in range(120)),
+        duration_ms=1234,
     )
 
 
@@ -142,7 +140,7 @@ def test_block_limits_hold_for_huge_results(kb: KnowledgeBase) -> None:
 
 def test_progress_and_card_blocks(kb: KnowledgeBase) -> None:
     bl, text = blocks.progress_blocks(
-        "q", "prod", True, [Match("mta", 0.9, ("why",))], ["mta"], ["a", "b"], {"a": "fail"}, kb
+        "q", "prod", True, [Match(module="mta", score=0.9, reasons=("why",))], ["mta"], ["a", "b"], {"a": "fail"}, kb
     )
     dumped = json.dumps(bl)
     assert "Simulated" in dumped and "1/2 done" in dumped and text
@@ -178,10 +176,10 @@ def test_clarify_only_when_two_unrelated_modules_tie(kb: KnowledgeBase, matcher)
 
     bot = SlackBot.__new__(SlackBot)
     bot.kb = kb
-    assert bot._ambiguous([Match("import", 0.60, ()), Match("export", 0.59, ())])
-    assert not bot._ambiguous([Match("mta", 0.60, ()), Match("stat", 0.60, ())])  # tied by the documentation
-    assert not bot._ambiguous([Match("import", 0.80, ()), Match("export", 0.60, ())])
-    assert not bot._ambiguous([Match("import", 0.60, (), mentioned=True), Match("export", 0.60, ())])
+    assert bot._ambiguous([Match(module="import", score=0.60, reasons=()), Match(module="export", score=0.59, reasons=())])
+    assert not bot._ambiguous([Match(module="mta", score=0.60, reasons=()), Match(module="stat", score=0.60, reasons=())])  # tied by the documentation
+    assert not bot._ambiguous([Match(module="import", score=0.80, reasons=()), Match(module="export", score=0.60, reasons=())])
+    assert not bot._ambiguous([Match(module="import", score=0.60, reasons=(), mentioned=True), Match(module="export", score=0.60, reasons=())])
     assert not bot._ambiguous(matcher.match("mail not sending"))
 
 

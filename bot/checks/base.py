@@ -1,0 +1,127 @@
+"""What a check is, and what every check is handed.
+
+A check lives in one module of `bot/checks/` and exposes `CHECK`, an instance of one of:
+
+- `ModuleCheck`: runs for each (module, instance) whose knowledge lists the check's name under
+  `checks:`, and only where the module runs or is meant to run (`HostFacts.concerns`);
+- `HostCheck`: a fact about the host itself (disk, core files, clock, system indicators), part
+  of every check run and every diagnosis;
+- `RunCheck`: looks across all the hosts of one run (clock skew, a module enabled nowhere).
+
+Each check says which probe sections it needs (`sections`), so the runner can send one batched
+script per host, and turns the parsed output into findings (`evaluate`) without any I/O. Adding a
+check is one new module here plus, for module checks, its name in the modules' `checks:` lists.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.checks.facts import HostContext, HostFacts
+from bot.kb.models import Condition, Module
+from bot.models import Finding, Status
+from bot.probes.script import Section
+from bot.redact import redact, redact_lines
+
+MAX_EVIDENCE = 8
+
+
+def finding(
+    ctx: HostContext,
+    module: Module | None,
+    instance: str | None,
+    check: str,
+    status: Status,
+    summary: str,
+    evidence: Iterable[str] = (),
+    conditions: tuple[Condition, ...] = (),
+    *,
+    needs: str | None = None,
+    tail: tuple[str, ...] = (),
+) -> Finding:
+    """A finding about `ctx.host`, redacted: host text never reaches a finding unredacted."""
+    return Finding(
+        host=ctx.host.name,
+        module=module.name if module else None,
+        instance=instance,
+        check=check,
+        status=status,
+        summary=redact(summary),
+        evidence=redact_lines(tuple(evidence)[:MAX_EVIDENCE]),
+        conditions=conditions,
+        needs=needs,
+        tail=redact_lines(tail),
+    )
+
+
+class Check(abc.ABC):
+    """Common part of every check: a unique `name` and an `order` among the findings."""
+
+    name: ClassVar[str]
+    order: ClassVar[int] = 100
+    # A fact about the host reached through several modules (/r/test via web and trackinglogd):
+    # reported once per host, whichever module asked.
+    host_fact: ClassVar[bool] = False
+
+    def sections(self, ctx: HostContext) -> Iterable[Section]:
+        """The probe sections this check needs on the host (beyond the base facts)."""
+        return ()
+
+
+class ModuleCheck(Check):
+    """A check of one module (on one instance) on one host."""
+
+    def sections(self, ctx: HostContext) -> Iterable[Section]:
+        for module, instance in ctx.targets(self.name):
+            yield from self.module_sections(ctx, module, instance)
+
+    def module_sections(self, ctx: HostContext, module: Module, instance: str | None) -> Iterable[Section]:
+        return ()
+
+    def evaluate(self, ctx: HostContext, facts: HostFacts) -> list[Finding]:
+        out: list[Finding] = []
+        for module, instance in ctx.targets(self.name):
+            if self.always or facts.concerns(module, instance):
+                out.extend(self.check(ctx, facts, module, instance))
+        return out
+
+    # A check that always reports (the process check says "not configured here"); the others are
+    # skipped for a module that neither runs nor is meant to run on the host.
+    always: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:
+        """Findings for `module` on `instance` (None for server-wide modules)."""
+
+
+class HostCheck(Check):
+    """A fact about the host, reported once per host in every run."""
+
+    def applies(self, ctx: HostContext) -> bool:
+        """Whether this run needs the check (e.g. only when a module that needs it is asked about)."""
+        return True
+
+    @abc.abstractmethod
+    def evaluate(self, ctx: HostContext, facts: HostFacts) -> Iterable[Finding]:
+        """Findings about the host."""
+
+
+@dataclass(frozen=True)
+class HostOutcome:
+    """One host's facts after the run, for `RunCheck`s (None when the host could not be checked)."""
+
+    ctx: HostContext
+    facts: HostFacts | None
+
+
+class RunCheck(Check):
+    """A check across the hosts of one run; `complete` is False when some environment host was skipped."""
+
+    @abc.abstractmethod
+    def evaluate_run(
+        self, outcomes: Sequence[HostOutcome], findings: Sequence[Finding], complete: bool
+    ) -> Iterable[Finding]:
+        """Findings about the run as a whole (host `(all hosts)` or named hosts)."""

@@ -1,0 +1,71 @@
+"""Disk use of the Campaign data folder (`var`), against Adobe's 80/90 % thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.checks.base import HostCheck, finding
+from bot.checks.facts import HostContext, HostFacts
+from bot.models import Finding
+from bot.probes import parsers as p
+from bot.probes import script as s
+from bot.probes.script import Section
+
+DISK_WARNING_PCT = 80
+DISK_ALERT_PCT = 90
+
+
+class DiskCheck(HostCheck):
+    name = "disk"
+    order = 200
+
+    def sections(self, ctx: HostContext) -> Iterable[Section]:
+        yield s.disk()
+
+    def evaluate(self, ctx: HostContext, facts: HostFacts) -> Iterable[Finding]:
+        text = facts.text("df")
+        if text is None:
+            return
+        du = p.parse_df(text)
+        if du is None:
+            yield finding(
+                ctx,
+                None,
+                None,
+                self.name,
+                "unknown",
+                "cannot tell the disk use of var: `df` gave no usable answer",
+                [text.strip()[:200]],
+                ("cannot_tell",),
+                needs="`df -P` on the host and an existing var folder",
+            )
+            return
+        ev = [f"{du.filesystem} {du.used_pct}% used, mounted on {du.mount}"]
+        where = f"{ctx.host.nl_home}/var"
+        if du.used_pct >= DISK_ALERT_PCT:
+            yield finding(
+                ctx,
+                None,
+                None,
+                self.name,
+                "fail",
+                f"disk of {where} is {du.used_pct}% full (alert at {DISK_ALERT_PCT}%)",
+                ev,
+                ("disk_full",),
+            )
+        elif du.used_pct >= DISK_WARNING_PCT:
+            yield finding(
+                ctx,
+                None,
+                None,
+                self.name,
+                "warn",
+                f"disk of {where} is {du.used_pct}% full (warning at {DISK_WARNING_PCT}%)",
+                ev,
+                ("disk_full",),
+            )
+        else:
+            yield finding(ctx, None, None, self.name, "ok", f"disk of var is {du.used_pct}% used", ev)
+
+
+CHECK = DiskCheck()

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     campaign_bot_support_channels: str = ""  # comma-separated channel IDs where every message is answered
     campaign_bot_workers: int = Field(8, ge=1, le=64)
     campaign_bot_threads: int = Field(8, ge=1, le=64)  # HTTP server threads
+    campaign_bot_concurrency: int = Field(64, ge=1, le=1024)  # hosts checked at once in one run
+    campaign_bot_redis_url: SecretStr | None = None  # redis://host:port/db: shared state and job queue (scale-out)
+    campaign_bot_alert_token: SecretStr | None = None  # bearer token of POST /alerts/alertmanager and /alerts/grafana
+    campaign_bot_alert_channel: str | None = None  # where alerts go when the environment has no watch.channel
     log_level: str = "INFO"
 
     @field_validator("slack_api_url")
@@ -39,6 +43,24 @@ class Settings(BaseSettings):
         if not v.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("campaign_bot_redis_url")
+    @classmethod
+    def _redis(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        if not v.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// (or rediss://, unix://) URL, e.g. redis://localhost:6379/0")
+        return v
+
+    @field_validator("campaign_bot_alert_token")
+    @classmethod
+    def _alert_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        if len(v.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (a random token)")
+        return v
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
     @classmethod

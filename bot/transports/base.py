@@ -29,6 +29,9 @@ class CommandResult:
     duration_ms: int
     timed_out: bool = False
     truncated: bool = False
+    # Wall-clock time (epoch seconds, the bot's clock) when the command was sent: with the host's own
+    # `date` read first thing in the script, it gives the host's clock offset (clock-skew check).
+    started_at: float = 0.0
 
 
 class Transport(abc.ABC):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 
 from bot.errors import TransportError
@@ -21,7 +23,8 @@ class FakeTransport(Transport):
             if isinstance(self.responder, TransportError):
                 raise self.responder
             raise TransportError(str(self.responder))
+        started_at = time.time()
         out = self.responder(script)
         if isinstance(out, bytes):
-            return CommandResult(exit_code=0, stdout=out, stderr=b"", duration_ms=1)
-        return out
+            return CommandResult(exit_code=0, stdout=out, stderr=b"", duration_ms=1, started_at=started_at)
+        return out if out.started_at else dataclasses.replace(out, started_at=started_at)

@@ -53,6 +53,7 @@ class LocalTransport(Transport):
             env["PATH"] = f"{self.path_prefix}:{env.get('PATH', '/usr/bin:/bin')}"
         env["LC_ALL"] = "C"
         start = time.monotonic()
+        started_at = time.time()
         try:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", script.text],
@@ -101,4 +102,5 @@ class LocalTransport(Transport):
             duration_ms=int((time.monotonic() - start) * 1000),
             timed_out=timed_out,
             truncated=truncated,
+            started_at=started_at,
         )

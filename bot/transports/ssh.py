@@ -215,6 +215,7 @@ class SSHTransport(Transport):
         out, err = bytearray(), bytearray()
         timed_out = truncated = False
         code: int | None = None
+        started_at = time.time()
         try:
             ch.settimeout(0.0)
             # The server-side bound is the command budget; the client waits a little longer for the exit.
@@ -254,4 +255,5 @@ class SSHTransport(Transport):
             duration_ms=int((time.monotonic() - start) * 1000),
             timed_out=timed_out,
             truncated=truncated,
+            started_at=started_at,
         )

@@ -1,6 +1,7 @@
-"""Matcher benchmark: accuracy on the dev set and our extra set, and time per question (median, p95).
+"""Matcher benchmark: accuracy on the dev, extra, tuning and blind sets, and time per question (median, p95).
 
-Run: `.venv/bin/python bench/bench_matcher.py` (or `make bench`). Prints a Markdown table.
+Run: `.venv/bin/python bench/bench_matcher.py [EXTRA.jsonl ...]` (or `make bench`). Prints a Markdown
+table. Only aggregate figures are printed: the blind sets must not be tuned on question by question.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ from tests.test_matcher import evaluate  # noqa: E402
 SETS = {
     "dev set (shared/eval/symptoms-dev.jsonl)": ROOT.parent / "shared" / "eval" / "symptoms-dev.jsonl",
     "extra set (tests/data/symptoms-extra.jsonl)": ROOT / "tests" / "data" / "symptoms-extra.jsonl",
+    "tuning set (tests/data/symptoms-tuning.jsonl)": ROOT / "tests" / "data" / "symptoms-tuning.jsonl",
+    "blind set (tests/data/symptoms-blind.jsonl)": ROOT / "tests" / "data" / "symptoms-blind.jsonl",
+    "blind set 2 (tests/data/symptoms-blind2.jsonl)": ROOT / "tests" / "data" / "symptoms-blind2.jsonl",
 }
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    sets = dict(SETS)
+    for arg in argv:
+        sets[arg] = Path(arg)
     t0 = time.perf_counter()
     kb = load_knowledge()
     matcher = Matcher(kb)
@@ -33,7 +40,7 @@ def main() -> None:
     print("| set | questions | top-1 | all expected in top-3 | abstains off-topic | top-1 EN | top-1 NL |")
     print("|---|---|---|---|---|---|---|")
     texts: list[str] = []
-    for name, path in SETS.items():
+    for name, path in sets.items():
         if not path.exists():
             continue
         rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
@@ -59,4 +66,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

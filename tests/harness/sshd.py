@@ -151,10 +151,18 @@ class SshdLab:
         authorize: bool = True,
         record_key: bool = True,
         wrong_key: bool = False,
+        cert_principals: tuple[str, ...] | None = None,
+        cert_validity: str = "-5m:+1h",
     ) -> SshdHost:
+        """Start sshd for `name`; with `cert_principals`, its host key also gets a certificate signed by
+        the lab's CA (`certificate_authority()`), valid for those principals and `cert_validity`."""
         d = self.root / f"sshd-{name}"
         d.mkdir()
         keygen(d / "host_ed25519")
+        cert_line = ""
+        if cert_principals is not None:
+            self.sign_host_key(d / "host_ed25519.pub", cert_principals, cert_validity)
+            cert_line = f"HostCertificate {d}/host_ed25519-cert.pub\n"
         auth = d / "authorized_keys"
         src = self.client_key if authorize else self.other_key
         auth.write_text(Path(f"{src}.pub").read_text())
@@ -162,7 +170,7 @@ class SshdLab:
         port = free_port(address)
         path_env = f"{nl_home}/sim/bin:/usr/local/bin:/usr/bin:/bin"
         (d / "sshd_config").write_text(
-            f"ListenAddress {address}\nPort {port}\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n"
+            f"ListenAddress {address}\nPort {port}\nHostKey {d}/host_ed25519\n{cert_line}PidFile {d}/sshd.pid\n"
             f"AuthorizedKeysFile {auth}\nPubkeyAuthentication yes\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxStartups 100\n"
             f"SetEnv PATH={path_env}\nLogLevel ERROR\n"
@@ -180,6 +188,21 @@ class SshdLab:
                 f.write(host.known_hosts_line() + "\n")
         self.hosts.append(host)
         return host
+
+    def certificate_authority(self) -> Path:
+        """The lab's host CA (a private key; its `.pub` goes on a `@cert-authority` line), made on first use."""
+        ca = self.root / "host_ca"
+        if not ca.exists():
+            keygen(ca)
+        return ca
+
+    def sign_host_key(self, pub: Path, principals: tuple[str, ...], validity: str = "-5m:+1h") -> Path:
+        """Sign a host public key with the lab's CA (`ssh-keygen -s -h`); returns the `-cert.pub` path."""
+        args = ["ssh-keygen", "-q", "-s", str(self.certificate_authority()), "-h", "-I", pub.stem, "-V", validity]
+        if principals:
+            args += ["-n", ",".join(principals)]
+        subprocess.run([*args, str(pub)], check=True)
+        return pub.with_name(pub.name.removesuffix(".pub") + "-cert.pub")
 
     @staticmethod
     def _wait_banner(address: str, port: int, proc: subprocess.Popen[bytes]) -> None:

@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from bot.checks.base import HostOutcome
+from bot.campaign_api.facts import ApiFacts
+from bot.campaign_api.session import ApiFactory
+from bot.checks.base import API_HOST, ApiCheck, HostOutcome
 from bot.checks.facts import HostContext
 from bot.checks.plan import evaluate_host, plan_host
 from bot.checks.registry import Registry, default_registry
@@ -66,6 +68,8 @@ class Runner:
         registry: the checks (default: every check shipped in `bot/checks/`).
         max_workers: hosts checked at once (the rest wait for a free slot).
         run_deadline_factor: the run ends after this many times the longest host deadline.
+        api_for: the Campaign API session of an environment (None where it has no `campaign_api`);
+            its facts are fetched once per run, beside the hosts, for the registry's API checks.
     """
 
     def __init__(
@@ -74,7 +78,9 @@ class Runner:
         registry: Registry | None = None,
         max_workers: int = DEFAULT_CONCURRENCY,
         run_deadline_factor: float = RUN_DEADLINE_FACTOR,
+        api_for: ApiFactory | None = None,
     ) -> None:
+        self.api_for = api_for
         self.transport_for = transport_for
         self.registry = registry or default_registry()
         self.max_workers = max_workers
@@ -111,6 +117,7 @@ class Runner:
             if on_script:
                 on_script(host, script)
 
+        api = self._start_api(env, modules, run_deadline)  # Campaign API (issue 10), beside the hosts
         workers = max(1, min(self.max_workers, len(targets)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check")
         try:
@@ -155,6 +162,7 @@ class Runner:
         finally:
             # Hosts still running end by their own deadline; nobody waits for them.
             pool.shutdown(wait=False, cancel_futures=True)
+        deliver(self._finish_api(env, modules, api, run_deadline, result))  # Campaign API (issue 10)
         complete = len(targets) == len(env.hosts)
         ordered = [outcomes[h.name] for h in targets if h.name in outcomes]
         for check in self.registry.run_checks:
@@ -211,6 +219,66 @@ class Runner:
         ms = _ms(start)
         return [f.model_copy(update={"duration_ms": ms}) for f in findings], ms, HostOutcome(ctx, facts)
 
+    # --- Campaign API (issue 10): environment-level checks, fetched once per environment --------------
+
+    def _start_api(self, env: Environment, modules: Sequence[Module], run_deadline: float) -> _ApiRun:
+        """Start fetching the API facts the run's API checks want (in their own thread)."""
+        checks = [c for c in self.registry.api_checks if c.targets(modules)]
+        if not checks:
+            return _ApiRun((), None, None)
+        try:
+            session = self.api_for(env) if self.api_for is not None else None
+        except Exception:  # a broken factory must not stop the hosts' checks
+            log.exception("Campaign API session for %s could not be built", env.name)
+            session = None
+        if session is None:
+            return _ApiRun(tuple(checks), None, None)  # no campaign_api: the checks say "cannot tell"
+        wanted = frozenset().union(*(c.wants for c in checks))
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-api")
+        return _ApiRun(tuple(checks), pool, pool.submit(session.fetch, wanted, run_deadline))
+
+    @staticmethod
+    def _finish_api(
+        env: Environment, modules: Sequence[Module], api: _ApiRun, run_deadline: float, result: RunResult
+    ) -> list[Finding]:
+        """The API checks' findings; an API that did not answer within the run's deadline is one error."""
+        if not api.checks:
+            return []
+        facts: ApiFacts | None = None
+        if api.pool is not None and api.future is not None:
+            try:
+                # The session keeps the run's deadline itself; the grace lets it report its own timeout.
+                facts = api.future.result(timeout=max(0.0, run_deadline - time.monotonic()) + 1.0)
+            except Exception as e:
+                timed_out = isinstance(e, TimeoutError)
+                if not timed_out:
+                    log.exception("Campaign API of %s failed", env.name)
+                return [
+                    Finding(
+                        host=API_HOST,
+                        module=None,
+                        instance=None,
+                        check="campaign_api",
+                        status="error",
+                        summary="Campaign API: no answer within the run's deadline"
+                        if timed_out
+                        else f"Campaign API: internal error while reading it: {type(e).__name__}",
+                        error_kind=ErrorKind.TIMEOUT if timed_out else ErrorKind.INTERNAL,
+                    )
+                ]
+            finally:
+                api.pool.shutdown(wait=False, cancel_futures=True)
+            result.commands.extend(f"{API_HOST}: {c}" for c in facts.calls)
+            result.host_ms[API_HOST] = facts.duration_ms
+        out: list[Finding] = []
+        for check in api.checks:
+            try:
+                found = check.evaluate_api(env, check.targets(modules), facts)
+                out.extend(f.model_copy(update={"duration_ms": facts.duration_ms}) if facts else f for f in found)
+            except Exception:
+                log.exception("API check %s failed", check.name)
+        return out
+
     @staticmethod
     def _send(transport: Transport, plan: s.Plan, deadline: float, sent: ScriptCallback) -> CommandResult:
         script = plan.script()
@@ -219,6 +287,15 @@ class Runner:
         if remaining <= 0.2:
             raise CommandDeadline(f"no time left within the host's {plan.host.deadline_s:g} s deadline")
         return transport.run(script, timeout_s=remaining)
+
+
+@dataclass(frozen=True)
+class _ApiRun:
+    """The Campaign API part of one run (issue 10): its checks and, when there is a session, the fetch."""
+
+    checks: tuple[ApiCheck, ...]
+    pool: ThreadPoolExecutor | None
+    future: Future[ApiFacts] | None
 
 
 def _ms(start: float) -> int:

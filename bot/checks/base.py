@@ -20,7 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from bot.campaign_api.facts import ApiFacts
 from bot.checks.facts import HostContext, HostFacts
+from bot.inventory import Environment
 from bot.kb.models import Condition, Module
 from bot.models import Finding, Status
 from bot.probes.script import Section
@@ -125,3 +127,91 @@ class RunCheck(Check):
         self, outcomes: Sequence[HostOutcome], findings: Sequence[Finding], complete: bool
     ) -> Iterable[Finding]:
         """Findings about the run as a whole (host `(all hosts)` or named hosts)."""
+
+
+# --- Campaign's own API (issue 10) -----------------------------------------------------------------
+# Facts that live in Campaign's database and application server (workflows, deliveries, ping.jsp,
+# monitor.jsp) are read once per environment through its API (bot/campaign_api), in parallel with
+# the hosts, by the collaborator the runner is handed (`Runner(api_for=...)`).
+
+API_HOST = "(campaign API)"  # the `host` of API findings: they are about the environment, not one host
+NO_API_NEEDS = "campaign_api in the inventory (a read-only monitoring operator for Campaign's API)"
+
+
+def api_finding(
+    env: Environment,
+    module: Module | None,
+    check: str,
+    status: Status,
+    summary: str,
+    evidence: Iterable[str] = (),
+    conditions: tuple[Condition, ...] = (),
+    *,
+    needs: str | None = None,
+) -> Finding:
+    """A finding about the environment read through its Campaign API, redacted like host findings."""
+    instance = env.instances[0] if module is not None and module.scope == "instance" and len(env.instances) == 1 else None
+    return Finding(
+        host=API_HOST,
+        module=module.name if module else None,
+        instance=instance,
+        check=check,
+        status=status,
+        summary=redact(summary),
+        evidence=redact_lines(tuple(evidence)[:MAX_EVIDENCE]),
+        conditions=conditions,
+        needs=redact(needs) if needs else None,
+    )
+
+
+class ApiCheck(Check):
+    """A check read from Campaign's own API, evaluated once per environment and run.
+
+    It runs for the modules of the run whose knowledge lists its name under `checks:`; `wants`
+    names the API facts it reads (bot/campaign_api/facts.py), so the runner fetches only those.
+    """
+
+    wants: ClassVar[frozenset[str]] = frozenset()
+
+    def targets(self, modules: Sequence[Module]) -> list[Module]:
+        return [m for m in modules if self.name in m.checks]
+
+    @abc.abstractmethod
+    def evaluate_api(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> Iterable[Finding]:
+        """Findings for `modules` (this check's targets). `facts` is None when the environment has no
+        `campaign_api`: the check then says "cannot tell" and what it needs, never `ok`."""
+
+    def cannot_see(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> list[Finding] | None:
+        """"Cannot tell" findings when there is no API or no session (None when the check can read)."""
+        if facts is None:
+            return [
+                api_finding(
+                    env,
+                    m,
+                    self.name,
+                    "unknown",
+                    f"cannot tell {self.what}: no Campaign API is configured for {env.name}",
+                    (),
+                    ("cannot_tell",),
+                    needs=NO_API_NEEDS,
+                )
+                for m in modules
+            ]
+        if facts.access.ok:
+            return None
+        needs = facts.access.needs or f"Campaign's API at {facts.url} to answer (it did not: see the summary)"
+        return [
+            api_finding(
+                env,
+                m,
+                self.name,
+                "unknown",
+                f"cannot tell {self.what}: {facts.access.message}",
+                (f"{facts.url}/nl/jsp/soaprouter.jsp",),
+                ("cannot_tell",),
+                needs=needs,
+            )
+            for m in modules
+        ]
+
+    what: ClassVar[str] = "this"  # what the check tells, for "cannot tell …" summaries

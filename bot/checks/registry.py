@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import bot.checks as package
-from bot.checks.base import Check, HostCheck, ModuleCheck, RunCheck
+from bot.checks.base import ApiCheck, Check, HostCheck, ModuleCheck, RunCheck
 from bot.errors import KnowledgeError
 from bot.kb.models import KnowledgeBase
 
@@ -36,6 +36,11 @@ class Registry:
     @property
     def run_checks(self) -> tuple[RunCheck, ...]:
         return tuple(c for c in self.checks if isinstance(c, RunCheck))
+
+    @property
+    def api_checks(self) -> tuple[ApiCheck, ...]:
+        """Checks read from Campaign's own API, once per environment (issue 10)."""
+        return tuple(c for c in self.checks if isinstance(c, ApiCheck))
 
     @property
     def names(self) -> frozenset[str]:
@@ -74,8 +79,8 @@ def default_registry() -> Registry:
 
 
 def validate_knowledge(kb: KnowledgeBase, registry: Registry) -> None:
-    """Every `checks:` entry of every module must name a registered module check."""
-    known = {c.name for c in registry.module_checks}
+    """Every `checks:` entry of every module must name a registered module check or API check."""
+    known = {c.name for c in registry.module_checks} | {c.name for c in registry.api_checks}
     for m in kb.modules:
         for name in m.checks:
             if name not in known:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import KnowledgeError
-from bot.kb.models import KnowledgeBase, Lexicon, Module
+from bot.kb.models import CampaignApiKnowledge, KnowledgeBase, Lexicon, Module
 
 
 def packaged(*parts: str) -> Traversable:
@@ -85,12 +85,24 @@ def load_knowledge(directory: Path | Traversable | None = None) -> KnowledgeBase
     lex_path = root / "lexicon.yaml"
     lexicon: Lexicon = _validate(Lexicon, read_yaml(lex_path), lex_path)
     modules = tuple(load_module(f) for f in files)
+    api_path = root / CAMPAIGN_API_FILE
+    campaign_api = load_campaign_api(api_path) if api_path.is_file() else None
     try:
-        kb = KnowledgeBase(modules=modules, lexicon=lexicon)
+        kb = KnowledgeBase(modules=modules, lexicon=lexicon, campaign_api=campaign_api)
     except ValidationError as e:
         raise KnowledgeError(format_validation_error(root, e)) from e
     _check_signal_terms(kb, files)
     return kb
+
+
+CAMPAIGN_API_FILE = "campaign-api.yaml"
+
+
+def load_campaign_api(path: Traversable | Path | None = None) -> CampaignApiKnowledge:
+    """`campaign-api.yaml` (default: the packaged one): what the Campaign API checks read, with sources."""
+    path = path or DEFAULT_KNOWLEDGE_DIR / CAMPAIGN_API_FILE
+    knowledge: CampaignApiKnowledge = _validate(CampaignApiKnowledge, read_yaml(path), path)
+    return knowledge
 
 
 def _check_signal_terms(kb: KnowledgeBase, files: list[Traversable]) -> None:

@@ -37,6 +37,13 @@ Condition = Literal[
     "tracking_stale",
     "host_error",
     "cannot_tell",
+    # Campaign's own API (bot/checks/api_*.py): a workflow failed / paused / late, a delivery stuck,
+    # monitor.jsp reporting a problem.
+    "workflow_failed",
+    "workflow_paused",
+    "workflow_late",
+    "delivery_stuck",
+    "monitoring_failed",
 ]
 
 
@@ -188,9 +195,134 @@ class Lexicon(Frozen):
     environment_words: tuple[str, ...] = ()
 
 
+# --- Campaign's own API (issue 10): bot/knowledge/campaign-api.yaml -------------------------------
+
+_API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_SCHEMA_RE = re.compile(r"^[a-z][a-zA-Z0-9]*:[a-zA-Z][a-zA-Z0-9]*$")
+_ATTR_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def _schema(v: str) -> str:
+    if not _SCHEMA_RE.match(v):
+        raise ValueError("must be a Campaign schema name such as 'xtk:workflow'")
+    return v
+
+
+class WorkflowQuery(Frozen):
+    """How workflows in trouble are selected in `xtk:workflow` (documented values)."""
+
+    schema_: str = Field("xtk:workflow", alias="schema")
+    paused_state: int = Field(ge=0, le=255)
+    stopped_state: int = Field(ge=0, le=255)
+    source: str
+    max_rows: int = Field(200, ge=1, le=10000)
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, v: str) -> str:
+        return _schema(v)
+
+
+class TechnicalWorkflow(Frozen):
+    """A technical workflow to watch: its internal name, the module that brings it in, its period."""
+
+    name: str
+    label: str
+    module: str
+    period: str
+    late_after_s: int | None = Field(None, ge=60)
+    source: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _API_NAME_RE.match(v):
+            raise ValueError("must be a workflow internal name (letters, digits, '_')")
+        return v
+
+
+class JournalQuery(Frozen):
+    """Where a workflow's journal (last run) is read; `assumed` when Adobe does not document it."""
+
+    schema_: str = Field(alias="schema")
+    date_attribute: str
+    workflow_key: str
+    assumed: bool = False
+    source: str
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, v: str) -> str:
+        return _schema(v)
+
+    @field_validator("date_attribute", "workflow_key")
+    @classmethod
+    def _attr(cls, v: str) -> str:
+        if not _ATTR_RE.match(v):
+            raise ValueError("must be an attribute name (letters, digits, '_', '-')")
+        return v
+
+
+class DeliveryState(Frozen):
+    value: int = Field(ge=0, le=255)
+    name: str
+    label: str
+    group: Literal["pending", "preparation", "waiting_user", "other"]
+
+
+class DeliveryQuery(Frozen):
+    """How stuck deliveries are selected in `nms:delivery`: the state enumeration and its source."""
+
+    schema_: str = Field("nms:delivery", alias="schema")
+    max_preparation_s: int = Field(3600, ge=60)
+    max_preparation_source: str
+    max_rows: int = Field(200, ge=1, le=10000)
+    states_source: str
+    states_assumed: bool = True
+    states: tuple[DeliveryState, ...] = Field(min_length=1)
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, v: str) -> str:
+        return _schema(v)
+
+    @model_validator(mode="after")
+    def _unique(self) -> DeliveryQuery:
+        values = [s.value for s in self.states]
+        if len(set(values)) != len(values):
+            raise ValueError("states: two states share a value")
+        return self
+
+    def group(self, name: str) -> tuple[DeliveryState, ...]:
+        return tuple(s for s in self.states if s.group == name)
+
+    def state(self, value: int) -> DeliveryState | None:
+        return next((s for s in self.states if s.value == value), None)
+
+
+class CampaignApiKnowledge(Frozen):
+    """`campaign-api.yaml`: what the API checks read, with the source of every value."""
+
+    workflows: WorkflowQuery
+    technical_workflows: tuple[TechnicalWorkflow, ...] = Field(min_length=1)
+    journal: JournalQuery
+    deliveries: DeliveryQuery
+
+    @model_validator(mode="after")
+    def _unique_workflows(self) -> CampaignApiKnowledge:
+        names = [w.name for w in self.technical_workflows]
+        if len(set(names)) != len(names):
+            raise ValueError("technical_workflows: two entries share a name")
+        return self
+
+    def technical(self, name: str) -> TechnicalWorkflow | None:
+        return next((w for w in self.technical_workflows if w.name == name), None)
+
+
 class KnowledgeBase(Frozen):
     modules: tuple[Module, ...]
     lexicon: Lexicon
+    campaign_api: CampaignApiKnowledge | None = None  # campaign-api.yaml, when the folder has one
 
     @model_validator(mode="after")
     def _consistent(self) -> KnowledgeBase:
@@ -202,6 +334,10 @@ class KnowledgeBase(Frozen):
             for r in m.related:
                 if r not in names:
                     raise ValueError(f"module {m.name}: related module {r!r} is not in the knowledge base")
+        if self.campaign_api is not None:
+            for w in self.campaign_api.technical_workflows:
+                if w.module not in names:
+                    raise ValueError(f"campaign-api.yaml: technical_workflows.{w.name}.module {w.module!r} is unknown")
         return self
 
     def get(self, name: str) -> Module:

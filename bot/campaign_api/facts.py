@@ -1,0 +1,77 @@
+"""What one environment's Campaign API told the bot in one run (fetched once, read by every API check).
+
+Each fact is an `Outcome`: the value, or why it could not be read (safe text: no secret, already
+scrubbed by the session). `access` says whether the bot could use the API at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+from bot.campaign_api.client import PageReply
+from bot.campaign_api.queries import DeliveryRow, WorkflowRow
+from bot.kb.models import CampaignApiKnowledge
+
+T = TypeVar("T")
+
+# Facts an API check can ask for (ApiCheck.wants).
+WORKFLOWS = "workflows"
+RUNS = "runs"  # when the technical workflows last ran (their journal)
+DELIVERIES = "deliveries"
+PING = "ping"
+MONITOR = "monitor"
+ALL_FACTS = frozenset({WORKFLOWS, RUNS, DELIVERIES, PING, MONITOR})
+
+ProblemKind = Literal["no_secret", "refused", "unreachable", "timeout", "bad_reply", "fault", "http", "error"]
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A fact, or why it could not be read (`kind` + `problem`, with the Campaign code when known)."""
+
+    value: T | None = None
+    kind: ProblemKind | None = None
+    problem: str | None = None
+    code: str | None = None  # XSV-350008, SOP-330011… when the server gave one
+    status: int | None = None  # HTTP status when the failure was one
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is None
+
+
+@dataclass(frozen=True)
+class Access:
+    """Whether the bot got a session. `needs` says what would let it see (for "cannot tell")."""
+
+    kind: Literal["ok", "no_secret", "refused", "unreachable", "timeout", "bad_reply", "http", "error"]
+    message: str = ""
+    needs: str | None = None
+    code: str | None = None
+    mode: Literal["password", "token"] = "password"
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+    @property
+    def server_down(self) -> bool:
+        """The application server itself did not answer (a real failure for ping.jsp / monitor.jsp)."""
+        return self.kind in ("unreachable", "timeout") or (self.kind == "http" and self.code is None)
+
+
+@dataclass(frozen=True)
+class ApiFacts:
+    url: str
+    knowledge: CampaignApiKnowledge
+    access: Access
+    now: datetime  # the database's clock (ping.jsp) when known, else the bot's
+    workflows: Outcome[tuple[WorkflowRow, ...]] | None = None
+    runs: dict[str, Outcome[datetime | None]] = field(default_factory=dict)  # technical workflow -> newest journal line
+    deliveries: Outcome[tuple[DeliveryRow, ...]] | None = None
+    ping: Outcome[PageReply] | None = None
+    monitor: Outcome[PageReply] | None = None
+    calls: tuple[str, ...] = ()  # what was sent (audit), without secrets
+    duration_ms: int = 0

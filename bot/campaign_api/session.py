@@ -1,0 +1,291 @@
+"""One environment's Campaign API session for one run: log on, read what the checks want, log off.
+
+`campaign_api_factory(knowledge)` is what the composition root hands to `Runner(api_for=...)`: it
+returns an `EnvironmentApi` for environments with `campaign_api` in the inventory, None otherwise.
+`EnvironmentApi.fetch` never raises for an expected failure (wrong password, missing variable,
+server down, expired session, hostile reply): each becomes part of the `ApiFacts` the checks read.
+
+Secrets are read from the environment variables the inventory names, when the API is used, and
+are scrubbed from every message that leaves this module (besides bot/redact.py's patterns).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Literal, Protocol, TypeVar
+
+from bot.campaign_api import queries as q
+from bot.campaign_api import soap
+from bot.campaign_api.client import CampaignClient, HttpStatusError, PageReply, Secret
+from bot.campaign_api.facts import (
+    DELIVERIES,
+    MONITOR,
+    PING,
+    RUNS,
+    WORKFLOWS,
+    Access,
+    ApiFacts,
+    Outcome,
+    ProblemKind,
+)
+from bot.campaign_api.http import MAX_REPLY_BYTES, ApiReplyTooLarge, ApiTimeout, ApiUnreachable
+from bot.errors import CampaignApiError
+from bot.inventory import CampaignApi, Environment
+from bot.kb.models import CampaignApiKnowledge
+from bot.redact import redact
+
+log = logging.getLogger(__name__)
+
+DEADLINE_FACTOR = 3.0  # the environment's calls share one deadline of 3 x campaign_api.timeout_s
+T = TypeVar("T")
+
+
+class CampaignApiSession(Protocol):
+    """What the runner needs: the facts the checks want, within a deadline (time.monotonic())."""
+
+    def fetch(self, wanted: frozenset[str], deadline: float) -> ApiFacts: ...
+
+
+ApiFactory = Callable[[Environment], "CampaignApiSession | None"]
+
+
+def _kind(e: BaseException) -> tuple[ProblemKind, str | None, int | None]:
+    if isinstance(e, soap.SoapFault):
+        return "fault", e.code, None
+    if isinstance(e, HttpStatusError):
+        return "http", e.code, e.status
+    if isinstance(e, ApiTimeout):
+        return "timeout", None, None
+    if isinstance(e, ApiUnreachable):
+        return "unreachable", None, None
+    if isinstance(e, (soap.BadReply, ApiReplyTooLarge)):
+        return "bad_reply", None, None
+    return "error", None, None
+
+
+class EnvironmentApi:
+    """The Campaign API of one environment (`campaign_api` in the inventory)."""
+
+    def __init__(
+        self,
+        env: Environment,
+        config: CampaignApi,
+        knowledge: CampaignApiKnowledge,
+        environ: Mapping[str, str] | None = None,
+        max_bytes: int = MAX_REPLY_BYTES,
+    ) -> None:
+        self.env = env
+        self.config = config
+        self.knowledge = knowledge
+        self.environ = environ if environ is not None else os.environ
+        self.max_bytes = max_bytes
+        self._secrets: list[str] = []
+
+    # -- secrets ---------------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        for s in self._secrets:
+            if s:
+                text = text.replace(s, "[REDACTED]")
+        return redact(text)
+
+    def _secret(self, var: str) -> Secret | None:
+        value = self.environ.get(var, "")
+        if not value:
+            return None
+        self._secrets.append(value)
+        return Secret(value)
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def fetch(self, wanted: frozenset[str], deadline: float) -> ApiFacts:
+        start = time.monotonic()
+        deadline = min(deadline, start + DEADLINE_FACTOR * self.config.timeout_s)
+        calls: list[str] = []
+        client = CampaignClient(
+            self.config.url,
+            timeout_s=self.config.timeout_s,
+            deadline=deadline,
+            tls_verify=self.config.tls_verify,
+            max_bytes=self.max_bytes,
+            on_call=calls.append,
+        )
+        mode: Literal["password", "token"] = "token" if self.config.session_token_env else "password"
+        access = self._open(client)
+        now = datetime.now(timezone.utc)
+        result: dict[str, object] = {}
+        try:
+            if access.ok:
+                if PING in wanted:
+                    ping = self._retry(client, lambda: client.page("/nl/jsp/ping.jsp"))
+                    result["ping"] = self._page_outcome(ping)
+                    db_now = self._ping_time(ping)
+                    now = db_now or (q.parse_date(client.server_date) or now)
+                if WORKFLOWS in wanted or RUNS in wanted:
+                    wf = self._retry(client, lambda: q.workflow_rows(client.query(q.workflows_query(self.knowledge))))
+                    result["workflows"] = wf
+                    if RUNS in wanted:
+                        result["runs"] = self._runs(client, wf)
+                if DELIVERIES in wanted:
+                    result["deliveries"] = self._retry(
+                        client, lambda: q.delivery_rows(client.query(q.deliveries_query(self.knowledge)))
+                    )
+                if MONITOR in wanted:
+                    result["monitor"] = self._page_outcome(
+                        self._retry(client, lambda: client.page("/nl/jsp/monitor.jsp"))
+                    )
+        finally:
+            self._close(client)
+        return ApiFacts(
+            url=self.config.url,
+            knowledge=self.knowledge,
+            access=Access(access.kind, access.message, access.needs, access.code, mode),
+            now=now,
+            workflows=result.get("workflows"),  # type: ignore[arg-type]
+            runs=result.get("runs", {}),  # type: ignore[arg-type]
+            deliveries=result.get("deliveries"),  # type: ignore[arg-type]
+            ping=result.get("ping"),  # type: ignore[arg-type]
+            monitor=result.get("monitor"),  # type: ignore[arg-type]
+            calls=tuple(calls),
+            duration_ms=int((time.monotonic() - start) * 1000),
+        )
+
+    def _open(self, client: CampaignClient) -> Access:
+        """Log on (or take the configured token). Expected failures become an `Access` that says why."""
+        cfg = self.config
+        if cfg.session_token_env:
+            token = self._secret(cfg.session_token_env)
+            if token is None:
+                return Access(
+                    "no_secret",
+                    f"the environment variable {cfg.session_token_env} (campaign_api.session_token_env) is not set",
+                    needs=f"the session token in the environment variable {cfg.session_token_env}",
+                    mode="token",
+                )
+            client.use_session_token(token)
+            return Access("ok", mode="token")
+        assert cfg.password_env is not None and cfg.login is not None  # guaranteed by the inventory model
+        password = self._secret(cfg.password_env)
+        if password is None:
+            return Access(
+                "no_secret",
+                f"the environment variable {cfg.password_env} (campaign_api.password_env) is not set",
+                needs=f"the password of operator {cfg.login} in the environment variable {cfg.password_env}",
+            )
+        try:
+            client.logon(cfg.login, password)
+        except CampaignApiError as e:
+            kind, code, _status = _kind(e)
+            message = self._scrub(str(e))
+            if kind == "fault":
+                return Access(
+                    "refused",
+                    f"logon refused for operator {cfg.login}: {message}",
+                    needs=f"a logon the server accepts: check operator {cfg.login}, its password in "
+                    f"{cfg.password_env} and its security zone",
+                    code=code,
+                )
+            if kind in ("timeout", "unreachable", "bad_reply", "http"):
+                return Access(kind, message, code=code)
+            return Access("error", message, code=code)
+        return Access("ok")
+
+    def _relogon(self, client: CampaignClient) -> bool:
+        """After XSV-350008: log on again (password), or re-read the token variable (it may have been renewed)."""
+        cfg = self.config
+        try:
+            if cfg.session_token_env:
+                token = self._secret(cfg.session_token_env)
+                if token is None:
+                    return False
+                client.use_session_token(token)
+                return True
+            assert cfg.login is not None and cfg.password_env is not None
+            password = self._secret(cfg.password_env)
+            if password is None:
+                return False
+            client.logon(cfg.login, password)
+            return True
+        except CampaignApiError:
+            return False
+
+    def _retry(self, client: CampaignClient, read: Callable[[], T]) -> Outcome[T]:
+        """Run one read; on an expired session log on again and retry it once."""
+        for attempt in (1, 2):
+            try:
+                return Outcome(value=read())
+            except soap.SessionExpired as e:
+                if attempt == 1 and self._relogon(client):
+                    continue
+                return Outcome(kind="fault", problem=self._scrub(str(e)), code=e.code)
+            except CampaignApiError as e:
+                kind, code, status = _kind(e)
+                return Outcome(kind=kind, problem=self._scrub(str(e)), code=code, status=status)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _page_outcome(self, o: Outcome[PageReply]) -> Outcome[PageReply]:
+        if o.value is None:
+            return o
+        page = o.value
+        return Outcome(value=PageReply(page.path, page.status, self._scrub(page.text[:200_000])))
+
+    @staticmethod
+    def _ping_time(o: Outcome[PageReply]) -> datetime | None:
+        """ping.jsp's second line is the database's clock (SDK:src/client.js `ping`)."""
+        if o.value is None or o.value.status != 200:
+            return None
+        lines = o.value.text.splitlines()
+        return q.parse_date(lines[1]) if len(lines) > 1 else None
+
+    def _runs(
+        self, client: CampaignClient, wf: Outcome[tuple[q.WorkflowRow, ...]]
+    ) -> dict[str, Outcome[datetime | None]]:
+        """The newest journal line of each technical workflow that has a period to check."""
+        out: dict[str, Outcome[datetime | None]] = {}
+        for t in self.knowledge.technical_workflows:
+            if t.late_after_s is None:
+                continue
+            if wf.value is None:
+                out[t.name] = Outcome(kind=wf.kind, problem=wf.problem, code=wf.code)
+                continue
+            row = next((r for r in wf.value if r.internal_name == t.name), None)
+            if row is None or row.id is None:
+                out[t.name] = Outcome(kind="bad_reply", problem=f"workflow {t.name!r} is not in the database")
+                continue
+            out[t.name] = self._retry(client, self._journal_reader(client, row.id))
+        return out
+
+    def _journal_reader(self, client: CampaignClient, workflow_id: int) -> Callable[[], datetime | None]:
+        def read() -> datetime | None:
+            answer = client.query(q.journal_query(self.knowledge, workflow_id))
+            return q.journal_date(answer, self.knowledge.journal.date_attribute)
+
+        return read
+
+    def _close(self, client: CampaignClient) -> None:
+        if not client.logged_on:
+            return
+        if time.monotonic() >= client.deadline - 0.1:
+            client.forget()  # no time left: the server ends the session by itself (sessionTimeOut)
+            return
+        try:
+            client.logoff()
+        except CampaignApiError as e:
+            log.info("Campaign API logoff on %s failed: %s", self.env.name, self._scrub(str(e)))
+
+
+def campaign_api_factory(
+    knowledge: CampaignApiKnowledge, environ: Mapping[str, str] | None = None
+) -> Callable[[Environment], EnvironmentApi | None]:
+    """`api_for` for the Runner: an EnvironmentApi where the inventory configures `campaign_api`."""
+
+    def api_for(env: Environment) -> EnvironmentApi | None:
+        if env.campaign_api is None:
+            return None
+        return EnvironmentApi(env, env.campaign_api, knowledge, environ)
+
+    return api_for

@@ -1,0 +1,153 @@
+"""`/nl/jsp/monitor.jsp`: the instance's monitoring page, fetched with the operator's session.
+
+Adobe describes it (CC:production/using/monitoring-processes.md, screenshot ncs_monitoring_web.png):
+"Server monitoring for the instance <name>", then a Summary listing problems in red, such as
+`Workflow failed: <label> (<internal name>) (<instance>)`. Its exact HTML is not published
+(UNCONFIRMED): the bot reads the page's text, reports the summary lines it recognises ("… failed:",
+"… error:"), and never judges the workflows from this page alone (api_workflows reads xtk:workflow).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from html.parser import HTMLParser
+
+from bot.campaign_api.facts import MONITOR, ApiFacts
+from bot.checks._api import NOT_READ, XSV_RE, page_failure, problem_text
+from bot.checks.base import ApiCheck, api_finding
+from bot.inventory import Environment
+from bot.kb.models import Module
+from bot.models import Finding
+
+_PROBLEM_RE = re.compile(r"(?i)\b(failed|error|missing|stopped)\s*:")
+
+
+class _Text(HTMLParser):
+    """The visible text of a page, line by line (scripts and styles left out)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("br", "p", "div", "li", "tr", "h1", "h2", "h3", "title", "td"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def page_lines(html: str) -> list[str]:
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    return [" ".join(line.split()) for line in "".join(parser.parts).splitlines() if line.strip()]
+
+
+class ApiMonitorCheck(ApiCheck):
+    name = "api_monitor"
+    order = 82
+    wants = frozenset({MONITOR})
+    what = "monitor.jsp (the instance's monitoring page)"
+    page = "/nl/jsp/monitor.jsp"
+
+    def evaluate_api(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> Iterable[Finding]:
+        for m in modules:
+            yield from self._one(env, m, facts)
+
+    def _one(self, env: Environment, m: Module, facts: ApiFacts | None) -> Iterable[Finding]:
+        if facts is not None and not facts.access.ok and facts.access.server_down:
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "fail",
+                f"{facts.url}{self.page} cannot be reached: the application server does not answer "
+                f"({facts.access.message})",
+                (),
+                ("health_failed",),
+            )
+            return
+        blind = self.cannot_see(env, [m], facts)
+        if blind is not None or facts is None:
+            yield from blind or ()
+            return
+        url = facts.url + self.page
+        o = facts.monitor
+        if o is None or o.value is None:
+            status, needs = page_failure(o) if o is not None else NOT_READ
+            summary = (
+                f"{url} does not answer: {problem_text(o) if o else 'not read'}"
+                if status == "fail"
+                else f"cannot tell {self.what}: {problem_text(o) if o else 'not read'}"
+            )
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                status,
+                summary,
+                (),
+                ("health_failed",) if status == "fail" else ("cannot_tell",),
+                needs=needs,
+            )
+            return
+        page = o.value
+        lines = page_lines(page.text[:200_000])
+        if page.status != 200:
+            code = XSV_RE.search(page.text[:4096])
+            if code or page.status in (401, 403):
+                yield api_finding(
+                    env,
+                    m,
+                    self.name,
+                    "unknown",
+                    f"cannot tell: monitor.jsp refused the operator's session ({code.group(0) if code else page.status})",
+                    [f"{url}: HTTP {page.status}"],
+                    ("cannot_tell",),
+                    needs="an operator session monitor.jsp accepts (a trusted-IP / sessionTokenOnly security zone)",
+                )
+            else:
+                yield api_finding(
+                    env,
+                    m,
+                    self.name,
+                    "fail",
+                    f"monitor.jsp answered HTTP {page.status}",
+                    [f"{url}: HTTP {page.status}"],
+                    ("health_failed",),
+                )
+            return
+        title = next((ln for ln in lines if "monitoring" in ln.lower()), lines[0] if lines else "(empty page)")
+        problems = [ln[:200] for ln in lines if _PROBLEM_RE.search(ln)]
+        if problems:
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "warn",
+                f"monitor.jsp lists {len(problems)} problem(s): {problems[0]}",
+                [*problems, "(monitor.jsp's exact layout is not published by Adobe: lines read from its text)"],
+                ("monitoring_failed",),
+            )
+        else:
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "ok",
+                "monitor.jsp answers and lists no failed item",
+                [title[:200], "(monitor.jsp's exact layout is not published by Adobe: lines read from its text)"],
+            )
+
+
+CHECK = ApiMonitorCheck()

@@ -1,0 +1,113 @@
+"""`/nl/jsp/ping.jsp` fetched by the bot at `campaign_api.url` with the operator's session.
+
+ping.jsp tests Apache -> Tomcat -> web module -> database and answers `OK` (or `Ok`) and the
+database's clock on a second line (CC:production/using/monitoring-processes.md, SDK:src/client.js
+`ping`, SDK:test/mock.js). It needs an operator session; without one Campaign answers an error
+carrying XSV-350008 (domain reference section 9, fact 1). So: no `campaign_api`, or a session the
+page refuses, is "cannot tell"; a server that does not answer, or answers without OK, is a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bot.campaign_api.facts import PING, ApiFacts
+from bot.checks._api import NOT_READ, XSV_RE, page_failure, problem_text
+from bot.checks.base import ApiCheck, api_finding
+from bot.inventory import Environment
+from bot.kb.models import Module
+from bot.models import Finding
+
+
+class ApiPingCheck(ApiCheck):
+    name = "api_ping"
+    order = 81
+    wants = frozenset({PING})
+    what = "ping.jsp (web -> Tomcat -> database)"
+    page = "/nl/jsp/ping.jsp"
+
+    def evaluate_api(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> Iterable[Finding]:
+        for m in modules:
+            yield from self._one(env, m, facts)
+
+    def _one(self, env: Environment, m: Module, facts: ApiFacts | None) -> Iterable[Finding]:
+        if facts is not None and not facts.access.ok and facts.access.server_down:
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "fail",
+                f"{facts.url}{self.page} cannot be reached: the application server does not answer "
+                f"({facts.access.message})",
+                (f"{facts.url}/nl/jsp/soaprouter.jsp: {facts.access.message}",),
+                ("health_failed",),
+            )
+            return
+        blind = self.cannot_see(env, [m], facts)
+        if blind is not None or facts is None:
+            yield from blind or ()
+            return
+        url = facts.url + self.page
+        o = facts.ping
+        if o is None or o.value is None:
+            status, needs = page_failure(o) if o is not None else NOT_READ
+            summary = (
+                f"{url} does not answer: {problem_text(o) if o else 'not read'}"
+                if status == "fail"
+                else f"cannot tell {self.what}: {problem_text(o) if o else 'not read'}"
+            )
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                status,
+                summary,
+                (),
+                ("health_failed",) if status == "fail" else ("cannot_tell",),
+                needs=needs,
+            )
+            return
+        page = o.value
+        lines = [ln.strip() for ln in page.text.strip().splitlines()]
+        first = lines[0] if lines else ""
+        shown = " | ".join(lines[:2])[:200] or "(empty body)"
+        if page.status == 200 and first.lower() == "ok":
+            yield api_finding(
+                env, m, self.name, "ok", f"ping.jsp answers {first} (web -> Tomcat -> database)", [f"{url}: {shown}"]
+            )
+        elif XSV_RE.search(page.text[:4096]):
+            code = XSV_RE.search(page.text[:4096])
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "unknown",
+                f"cannot tell: ping.jsp refused the operator's session ({code.group(0) if code else 'XSV'})",
+                [f"{url}: HTTP {page.status}: {shown}"],
+                ("cannot_tell",),
+                needs="an operator session ping.jsp accepts (a trusted-IP / sessionTokenOnly security zone)",
+            )
+        elif page.status in (401, 403):
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "unknown",
+                f"cannot tell: ping.jsp answered HTTP {page.status} to the operator's session",
+                [f"{url}: {shown}"],
+                ("cannot_tell",),
+                needs="an operator session ping.jsp accepts (a trusted-IP / sessionTokenOnly security zone)",
+            )
+        else:
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "fail",
+                f"ping.jsp answered HTTP {page.status} without OK",
+                [f"{url}: {shown}"],
+                ("health_failed",),
+            )
+
+
+CHECK = ApiPingCheck()

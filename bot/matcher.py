@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.kb.models import KnowledgeBase
 from bot.models import Match
-from bot.text import TypoIndex, fold, stem, words
+from bot.text import TypoIndex, fold, keys, split_compound, undouble, word_groups, words
 
 ABSTAIN_BELOW = 1.5  # raw evidence the best module needs, or the matcher says nothing
 KEEP_RATIO = 0.25  # other modules need this share of the best module's evidence
@@ -44,28 +44,61 @@ _SHELL_START = frozenset(
 wget ssh scp git docker kubectl systemctl apt apt-get yum dnf pip python python3 bash sh zsh vi vim
 nano tar gzip npm mkdir touch ln whoami netstat ss journalctl crontab""".split()  # noqa: SIM905
 )
-_SHELL_META = re.compile(r"(\|\s*\w|&&|;\s*\w|\$\(|`|\s>>?\s*/|\s-{1,2}[a-z]|^\s*[./~]/)")
+_SHELL_META = re.compile(
+    r"(\|\s*\w|&&|;\s*\w|\$\(|`|\s>>?\s*/|\s-{1,2}[a-z]|^\s*[./~]/|\$\{?[A-Za-z_]"
+    r"|\b(?:export|set)\s+[A-Za-z_][A-Za-z0-9_]*=)"
+)
+# `import os, sys`, `from x import y`, `import pandas as pd` (not "import failed, duplicates": the
+# imported names must be words the knowledge does not know)
+_PY_IMPORT = re.compile(
+    r"^\s*(?:from\s+[\w.]+\s+import\s+([\w.]+(?:\s*,\s*[\w.]+)*)"
+    r"|import\s+([\w.]+(?:\s+as\s+\w+|(?:\s*,\s*[\w.]+)+)))\s*$"
+)
+# "nothing runs on the app server": a module name after these words is a place
+_PLACE_WORDS = frozenset("on at from op vanaf".split())  # noqa: SIM905
+_ARTICLES = frozenset("the a an our this that de het een onze ons deze die".split())  # noqa: SIM905
+PLACE_FACTOR = 0.5
 
 
-GAP = "..."
+GAP = None  # in a compiled phrase: up to three free words (Dutch separable verbs: "komen ... aan")
+_GAP_TEXT = "..."
 _MAX_GAP = 3
+# Dutch separable-verb particles: "de mails komen niet binnen" also reads as "binnenkomen", "haalt de
+# bounces niet op" as "ophalen". The joined form must be a known word, so stray particles add nothing.
+_PARTICLES = frozenset(
+    "op uit door in aan binnen vast terug af mee weg bij na over toe los neer stil".split()  # noqa: SIM905
+)
+_PARTICLE_REACH = 6  # words back from the particle to the verb
+# Mail domains ("quotas met for outlook.com") name recipients' mail servers, not desktop software.
+_DOMAIN_RE = re.compile(r"\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|nl|be|de|fr|eu|io|co\.uk)\b", re.I)
+_DOMAIN_WORD = "maildomain"
+# "mails to gmail are deferred", "quota voor hotmail": a mail provider after these words is where
+# mail goes (a recipient domain), not someone's desktop mail client.
+_RECIPIENT_WORDS = frozenset("to for towards at naar voor bij richting".split())  # noqa: SIM905
+
+# A compiled phrase: per word the set of its keys (English and Dutch stems); GAP between words.
+_Alt = tuple[frozenset[str] | None, ...]
+# A part is a set of alternatives; an alternative's words must be adjacent (or GAP-separated).
+_Part = tuple[_Alt, ...]
 
 
-def _match_at(alt: tuple[str, ...], toks: list[str], start: int) -> int | None:
-    """End index if `alt` (stemmed tokens, GAP = up to three free words) matches at `start`."""
+def _match_at(alt: _Alt, toks: list[frozenset[str]], start: int) -> int | None:
+    """End index if `alt` matches the question's tokens at `start`."""
     i = start
     k = 0
     while k < len(alt):
-        if alt[k] == GAP:
+        el = alt[k]
+        if el is None:
             k += 1
             nxt = alt[k]
+            assert nxt is not None  # a compiled phrase never ends on a gap
             for j in range(i, min(i + _MAX_GAP + 1, len(toks))):
-                if toks[j] == nxt:
+                if toks[j] & nxt:
                     i = j + 1
                     break
             else:
                 return None
-        elif i < len(toks) and toks[i] == alt[k]:
+        elif i < len(toks) and toks[i] & el:
             i += 1
         else:
             return None
@@ -73,19 +106,38 @@ def _match_at(alt: tuple[str, ...], toks: list[str], start: int) -> int | None:
     return i
 
 
-def _pattern(text: str) -> tuple[str, ...]:
-    """Stemmed tokens of a lexicon phrase, keeping `...` gaps."""
-    out: list[str] = []
+def _pattern(text: str) -> _Alt:
+    """The keys of each word of a lexicon phrase, keeping `...` gaps (never leading or trailing)."""
+    out: list[frozenset[str] | None] = []
     for piece in text.split():
-        if piece == GAP:
-            out.append(GAP)
+        if piece == _GAP_TEXT:
+            if out and out[-1] is not None:
+                out.append(GAP)
         else:
-            out.extend(stem(w) for w in words(piece))
+            out.extend(keys(w) for w in words(piece))
+    while out and out[-1] is None:
+        out.pop()
     return tuple(out)
 
 
-# A part is a set of alternatives; an alternative is a tuple of stemmed tokens that must be adjacent.
-_Part = tuple[tuple[str, ...], ...]
+def _same(a: _Alt, b: _Alt) -> bool:
+    """Two phrases that read the same words (each word shares a stem): import ~ imports."""
+    if len(a) != len(b):
+        return False
+    return all(x is y is None or (x is not None and y is not None and x & y) for x, y in zip(a, b, strict=True))
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class _Token:
+    raw: str  # the word as shown in reasons
+    keys: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -98,13 +150,13 @@ class _Term:
 
 class Matcher:
     """Compiled matcher over one knowledge base. `match()` is thread-safe (no shared mutable state
-    besides the typo cache, whose races are benign)."""
+    besides the caches of stems and typos, which only ever gain entries)."""
 
     def __init__(self, kb: KnowledgeBase, extra_protected: tuple[str, ...] = ()) -> None:
         self.kb = kb
         self._parts: list[_Part] = []
         self._part_ids: dict[_Part, int] = {}
-        self._concepts: dict[str, tuple[tuple[str, ...], ...]] = {
+        self._concepts: dict[str, tuple[_Alt, ...]] = {
             name: tuple(dict.fromkeys(_pattern(p) for p in members if words(p)))
             for name, members in kb.lexicon.concepts.items()
         }
@@ -115,33 +167,48 @@ class Matcher:
                 vocab.update(words(p))
         for m in kb.modules:
             terms: list[_Term] = []
-            signal_keys: set[tuple[str, ...]] = set()
+            signal_keys: list[_Alt] = []
             for label, weight in m.signals.items():
                 parts = tuple(self._compile_part(p.strip(), vocab) for p in label.split("+") if p.strip())
                 if len(parts) == 1 and len(self._parts[parts[0]]) == 1:
-                    signal_keys.add(self._parts[parts[0]][0])
+                    signal_keys.append(self._parts[parts[0]][0])
                 terms.append(_Term(label, parts, weight, is_alias=False))
             for name in (m.name, *m.aliases):
-                toks = tuple(stem(w) for w in words(name))
+                alt = _pattern(name)
                 vocab.update(words(name))
-                if not toks:
+                if not alt:
                     continue
-                if toks in signal_keys:
-                    # the explicit signal weight wins; it still counts as naming the module
+                same = next((k for k in signal_keys if _same(k, alt)), None)
+                if same is not None:
+                    # an explicit signal (or an alias already listed: imports ~ import) wins; an
+                    # explicit signal still counts as naming the module
                     terms = [
                         _Term(t.label, t.parts, t.weight, True)
-                        if len(t.parts) == 1 and self._parts[t.parts[0]] == (toks,)
+                        if len(t.parts) == 1 and self._parts[t.parts[0]] == (same,)
                         else t
                         for t in terms
                     ]
                     continue
-                signal_keys.add(toks)
-                terms.append(_Term(name, (self._intern(((toks),)),), ALIAS_WEIGHT, is_alias=True))
+                signal_keys.append(alt)
+                terms.append(_Term(name, (self._intern((alt,)),), ALIAS_WEIGHT, is_alias=True))
             self._terms[m.name] = terms
+        offtopic_words = {w for phrase in kb.lexicon.offtopic_words for w in words(phrase)}
+        # Words the question is split and corrected into: everything the knowledge can match.
+        self._known_keys = frozenset(k for w in vocab for k in keys(w))
+        # Separable verbs join into lexicon words only (never into a module name: "mailing ... in").
+        self._undoubled: dict[str, frozenset[str]] = {}
+        for members in kb.lexicon.concepts.values():
+            for w in (w for p in members for w in words(p) if len(w) >= 5):
+                for k in keys(w):
+                    self._undoubled[undouble(k)] = self._undoubled.get(undouble(k), frozenset()) | {k}
+        self._split_keys = self._known_keys | frozenset(k for w in offtopic_words for k in keys(w))
         protected = {fold(w) for w in (*kb.lexicon.common_words, *kb.lexicon.environment_words, *extra_protected)}
         protected.update(_FUNCTION_WORDS)
+        protected.update(offtopic_words)
         self._typos = TypoIndex(vocab, protected=protected - vocab)
-        self._context = {stem(fold(k)): v for k, v in kb.lexicon.context_words.items()}
+        self._vocab = frozenset(vocab)
+        self._no_split = frozenset(protected)
+        self._context = {k: v for w, v in kb.lexicon.context_words.items() for k in keys(fold(w))}
         self._offtopic = {_pattern(w) for w in kb.lexicon.offtopic_words if words(w)}
 
     # -- compilation -------------------------------------------------------------------------
@@ -152,52 +219,112 @@ class Matcher:
         return self._part_ids[part]
 
     def _compile_part(self, text: str, vocab: set[str]) -> int:
-        elements: list[tuple[tuple[str, ...], ...]] = []
+        elements: list[tuple[_Alt, ...]] = []
         for el in text.split():
             if el.startswith("@"):
                 elements.append(self._concepts[el[1:]])
-            elif el == GAP:
+            elif el == _GAP_TEXT:
                 elements.append(((GAP,),))
             else:
                 vocab.update(words(el))
-                elements.append((tuple(stem(w) for w in words(el)),))
+                elements.append((_pattern(el),))
         alternatives = tuple(
             dict.fromkeys(tuple(itertools.chain.from_iterable(combo)) for combo in itertools.product(*elements))
         )
         return self._intern(alternatives)
 
     # -- matching ----------------------------------------------------------------------------
-    def tokens(self, text: str) -> tuple[list[str], list[str], list[str]]:
-        """(original words, stemmed tokens after typo correction, typo notes)."""
-        raw: list[str] = []
-        for w in words(text):
-            split = self._split_compound(w)
-            raw.extend(split if split else (w,))
-        toks: list[str] = []
+    def _known(self, word: str) -> bool:
+        return bool(keys(word) & self._known_keys)
+
+    def _splittable(self, word: str) -> bool:
+        return word not in self._no_split and bool(keys(word) & self._split_keys)
+
+    def _word(self, w: str) -> tuple[list[_Token], str | None]:
+        """Tokens for one word (known as is, split as a compound, or typo-corrected) and a note."""
+        if w in self._vocab or w in self._no_split:
+            return [_Token(w, keys(w))], None
+        split = split_compound(w, self._splittable)
+        if split:
+            # trackinglogs = tracking + logs, and still the word itself (the alias trackinglog)
+            whole = keys(w) if self._known(w) else frozenset()
+            return [_Token(split[0], keys(split[0]) | whole), *(_Token(p, keys(p)) for p in split[1:])], None
+        if self._known(w):
+            return [_Token(w, keys(w))], None
+        fixed = self._typos.correct(w)
+        if fixed is not None:
+            return [_Token(w, keys(fixed))], f"read '{w}' as '{fixed}'"
+        return [_Token(w, keys(w))], None
+
+    def tokens(self, text: str) -> tuple[list[_Token], list[str]]:
+        """The question's tokens (after domain masking, compound splitting, typo correction and
+        Dutch separable-verb joining) and notes on what was read differently."""
+        text = _DOMAIN_RE.sub(f" {_DOMAIN_WORD} ", text)
+        toks: list[_Token] = []
         notes: list[str] = []
-        for w in raw:
-            fixed = self._typos.correct(w)
-            if fixed is not None:
-                notes.append(f"read '{w}' as '{fixed}'")
-                toks.append(stem(fixed))
+        for joined, pieces in word_groups(text):
+            if joined == _DOMAIN_WORD:
+                toks.append(_Token(joined, frozenset((joined,))))
+                continue
+            # e-mail -> email (known); MX-quota -> mx, quota (the joined word is not)
+            if len(pieces) > 1 and not (joined in self._vocab or self._known(joined)):
+                group = [p for p in pieces if len(p) > 1]
             else:
-                toks.append(stem(w))
-        return raw, toks, notes
+                group = [joined]
+            for w in group:
+                new, note = self._word(w)
+                toks.extend(new)
+                if note:
+                    notes.append(note)
+        for i, t in enumerate(toks):
+            if t.raw not in _PARTICLES:
+                continue
+            for j in range(max(0, i - _PARTICLE_REACH), i):
+                verb = toks[j].raw
+                if len(verb) < 3 or verb in _FUNCTION_WORDS or verb in _PARTICLES or " " in verb:
+                    continue
+                forms = {t.raw + verb}
+                if len(verb) > 3 and verb[-1] in "td":
+                    forms.add(t.raw + verb[:-1])  # haalt ... op -> ophaal(t)
+                joined_keys = frozenset(
+                    known for f in forms for k in keys(f) for known in self._undoubled.get(undouble(k), ())
+                )
+                if joined_keys:
+                    toks[j] = _Token(f"{verb} ... {t.raw}", toks[j].keys | joined_keys)
+        return toks, notes
 
     def match(self, text: str, limit: int = 5) -> list[Match]:
         """Modules ranked by score, best first; empty when the text is not about Campaign operations."""
-        raw, toks, notes = self.tokens(text[:2000])
+        toks, notes = self.tokens(text[:2000])
         if not toks:
             return []
+        sets = [t.keys for t in toks]
         positions: dict[str, list[int]] = {}
-        for i, t in enumerate(toks):
-            positions.setdefault(t, []).append(i)
-        part_cache: dict[int, tuple[int, str] | None] = {}
+        for i, ks in enumerate(sets):
+            for k in ks:
+                positions.setdefault(k, []).append(i)
+        part_cache: dict[int, _Hit | None] = {}
 
-        def part_hit(pid: int) -> tuple[int, str] | None:
+        def part_hit(pid: int) -> _Hit | None:
             if pid not in part_cache:
-                part_cache[pid] = self._find(self._parts[pid], toks, raw, positions)
+                part_cache[pid] = self._find(self._parts[pid], sets, toks, positions)
             return part_cache[pid]
+
+        # Which module names are written where; a name inside a longer one of another module does not
+        # count ("tracking log writer" names trackinglogd, not tracking or the log writer syslogd).
+        named: list[tuple[str, _Hit]] = []
+        for m in self.kb.modules:
+            for term in self._terms[m.name]:
+                if term.is_alias:
+                    hit = part_hit(term.parts[0])
+                    if hit is not None:
+                        named.append((m.name, hit))
+        covered = {
+            (name, hit)
+            for name, hit in named
+            for other, big in named
+            if other != name and big.start <= hit.start and hit.end <= big.end and big.end - big.start > hit.end - hit.start
+        }
 
         scored: list[tuple[float, int, str, list[str], bool]] = []
         first_mention: tuple[int, str] | None = None
@@ -210,33 +337,48 @@ class Matcher:
                 if any(h is None for h in hits):
                     continue
                 found = [h for h in hits if h is not None]
-                total += term.weight
-                shown = " + ".join(f"'{h[1]}'" for h in found)
+                shown = " + ".join(f"'{h.text}'" for h in found)
                 if term.is_alias:
+                    hit = found[0]
+                    if (m.name, hit) in covered:
+                        continue
+                    weight = term.weight
+                    if self._is_place(toks, hit.start):
+                        # "nothing runs on the app server": where it happens, not what is wrong
+                        total += weight * PLACE_FACTOR
+                        reasons.append(f"names a place: {shown}")
+                        continue
+                    total += weight
                     reasons.append(f"names the module: {shown}")
-                    if term.weight >= STRONG_ALIAS:
+                    if weight >= STRONG_ALIAS:
                         mentioned = True
-                        pos = min(h[0] for h in found)
-                        if first_mention is None or pos < first_mention[0]:
-                            first_mention = (pos, m.name)
+                        if first_mention is None or hit.start < first_mention[0]:
+                            first_mention = (hit.start, m.name)
                 else:
+                    total += term.weight
                     reasons.append(f"{shown} ~ {term.label}")
             if total > 0:
                 scored.append((total, order, m.name, reasons, mentioned))
         if not scored:
             return []
-        bonus = min(sum(v for k, v in self._context.items() if k in positions), 0.6)
-        offtopic = any(_match_at(alt, toks, i) is not None for alt in self._offtopic for i in positions.get(alt[0], ()))
+        context = {k for ks in sets for k in ks} & self._context.keys()
+        bonus = min(sum(self._context[k] for k in context), 0.6)
+        offtopic = any(
+            _match_at(alt, sets, i) is not None and (i == 0 or toks[i - 1].raw not in _RECIPIENT_WORDS)
+            for alt in self._offtopic
+            for k in alt[0] or ()
+            for i in positions.get(k, ())
+        )
         if first_mention is not None:
             scored = [
                 (t + FIRST_MENTION_BONUS if n == first_mention[1] else t, o, n, r, mm) for t, o, n, r, mm in scored
             ]
         scored.sort(key=lambda s: (-s[0], s[1]))
-        best, named = scored[0][0], scored[0][4]
-        if named:
+        best, strong = scored[0][0], scored[0][4]
+        if strong:
             if best < ABSTAIN_BELOW:
                 return []
-        elif offtopic or best + bonus < ABSTAIN_BELOW or self._looks_like_shell(text):
+        elif (offtopic and not context) or best + bonus < ABSTAIN_BELOW or self._looks_like_code(text):
             # not about Campaign, someone's desktop or office tools, or a pasted command line
             return []
         out: list[Match] = []
@@ -258,38 +400,38 @@ class Matcher:
                 break
         return out
 
-    def _split_compound(self, word: str, depth: int = 0) -> tuple[str, ...] | None:
-        """Split an unknown compound into known words: trackinglogs -> tracking logs,
-        smtpverzendstatistieken -> smtp verzend statistieken (at most three parts)."""
-        vocab = self._typos.vocabulary
-        if word in vocab or len(word) < 7 or word.isdigit() or depth > 1:
-            return None
-        for i in range(3, len(word) - 2):
-            head, tail = word[:i], word[i:]
-            if head in vocab:
-                if tail in vocab:
-                    return head, tail
-                rest = self._split_compound(tail, depth + 1)
-                if rest:
-                    return (head, *rest)
-        return None
+    @staticmethod
+    def _is_place(toks: list[_Token], start: int) -> bool:
+        """Whether the words before `start` make it a place: "on the app server", "vanaf de mta"."""
+        j = start - 1
+        while j >= 0 and start - j <= 3 and toks[j].raw in _ARTICLES:
+            j -= 1
+        return j >= 0 and toks[j].raw in _PLACE_WORDS
 
     @staticmethod
-    def _find(part: _Part, toks: list[str], raw: list[str], positions: dict[str, list[int]]) -> tuple[int, str] | None:
-        best: tuple[int, str] | None = None
+    def _find(
+        part: _Part, sets: list[frozenset[str]], toks: list[_Token], positions: dict[str, list[int]]
+    ) -> _Hit | None:
+        best: _Hit | None = None
         for alt in part:
-            for start in positions.get(alt[0], ()):
-                end = _match_at(alt, toks, start)
+            first = alt[0]
+            assert first is not None  # a compiled phrase never starts with a gap
+            starts = sorted({i for k in first for i in positions.get(k, ())})
+            for start in starts:
+                end = _match_at(alt, sets, start)
                 if end is not None:
-                    hit = (start, " ".join(raw[start:end]))
-                    if best is None or hit[0] < best[0]:
+                    hit = _Hit(start, end, " ".join(t.raw for t in toks[start:end]))
+                    if best is None or hit.start < best.start:
                         best = hit
                     break
         return best
 
-    @staticmethod
-    def _looks_like_shell(text: str) -> bool:
-        first = words(text.strip().split(" ", 1)[0]) if text.strip() else []
-        if first and first[0] in _SHELL_START and first[0] not in ("nlserver",):
+    def _looks_like_code(self, text: str) -> bool:
+        """A pasted command line or code: `ls -la`, `export PATH=$PATH:...`, `import os, sys`."""
+        if _SHELL_META.search(text):
             return True
-        return bool(_SHELL_META.search(text))
+        code = _PY_IMPORT.match(text)
+        if code and not any(len(w) > 2 and w in self._vocab for w in words(code.group(1) or code.group(2))):
+            return True
+        first = words(text.strip().split(" ", 1)[0]) if text.strip() else []
+        return bool(first) and first[0] in _SHELL_START

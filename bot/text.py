@@ -1,16 +1,36 @@
-"""Pure text helpers shared by the matcher and the module resolver: tokens, stems, typo distance."""
+"""Pure text helpers shared by the matcher and the module resolver: folding, stems, typos, compounds.
+
+Stemming is Snowball's (the `snowballstemmer` package: the Porter2 English stemmer and the Dutch
+Kraaij-Pohlmann stemmer, which also strips the `ge-` of past participles: geklikt -> klik). A word's
+*keys* are its English and its Dutch stem, so a question and the knowledge meet whatever the
+language of either, and a Dutch question with English words in it ("workflows draaien niet") works.
+Edit distances are rapidfuzz's optimal-string-alignment distance (adjacent swaps count as one edit).
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 _WORD_RE = re.compile(r"[a-z0-9_]+")
 # Hyphenated or apostrophe'd words are joined: e-mail -> email, in-mail -> inmail, don't -> dont.
 # Error codes keep their parts apart: XSV-350013 -> xsv, 350013.
 _JOIN_RE = re.compile(r"(?<=[a-z])['’`-](?=[a-z])")
+# Dutch stems keep long vowels doubled in some forms only (ophalen -> ophaal, binnenkomen ->
+# binnenkoom, but binnenkom- from "komt ... binnen"); `undouble` lets such forms meet.
+_LONG_VOWEL = re.compile(r"([aeou])\1")
+
+
+def undouble(stem: str) -> str:
+    """A Dutch stem with long vowels written single: binnenkoom -> binnenkom."""
+    return _LONG_VOWEL.sub(r"\1", stem)
 
 
 def fold(text: str) -> str:
@@ -25,77 +45,66 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(fold(text))
 
 
-_KEEP = frozenset({"stats", "status", "news", "process", "dns", "tls", "ssl", "https", "jsp", "yes", "niets", "alles"})
+_GROUP_RE = re.compile(r"[a-z0-9_]+(?:(?<=[a-z])['’`-](?=[a-z])[a-z0-9_]+)*")
+_JOINER_RE = re.compile(r"['’`-]")
 
 
-@lru_cache(maxsize=8192)
-def stem(word: str) -> str:
-    """A light English stemmer, applied identically to the question and to the knowledge.
-
-    It only folds the plural and verb endings operators type (mails, sending, bounced, logging);
-    the lexicon lists Dutch and irregular forms explicitly.
-    """
-    w = word
-    if w in _KEEP or w.isdigit() or len(w) <= 3:
-        return w
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    stripped = False
-    if len(w) > 5 and w.endswith("ing"):
-        w, stripped = w[:-3], True
-    elif len(w) > 4 and w.endswith("ed"):
-        w, stripped = w[:-2], True
-    elif len(w) > 4 and w.endswith("es") and w[-3] in "sxh":
-        w = w[:-2]
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    if stripped and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
-        w = w[:-1]  # logging -> log, stopped -> stop, running -> run
-    if len(w) > 5 and w.endswith("e"):
-        w = w[:-1]  # bounce/bounced/bounces -> bounc
-    return w
+def word_groups(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """`words(text)`, each with the pieces it was joined from: MX-quota -> ("mxquota", ("mx", "quota")),
+    mail -> ("mail", ("mail",)). Lets a caller fall back to the pieces when the joined word is unknown."""
+    plain = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for m in _GROUP_RE.finditer(plain):
+        pieces = tuple(p for p in _JOINER_RE.split(m.group()) if p)
+        out.append(("".join(pieces), pieces))
+    return out
 
 
-def stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text)]
+# Snowball stemmer objects keep state between calls: one pair per thread.
+_local = threading.local()
+
+
+def _stemmers() -> tuple[snowballstemmer.stemmer, snowballstemmer.stemmer]:
+    pair: tuple[snowballstemmer.stemmer, snowballstemmer.stemmer] | None = getattr(_local, "pair", None)
+    if pair is None:
+        pair = (snowballstemmer.stemmer("english"), snowballstemmer.stemmer("dutch"))
+        _local.pair = pair
+    return pair
+
+
+@lru_cache(maxsize=16384)
+def stem_en(word: str) -> str:
+    """English (Porter2) stem of one folded word: bounces, bounced, bouncing -> bounc."""
+    if word.isdigit() or len(word) <= 2:
+        return word
+    return str(_stemmers()[0].stemWord(word))
+
+
+@lru_cache(maxsize=16384)
+def stem_nl(word: str) -> str:
+    """Dutch stem of one folded word: verwerkt, verwerken -> verwerk; geklikt, klikken -> klik."""
+    if word.isdigit() or len(word) <= 2:
+        return word
+    return str(_stemmers()[1].stemWord(word))
+
+
+# Words whose stems would meet a different word: niets (nothing) is not niet (not), alles is not alle.
+_UNSTEMMED = frozenset({"niets", "alles", "status", "news", "dns", "tls", "ssl", "https", "jsp"})
+
+
+@lru_cache(maxsize=16384)
+def keys(word: str) -> frozenset[str]:
+    """Every form a folded word is matched by: its English and its Dutch stem."""
+    if word in _UNSTEMMED:
+        return frozenset((word,))
+    return frozenset((stem_en(word), stem_nl(word)))
 
 
 def damerau(a: str, b: str, limit: int = 3) -> int:
-    """Optimal-string-alignment distance (edits incl. adjacent swaps); returns > limit early."""
-    if a == b:
-        return 0
-    la, lb = len(a), len(b)
-    if abs(la - lb) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(lb + 1))
-    for i in range(1, la + 1):
-        cur = [i] + [0] * lb
-        best = cur[0]
-        for j in range(1, lb + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                v = min(v, prev2[j - 2] + 1)
-            cur[j] = v
-            best = min(best, v)
-        if best > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[lb]
-
-
-def _deletes(word: str, depth: int) -> set[str]:
-    out = {word}
-    frontier = {word}
-    for _ in range(depth):
-        nxt = set()
-        for w in frontier:
-            for i in range(len(w)):
-                nxt.add(w[:i] + w[i + 1 :])
-        out |= nxt
-        frontier = nxt
-    return out
+    """Optimal-string-alignment distance (edits incl. adjacent swaps), capped at `limit + 1`."""
+    d = int(OSA.distance(a, b, score_cutoff=limit))
+    return min(d, limit + 1)
 
 
 def allowed_distance(word: str) -> int:
@@ -109,28 +118,29 @@ def allowed_distance(word: str) -> int:
 
 
 class TypoIndex:
-    """Symmetric-delete index over a vocabulary: `correct(word)` finds the closest known word.
+    """Closest known word for a misspelt one (rapidfuzz search over the vocabulary).
 
     Four-letter words are only corrected by an adjacent swap (mial -> mail), so everyday
-    words one letter away from a Campaign word stay what they are.
+    words one letter away from a Campaign word stay what they are; protected words are never
+    corrected. Ties go to the longer common prefix, then alphabetical order (deterministic).
     """
 
     def __init__(self, vocabulary: Iterable[str], protected: Iterable[str] = ()) -> None:
         self.vocabulary = frozenset(w for w in vocabulary if w)
         self.protected = frozenset(protected)
-        self._index: dict[str, set[str]] = {}
-        for w in self.vocabulary:
-            for d in _deletes(w, min(2, allowed_distance(w) or 1)):
-                self._index.setdefault(d, set()).add(w)
+        self._choices = sorted(w for w in self.vocabulary if len(w) >= 4)
         self._cache: dict[str, str | None] = {}
+        self._lock = threading.Lock()
 
     def correct(self, word: str) -> str | None:
         """The vocabulary word `word` most likely stands for, or None (also for exact or protected words)."""
-        if word in self._cache:
-            return self._cache[word]
+        hit = self._cache.get(word, "")
+        if hit != "":
+            return hit
         result = self._lookup(word)
-        if len(self._cache) < 20000:
-            self._cache[word] = result
+        with self._lock:
+            if len(self._cache) < 20000:
+                self._cache[word] = result
         return result
 
     def _lookup(self, word: str) -> str | None:
@@ -139,12 +149,11 @@ class TypoIndex:
         limit = allowed_distance(word)
         if limit == 0:
             return None
-        candidates: set[str] = set()
-        for d in _deletes(word, limit):
-            candidates |= self._index.get(d, set())
         best: tuple[int, int, str] | None = None
-        for cand in candidates:
-            dist = damerau(word, cand, limit)
+        for cand, dist, _ in process.extract(
+            word, self._choices, scorer=OSA.distance, score_cutoff=limit, limit=None
+        ):
+            dist = int(dist)
             if dist > min(limit, allowed_distance(cand) or 1):
                 continue
             if len(word) == 4 and not (dist == 1 and sorted(word) == sorted(cand) and len(cand) == 4):
@@ -162,3 +171,30 @@ def _common_prefix(a: str, b: str) -> int:
             break
         n += 1
     return n
+
+
+# Dutch compounds join their parts directly or with a linking s or e(n):
+# verbindingsstatistieken = verbinding + s + statistieken, klikgegevens = klik + gegevens.
+_LINKS = ("", "s", "e", "en")
+
+
+def split_compound(word: str, known: Callable[[str], bool], parts: int = 3) -> tuple[str, ...] | None:
+    """Split `word` into at most `parts` pieces that are each `known` (head first, longest head
+    first): trackinglogbestanden -> tracking, logbestanden; mxregels -> mx, regels. The last piece
+    has at least three letters. None when no split covers the whole word."""
+    if parts < 2 or len(word) < 5 or word.isdigit():
+        return None
+    for i in range(len(word) - 3, 1, -1):
+        head, tail = word[:i], word[i:]
+        for link in _LINKS:
+            if link and not head.endswith(link):
+                continue
+            base = head[: len(head) - len(link)] if link else head
+            if len(base) < 2 or not known(base):
+                continue
+            if known(tail):
+                return base, tail
+            rest = split_compound(tail, known, parts - 1)
+            if rest:
+                return (base, *rest)
+    return None

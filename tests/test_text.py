@@ -1,4 +1,15 @@
-from bot.text import TypoIndex, damerau, fold, stem, words
+from bot.text import (
+    TypoIndex,
+    damerau,
+    fold,
+    keys,
+    split_compound,
+    stem_en,
+    stem_nl,
+    undouble,
+    word_groups,
+    words,
+)
 
 
 def test_fold_and_words() -> None:
@@ -6,16 +17,35 @@ def test_fold_and_words() -> None:
     assert fold("geïmporteerd") == "geimporteerd"
 
 
-def test_stem() -> None:
-    assert stem("bounces") == stem("bounced") == stem("bouncing") == stem("bounce")
-    assert stem("logging") == "log" and stem("stopped") == "stop" and stem("processes") == "process"
-    assert stem("status") == "status" and stem("stats") == "stats"
+def test_word_groups_keep_the_pieces_of_joined_words() -> None:
+    text = "MX-quota voor e-mails, XSV-350013 don't"
+    assert [g[0] for g in word_groups(text)] == words(text)
+    assert word_groups(text)[0] == ("mxquota", ("mx", "quota"))
+    assert ("xsv", ("xsv",)) in word_groups(text)  # error codes were never joined
 
 
-def test_damerau() -> None:
-    assert damerau("mial", "mail") == 1
+def test_english_stems_meet_across_forms() -> None:
+    assert stem_en("bounces") == stem_en("bounced") == stem_en("bouncing") == stem_en("bounce")
+    assert stem_en("logging") == "log" and stem_en("stopped") == "stop" and stem_en("processes") == "process"
+
+
+def test_dutch_stems_meet_across_forms_and_participles() -> None:
+    assert stem_nl("geklikt") == stem_nl("klikken") == stem_nl("kliks")
+    assert stem_nl("verwerkt") == stem_nl("verwerken")
+    assert stem_nl("vastgelopen") == stem_nl("vastlopen")
+    assert undouble(stem_nl("binnenkomen")) == undouble(stem_nl("binnenkom"))
+
+
+def test_keys_hold_both_languages_but_keep_niets_apart_from_niet() -> None:
+    assert "workflow" in keys("workflows") and "mail" in keys("mailings")
+    assert keys("niets") != keys("niet")
+
+
+def test_damerau_is_optimal_string_alignment() -> None:
+    assert damerau("mial", "mail") == 1  # a swap is one edit
     assert damerau("sendng", "sending") == 1
     assert damerau("abc", "xyz") == 3
+    assert damerau("abcdef", "uvwxyz", limit=2) == 3  # capped at limit + 1
 
 
 def test_typo_index() -> None:
@@ -26,3 +56,22 @@ def test_typo_index() -> None:
     assert idx.correct("male") is None  # four letters: only a swap counts
     assert idx.correct("hello") is None
     assert idx.correct("mail") is None
+    assert idx.correct("xyzzy") is None
+    assert idx.correct("wokflow") == "workflow"  # cached answers are the same
+
+
+def test_typo_ties_are_deterministic() -> None:
+    a = TypoIndex(["stat", "start", "state", "stats"])
+    b = TypoIndex(["stats", "state", "start", "stat"])
+    for w in ("stae", "starr", "statt"):
+        assert a.correct(w) == b.correct(w)
+
+
+def test_split_compound() -> None:
+    known = {"tracking", "logbestanden", "klik", "gegevens", "mx", "regels", "verbinding", "statistieken"}.__contains__
+    assert split_compound("trackinglogbestanden", known) == ("tracking", "logbestanden")
+    assert split_compound("klikgegevens", known) == ("klik", "gegevens")
+    assert split_compound("verbindingsstatistieken", known) == ("verbinding", "statistieken")  # linking s
+    assert split_compound("mxregels", known) == ("mx", "regels")
+    assert split_compound("printerproblemen", known) is None
+    assert split_compound("mail", known) is None

@@ -200,7 +200,17 @@ def build_simulated_inventory(
                 command_timeout_s=10,
             )
         )
-    env = Environment(name="simulated", instances=(instance,), hosts=tuple(hosts), simulated=True)
+    # --- Campaign API (issue 10): the simulated application server, bot/simulator/appserver.py ---
+    # One per process, on loopback, stopped at exit; its password is random and lives only in this
+    # process's environment (SIM_PASSWORD_ENV), never in a file.
+    from bot.inventory import CampaignApi
+    from bot.simulator.appserver import SIM_PASSWORD_ENV, shared_appserver
+
+    api = CampaignApi.model_validate(shared_appserver(instance).inventory_entry(SIM_PASSWORD_ENV))
+    # --- end Campaign API ---
+    env = Environment(
+        name="simulated", instances=(instance,), hosts=tuple(hosts), simulated=True, campaign_api=api
+    )
     return Inventory(
         environments={"simulated": env},
         default_environment="simulated",

@@ -184,16 +184,22 @@ class ApiCheck(Check):
     def cannot_see(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> list[Finding] | None:
         """"Cannot tell" findings when there is no API or no session (None when the check can read)."""
         if facts is None:
+            configured = env.campaign_api is not None  # configured, but this bot runs without an API client
             return [
                 api_finding(
                     env,
                     m,
                     self.name,
                     "unknown",
-                    f"cannot tell {self.what}: no Campaign API is configured for {env.name}",
+                    f"cannot tell {self.what}: "
+                    + (
+                        "this run did not read Campaign's API"
+                        if configured
+                        else f"no Campaign API is configured for {env.name}"
+                    ),
                     (),
                     ("cannot_tell",),
-                    needs=NO_API_NEEDS,
+                    needs="the bot's Campaign API client (Runner(api_for=...))" if configured else NO_API_NEEDS,
                 )
                 for m in modules
             ]

@@ -1,0 +1,191 @@
+"""The API checks' findings, from facts read from the simulated application server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from bot.campaign_api.facts import ALL_FACTS, ApiFacts
+from bot.campaign_api.session import EnvironmentApi
+from bot.checks.base import API_HOST, ApiCheck
+from bot.checks.registry import default_registry
+from bot.inventory import Environment, Host
+from bot.kb import KnowledgeBase
+from bot.models import Finding
+from bot.simulator.appserver import SimulatedAppServer, SimWorkflow
+from tests.campaign_api.conftest import environment
+
+
+def _facts(kb: KnowledgeBase, srv: SimulatedAppServer, password: str) -> tuple[Environment, ApiFacts]:
+    env = environment(srv.url)
+    assert env.campaign_api is not None and kb.campaign_api is not None
+    facts = EnvironmentApi(env, env.campaign_api, kb.campaign_api, {"CAMPAIGN_TEST_PASSWORD": password}).fetch(
+        ALL_FACTS, time.monotonic() + 30
+    )
+    return env, facts
+
+
+def _run(kb: KnowledgeBase, env: Environment, facts: ApiFacts | None, modules: Sequence[str]) -> list[Finding]:
+    mods = [kb.get(m) for m in modules]
+    out: list[Finding] = []
+    for check in default_registry().api_checks:
+        assert isinstance(check, ApiCheck)
+        targets = check.targets(mods)
+        if targets:
+            out.extend(check.evaluate_api(env, targets, facts))
+    return out
+
+
+def test_every_api_check_is_listed_by_a_module(kb: KnowledgeBase) -> None:
+    listed = {c for m in kb.modules for c in m.checks}
+    assert {c.name for c in default_registry().api_checks} <= listed
+
+
+def test_failed_technical_workflow_and_paused_workflow(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    env, facts = _facts(kb, appserver, password)
+    fs = _run(kb, env, facts, ["wfserver"])
+    failed = [f for f in fs if f.check == "api_workflows" and f.status == "fail"]
+    assert failed[0].summary.startswith("technical workflow 'cleanup' (Database cleanup) is in error")
+    assert "workflow_failed" in failed[0].conditions
+    assert all(f.host == API_HOST and f.module == "wfserver" and f.instance == "prod" for f in fs)
+    paused = [f for f in fs if f.status == "warn" and f.check == "api_workflows"]
+    assert any("WKF2042" in f.summary and "paused" in f.summary for f in paused)
+    ok = {f.summary for f in fs if f.status == "ok" and f.check == "api_workflows"}
+    assert any("'operationMgt'" in s for s in ok)
+    # cleanup's journal is 20 h old: within its daily period (+ the bot's margin)
+    runs = [f for f in fs if f.check == "api_workflow_runs"]
+    assert [f.status for f in runs] == ["ok"] and "cleanup" in runs[0].summary
+
+
+def test_tracking_workflow_late_is_a_heuristic_warning(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    wf = next(w for w in appserver.state.workflows if w.internal_name == "tracking")
+    wf.journal_ago_s = 5 * 3600
+    env, facts = _facts(kb, appserver, password)
+    fs = [f for f in _run(kb, env, facts, ["tracking"]) if f.check == "api_workflow_runs"]
+    assert len(fs) == 1 and fs[0].status == "warn" and "workflow_late" in fs[0].conditions
+    assert "'tracking' (Tracking) last ran 5.0 h ago" in fs[0].summary
+    assert any("heuristic" in e for e in fs[0].evidence)
+
+
+def test_technical_workflow_stopped_or_missing(kb: KnowledgeBase, appserver: SimulatedAppServer, password: str) -> None:
+    appserver.state.workflows = [w for w in appserver.state.workflows if w.internal_name != "deliverabilityUpdate"] + [
+        SimWorkflow(99, "WKFX", "x", 11)
+    ]
+    wf = next(w for w in appserver.state.workflows if w.internal_name == "tracking")
+    wf.state = 20
+    env, facts = _facts(kb, appserver, password)
+    tracking = [f for f in _run(kb, env, facts, ["tracking"]) if f.check == "api_workflows"]
+    assert tracking[0].status == "warn" and "is stopped" in tracking[0].summary
+    inmail = [f for f in _run(kb, env, facts, ["inMail"]) if f.check == "api_workflows"]
+    assert inmail[0].status == "unknown" and "deliverabilityUpdate" in inmail[0].summary and inmail[0].needs
+
+
+def test_stuck_delivery_is_named_scheduled_and_proofs_are_not(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    env, facts = _facts(kb, appserver, password)
+    fs = [f for f in _run(kb, env, facts, ["mta"]) if f.check == "api_deliveries"]
+    stuck = [f for f in fs if f.status == "fail"]
+    assert len(stuck) == 1
+    assert "'Spring sale newsletter' (DM7207): Start pending" in stuck[0].summary
+    assert "delivery_stuck" in stuck[0].conditions
+    text = " ".join([stuck[0].summary, *stuck[0].evidence])
+    assert "DM7210" not in text  # scheduled five hours ahead: waiting is what it should do
+    assert "DM7212" not in text  # a proof
+    assert "DM7211" not in text  # in personalization for 10 min only
+    assert any("ASSUMED" in e for e in stuck[0].evidence)
+
+
+def test_long_preparation_is_a_warning(kb: KnowledgeBase, appserver: SimulatedAppServer, password: str) -> None:
+    d = next(d for d in appserver.state.deliveries if d.internal_name == "DM7211")
+    d.modified_ago_s, d.contact_in_s = 2 * 3600, -2 * 3600
+    appserver.state.deliveries = [x for x in appserver.state.deliveries if x.internal_name != "DM7207"]
+    env, facts = _facts(kb, appserver, password)
+    fs = [f for f in _run(kb, env, facts, ["mta"]) if f.check == "api_deliveries"]
+    assert [f.status for f in fs] == ["warn"]
+    assert "Personalization in progress" in fs[0].summary and "maxPreparationJobsSec" in fs[0].summary
+
+
+def test_ping_ok_and_monitor_lists_the_failed_workflow(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    env, facts = _facts(kb, appserver, password)
+    fs = _run(kb, env, facts, ["web"])
+    ping = next(f for f in fs if f.check == "api_ping")
+    assert ping.status == "ok" and ping.evidence[0].startswith(f"{appserver.url}/nl/jsp/ping.jsp: OK")
+    monitor = next(f for f in fs if f.check == "api_monitor")
+    assert monitor.status == "warn" and "Workflow failed: Database cleanup (cleanup) (prod)" in monitor.summary
+
+
+def test_ping_refusing_the_session_is_cannot_tell_never_a_failure(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    body = b"XSV-350013 The '10.0.0.9' IP address via which you are connecting is not allowed"
+    appserver.replies["/nl/jsp/ping.jsp"] = [(403, body)]
+    env, facts = _facts(kb, appserver, password)
+    ping = next(f for f in _run(kb, env, facts, ["web"]) if f.check == "api_ping")
+    assert ping.status == "unknown" and "XSV-350013" in ping.summary and ping.needs
+    assert "health_failed" not in ping.conditions
+
+
+def test_server_errors_on_the_pages_are_real_failures(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    appserver.replies["/nl/jsp/ping.jsp"] = [(200, b"Error\nThe database is not reachable")]
+    appserver.replies["/nl/jsp/monitor.jsp"] = [(503, b"<html>Service unavailable</html>")]
+    env, facts = _facts(kb, appserver, password)
+    fs = _run(kb, env, facts, ["web"])
+    assert {f.check: f.status for f in fs} == {"api_ping": "fail", "api_monitor": "fail"}
+    assert all("health_failed" in f.conditions for f in fs)
+
+
+def test_application_server_down_fails_pages_and_cannot_tell_the_rest(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    url = appserver.url
+    appserver.stop()
+    env, facts = _facts(kb, SimulatedAppServerStub(url), password)
+    fs = _run(kb, env, facts, ["web", "wfserver", "mta"])
+    by = {(f.check, f.module): f for f in fs}
+    assert by[("api_ping", "web")].status == "fail" and "refused the connection" in by[("api_ping", "web")].summary
+    assert by[("api_monitor", "web")].status == "fail"
+    assert by[("api_workflows", "wfserver")].status == "unknown"
+    assert by[("api_deliveries", "mta")].status == "unknown"
+
+
+class SimulatedAppServerStub:
+    """Only the URL of a server that has stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def test_without_campaign_api_everything_is_cannot_tell(kb: KnowledgeBase) -> None:
+    env = Environment(name="prod", instances=("prod",), hosts=(Host(name="app1", transport="local"),))
+    fs = _run(kb, env, None, ["wfserver", "tracking", "mta", "web", "inMail"])
+    assert fs and all(f.status == "unknown" for f in fs)
+    assert all(f.needs and "campaign_api in the inventory" in f.needs for f in fs)
+    assert {f.check for f in fs} == {c.name for c in default_registry().api_checks}
+
+
+def test_refused_logon_is_a_finding_naming_it(kb: KnowledgeBase, appserver: SimulatedAppServer) -> None:
+    env, facts = _facts(kb, appserver, "not-the-password")
+    fs = _run(kb, env, facts, ["wfserver", "web"])
+    assert all(f.status == "unknown" for f in fs)
+    assert all("logon refused" in f.summary for f in fs)
+    assert all(f.needs and "CAMPAIGN_TEST_PASSWORD" in f.needs for f in fs)
+    assert not any("not-the-password" in f.model_dump_json() for f in fs)
+
+
+def test_missing_variable_names_it(kb: KnowledgeBase, appserver: SimulatedAppServer) -> None:
+    env = environment(appserver.url)
+    assert env.campaign_api is not None and kb.campaign_api is not None
+    facts = EnvironmentApi(env, env.campaign_api, kb.campaign_api, {}).fetch(ALL_FACTS, time.monotonic() + 30)
+    fs = _run(kb, env, facts, ["mta"])
+    assert [f.status for f in fs] == ["unknown"]
+    assert "CAMPAIGN_TEST_PASSWORD" in fs[0].summary and "CAMPAIGN_TEST_PASSWORD" in (fs[0].needs or "")
+    assert list(appserver.calls) == []  # nothing sent without the secret

@@ -1,18 +1,24 @@
 """`campaign-bot doctor`: per host, can we connect, is the host key known, does auth work, is nlserver
-there, which Campaign build. The first thing to run after writing an inventory."""
+there, which Campaign build. The first thing to run after writing an inventory.
+
+It also says what the bot refuses on its own side, with the reason: a key file others can read, an
+encrypted key, a host key marked `@revoked`, a host known only through a `@cert-authority` line that
+presented no certificate, and every known_hosts line that was skipped because it cannot be read.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
-from bot.errors import TransportError
+from bot.errors import ErrorKind, TransportError
 from bot.inventory import Environment, Host
 from bot.probes import parsers as p
 from bot.probes import script as s
-from bot.runner import TransportFactory
+from bot.runner import DEFAULT_CONCURRENCY, TransportFactory
+from bot.transports.known_hosts import problems_of
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class DoctorRow:
     ok: bool
     detail: str
     duration_ms: int
+    # Lines of this host's known_hosts file that were skipped (unreadable), each with its reason.
+    notes: tuple[str, ...] = ()
 
     def public(self) -> dict[str, object]:
         return asdict(self)
@@ -64,14 +72,18 @@ def doctor_host(host: Host, transport_for: TransportFactory) -> DoctorRow:
             res = t.run(plan.script(), timeout_s=host.deadline_s)
     except TransportError as e:
         kind = e.kind
-        if kind == "unreachable":
+        if kind is ErrorKind.UNREACHABLE:
             return row(connect=False, detail=str(e))
-        if kind in ("host_key_unknown", "host_key_changed"):
+        if kind in (ErrorKind.HOST_KEY_UNKNOWN, ErrorKind.HOST_KEY_CHANGED, ErrorKind.HOST_KEY_REVOKED):
             return row(connect=True, host_key=False, detail=str(e))
-        if kind == "auth":
+        if kind is ErrorKind.AUTH:
             return row(connect=True, host_key=True, auth=False, detail=str(e))
-        if kind == "timeout":
+        if kind is ErrorKind.TIMEOUT:
             return row(connect=True, detail=str(e))
+        if kind is ErrorKind.CONNECTION_LOST:
+            return row(connect=True, detail=str(e))
+        if kind is ErrorKind.CONFIG:  # the bot's own key or known_hosts: nothing was sent
+            return row(detail=f"bot configuration: {e}")
         return row(detail=str(e))
     ssh = host.transport == "ssh"
     sec = p.split_sections(res.stdout, plan.token)
@@ -108,11 +120,21 @@ def doctor_host(host: Host, transport_for: TransportFactory) -> DoctorRow:
 
 
 def run_doctor(
-    env: Environment, transport_for: TransportFactory, hosts: Sequence[Host] | None = None
+    env: Environment,
+    transport_for: TransportFactory,
+    hosts: Sequence[Host] | None = None,
+    max_workers: int = DEFAULT_CONCURRENCY,
 ) -> list[DoctorRow]:
+    """One row per host, all hosts at once (up to `max_workers`); each row bounded by its host's deadline."""
     targets = list(hosts or env.hosts)
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(targets)))) as pool:
-        return list(pool.map(lambda h: doctor_host(h, transport_for), targets))
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(targets)))) as pool:
+        rows = list(pool.map(lambda h: doctor_host(h, transport_for), targets))
+    out = []
+    for host, r in zip(targets, rows, strict=True):
+        if host.transport == "ssh":
+            r = replace(r, notes=tuple(str(x) for x in problems_of([host.expand(host.known_hosts)])))
+        out.append(r)
+    return out
 
 
 def render_rows(rows: Sequence[DoctorRow], simulated: bool) -> str:
@@ -128,4 +150,9 @@ def render_rows(rows: Sequence[DoctorRow], simulated: bool) -> str:
             f"{r.host:<12} {r.address:<22} {mark(r.connect):<8} {mark(r.host_key):<8} {mark(r.auth):<5} "
             f"{mark(r.nlserver):<9} {(r.build or '-'):<16} {r.detail}"
         )
+    notes = list(dict.fromkeys(n for r in rows for n in r.notes))
+    if notes:
+        lines.append("")
+        lines.append("known_hosts lines the bot skipped (other lines still count):")
+        lines.extend(f"  {n}" for n in notes)
     return "\n".join(lines)

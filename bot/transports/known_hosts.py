@@ -301,7 +301,9 @@ def _parse_line(line: str, lineno: int) -> KnownHostsLine:
     try:
         blob = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as e:
-        raise ValueError(f"the key field is not valid base64 (key type {key_type[:40]!r})") from e
+        raise ValueError(
+            f"the third field is not a base64 key (expected: host names, key type, base64 key; got type {key_type[:40]!r})"
+        ) from e
     if key_type.endswith(CERT_SUFFIX):
         raise ValueError(f"a certificate ({key_type}) where a key is expected")
     try:

@@ -145,7 +145,7 @@ def test_bad_lines_are_reported_and_skipped(tmp_path: Path, keys: dict[str, Path
     )
     lines = {p.lineno: p.reason for p in kh.problems}
     assert sorted(lines) == [2, 3, 4, 5, 6, 7, 8, 9], lines
-    assert "not valid base64" in lines[3]
+    assert "not a base64 key" in lines[3]
     assert "too few fields" in lines[4]
     assert "unknown marker '@trusted'" in lines[5]
     assert "not supported" in lines[6]

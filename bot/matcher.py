@@ -156,6 +156,9 @@ class Matcher:
         self.kb = kb
         self._parts: list[_Part] = []
         self._part_ids: dict[_Part, int] = {}
+        # per part: its alternatives by the keys of their first word, and those keys (fast rejection)
+        self._part_index: list[dict[str, tuple[_Alt, ...]]] = []
+        self._part_first: list[frozenset[str]] = []
         self._concepts: dict[str, tuple[_Alt, ...]] = {
             name: tuple(dict.fromkeys(_pattern(p) for p in members if words(p)))
             for name, members in kb.lexicon.concepts.items()
@@ -216,6 +219,14 @@ class Matcher:
         if part not in self._part_ids:
             self._part_ids[part] = len(self._parts)
             self._parts.append(part)
+            index: dict[str, list[_Alt]] = {}
+            for alt in part:
+                first = alt[0]
+                assert first is not None  # a compiled phrase never starts with a gap
+                for k in first:
+                    index.setdefault(k, []).append(alt)
+            self._part_index.append({k: tuple(v) for k, v in index.items()})
+            self._part_first.append(frozenset(index))
         return self._part_ids[part]
 
     def _compile_part(self, text: str, vocab: set[str]) -> int:
@@ -303,11 +314,12 @@ class Matcher:
         for i, ks in enumerate(sets):
             for k in ks:
                 positions.setdefault(k, []).append(i)
+        present = frozenset(positions)
         part_cache: dict[int, _Hit | None] = {}
 
         def part_hit(pid: int) -> _Hit | None:
             if pid not in part_cache:
-                part_cache[pid] = self._find(self._parts[pid], sets, toks, positions)
+                part_cache[pid] = self._find(pid, present, sets, toks, positions)
             return part_cache[pid]
 
         # Which module names are written where; a name inside a longer one of another module does not
@@ -333,10 +345,14 @@ class Matcher:
             reasons: list[str] = []
             mentioned = False
             for term in self._terms[m.name]:
-                hits = [part_hit(p) for p in term.parts]
-                if any(h is None for h in hits):
+                found: list[_Hit] = []
+                for p in term.parts:
+                    h = part_hit(p)
+                    if h is None:
+                        break
+                    found.append(h)
+                if len(found) < len(term.parts):
                     continue
-                found = [h for h in hits if h is not None]
                 shown = " + ".join(f"'{h.text}'" for h in found)
                 if term.is_alias:
                     hit = found[0]
@@ -408,23 +424,29 @@ class Matcher:
             j -= 1
         return j >= 0 and toks[j].raw in _PLACE_WORDS
 
-    @staticmethod
     def _find(
-        part: _Part, sets: list[frozenset[str]], toks: list[_Token], positions: dict[str, list[int]]
+        self,
+        pid: int,
+        present: frozenset[str],
+        sets: list[frozenset[str]],
+        toks: list[_Token],
+        positions: dict[str, list[int]],
     ) -> _Hit | None:
-        best: _Hit | None = None
-        for alt in part:
-            first = alt[0]
-            assert first is not None  # a compiled phrase never starts with a gap
-            starts = sorted({i for k in first for i in positions.get(k, ())})
-            for start in starts:
-                end = _match_at(alt, sets, start)
-                if end is not None:
-                    hit = _Hit(start, end, " ".join(t.raw for t in toks[start:end]))
-                    if best is None or hit.start < best.start:
-                        best = hit
-                    break
-        return best
+        """The earliest place where one of the part's alternatives occurs, or None."""
+        best: tuple[int, int] | None = None
+        index = self._part_index[pid]
+        for k in self._part_first[pid] & present:
+            for alt in index[k]:
+                for start in positions[k]:
+                    if best is not None and start >= best[0]:
+                        break
+                    end = start + 1 if len(alt) == 1 else _match_at(alt, sets, start)
+                    if end is not None:
+                        best = (start, end)
+                        break
+        if best is None:
+            return None
+        return _Hit(best[0], best[1], " ".join(t.raw for t in toks[best[0] : best[1]]))
 
     def _looks_like_code(self, text: str) -> bool:
         """A pasted command line or code: `ls -la`, `export PATH=$PATH:...`, `import os, sys`."""

@@ -120,8 +120,10 @@ def main() -> int:
             ok = [a.seconds * 1000 for a in answers if a.status == 200]
             failed = [f"{a.status or a.note} after {a.seconds:.1f} s" for a in answers if a.status != 200]
             fig = f"median {statistics.median(ok):.1f} ms, max {max(ok):.1f} ms" if ok else "no answer"
-            print(f"{name}, signed request with 150 {kind} connections open: {len(ok)}/{len(answers)} ok, {fig}"
-                  + (f"; failed: {failed}" if failed else ""))
+            print(
+                f"{name}, signed request with 150 {kind} connections open: {len(ok)}/{len(answers)} ok, {fig}"
+                + (f"; failed: {failed}" if failed else "")
+            )
     return 0
 
 

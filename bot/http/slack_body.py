@@ -119,8 +119,10 @@ class SlackEnvelope(_Shape):
         return data
 
     @model_validator(mode="after")
-    def _block_actions_have_ids(self) -> SlackEnvelope:
-        # Bolt matches block_actions listeners on every action's action_id.
+    def _ids_bolt_matches_on(self) -> SlackEnvelope:
+        # Bolt routes an event on event.type and block_actions on every action's action_id.
+        if self.type == "event_callback" and (self.event is None or self.event.type is None):
+            raise ValueError("an event_callback without event.type")
         if self.type == "block_actions" and any(a.action_id is None for a in self.actions or []):
             raise ValueError("a block action without action_id")
         return self
@@ -147,7 +149,9 @@ def body_problem(body: bytes, content_type: str | None, headers: dict[str, Any],
         return f"unsupported content type {kind[:60]!r}" if kind else "no content type"
     if kind == "application/x-www-form-urlencoded":
         try:
-            parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict", max_num_fields=_MAX_FORM_FIELDS)
+            parse_qsl(
+                text, keep_blank_values=True, strict_parsing=True, errors="strict", max_num_fields=_MAX_FORM_FIELDS
+            )
         except (ValueError, UnicodeDecodeError) as e:
             return f"malformed form body ({type(e).__name__})"
     from slack_bolt.request import BoltRequest  # Bolt is only needed once a signed body arrives

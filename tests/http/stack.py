@@ -57,7 +57,14 @@ def mention_body(event_id: str = "Ev1", text: str = "<@UBOT> is mta running?") -
             "event_id": event_id,
             "event_time": int(time.time()),
             "authorizations": [{"enterprise_id": None, "team_id": "T1", "user_id": "UBOT", "is_bot": True}],
-            "event": {"type": "app_mention", "user": "U1", "text": text, "ts": "1.1", "channel": "C1", "event_ts": "1.1"},
+            "event": {
+                "type": "app_mention",
+                "user": "U1",
+                "text": text,
+                "ts": "1.1",
+                "channel": "C1",
+                "event_ts": "1.1",
+            },
         }
     ).encode()
 
@@ -178,14 +185,23 @@ class Answer:
     body: bytes
     seconds: float
     note: str = ""
+    raw_head: str = ""  # status line and headers
+
+    def header(self, name: str) -> str | None:
+        """A response header's value (names compare case-insensitively: waitress title-cases them)."""
+        for line in self.raw_head.split("\r\n")[1:]:
+            key, _, value = line.partition(":")
+            if key.strip().lower() == name.lower():
+                return value.strip()
+        return None
 
 
-def _parse(raw: bytes) -> tuple[int | None, bytes]:
+def _parse(raw: bytes) -> tuple[int | None, bytes, str]:
     head, _, body = raw.partition(b"\r\n\r\n")
     parts = head.split(b" ", 2)
     if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
-        return int(parts[1]), body
-    return None, raw
+        return int(parts[1]), body, head.decode("latin-1")
+    return None, raw, ""
 
 
 def request(
@@ -211,13 +227,15 @@ def request(
                     break
                 chunks.append(data)
     except OSError as e:
-        status, rest = _parse(b"".join(chunks))
-        return Answer(status, rest, time.monotonic() - start, f"{type(e).__name__}")
-    status, rest = _parse(b"".join(chunks))
-    return Answer(status, rest, time.monotonic() - start)
+        status, rest, raw_head = _parse(b"".join(chunks))
+        return Answer(status, rest, time.monotonic() - start, type(e).__name__, raw_head)
+    status, rest, raw_head = _parse(b"".join(chunks))
+    return Answer(status, rest, time.monotonic() - start, "", raw_head)
 
 
-def post_slack(port: int, body: bytes, content_type: str = "application/json", signed: bool = True, **kw: Any) -> Answer:
+def post_slack(
+    port: int, body: bytes, content_type: str = "application/json", signed: bool = True, **kw: Any
+) -> Answer:
     headers = {"Content-Type": content_type, **(sign(body) if signed else {})}
     return request(port, "POST", "/slack/events", body, headers, **kw)
 
@@ -283,8 +301,8 @@ def send_large(
                     break
         except OSError as e:
             note = note or type(e).__name__
-    status, rest = _parse(b"".join(received))
-    return Answer(status, rest, time.monotonic() - start, note)
+    status, rest, raw_head = _parse(b"".join(received))
+    return Answer(status, rest, time.monotonic() - start, note, raw_head)
 
 
 # -- the server process ------------------------------------------------------------------------

@@ -149,7 +149,7 @@ class TypoIndex:
         limit = allowed_distance(word)
         if limit == 0:
             return None
-        best: tuple[int, int, str] | None = None
+        best: tuple[int, int, int, str] | None = None
         for cand, dist, _ in process.extract(
             word, self._choices, scorer=OSA.distance, score_cutoff=limit, limit=None
         ):
@@ -158,10 +158,11 @@ class TypoIndex:
                 continue
             if len(word) == 4 and not (dist == 1 and sorted(word) == sorted(cand) and len(cand) == 4):
                 continue  # four letters: only a swap counts
-            key = (dist, -_common_prefix(word, cand), cand)
+            # closest first, then the same length (a swap: statrs -> starts, not stats), then prefix
+            key = (dist, abs(len(word) - len(cand)), -_common_prefix(word, cand), cand)
             if best is None or key < best:
                 best = key
-        return best[2] if best else None
+        return best[3] if best else None
 
 
 def _common_prefix(a: str, b: str) -> int:

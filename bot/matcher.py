@@ -203,7 +203,8 @@ class Matcher:
         for members in kb.lexicon.concepts.values():
             for w in (w for p in members for w in words(p) if len(w) >= 5):
                 for k in keys(w):
-                    self._undoubled[undouble(k)] = self._undoubled.get(undouble(k), frozenset()) | {k}
+                    if k.startswith("n:"):  # Dutch stems only: binnenkoom / binnenkom
+                        self._undoubled[undouble(k)] = self._undoubled.get(undouble(k), frozenset()) | {k}
         self._split_keys = self._known_keys | frozenset(k for w in offtopic_words for k in keys(w))
         protected = {fold(w) for w in (*kb.lexicon.common_words, *kb.lexicon.environment_words, *extra_protected)}
         protected.update(_FUNCTION_WORDS)

@@ -89,16 +89,20 @@ def stem_nl(word: str) -> str:
     return str(_stemmers()[1].stemWord(word))
 
 
-# Words whose stems would meet a different word: niets (nothing) is not niet (not), alles is not alle.
-_UNSTEMMED = frozenset({"niets", "alles", "status", "news", "dns", "tls", "ssl", "https", "jsp"})
+# Words whose stems would meet a different word: niets (nothing) is not niet (not), alles is not alle,
+# gaten (holes) is not gaat (goes).
+_UNSTEMMED = frozenset({"niets", "alles", "gaten", "status", "news", "dns", "tls", "ssl", "https", "jsp"})
 
 
 @lru_cache(maxsize=16384)
 def keys(word: str) -> frozenset[str]:
-    """Every form a folded word is matched by: its English and its Dutch stem."""
+    """Every form a folded word is matched by: its English stem (`e:`) and its Dutch stem (`n:`).
+
+    Stems only meet stems of the same language: the English stem of a Dutch word is noise
+    (ontvangers -> ontvang) and must not meet the Dutch stem of another (ontvangen -> ontvang)."""
     if word in _UNSTEMMED:
         return frozenset((word,))
-    return frozenset((stem_en(word), stem_nl(word)))
+    return frozenset(("e:" + stem_en(word), "n:" + stem_nl(word)))
 
 
 def damerau(a: str, b: str, limit: int = 3) -> int:

@@ -1,101 +1,185 @@
-"""Composition root: the only place that reads settings and builds the real collaborators
-(knowledge base, matcher, inventory, SSH pool, transports, runner, Slack app) and hands them out."""
+"""Composition root: the only place that reads settings and builds the real collaborators.
+
+`Services` builds each collaborator on first use (so `campaign-bot match` opens no store and
+connects nowhere) and hands them to the edges: the CLI handlers, the terminal chat, the Slack app,
+the worker and the watch. Nothing below this module reads the environment or builds its own
+dependencies; typed start-up errors become one line on stderr and exit code 2 here.
+"""
 
 from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing
-import multiprocessing.process
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import TextIO
 
 from bot import cli
-from bot.checks.registry import default_registry, validate_knowledge
+from bot.audit import AuditLog
+from bot.checks.registry import Registry, default_registry, validate_knowledge
 from bot.config import Settings, load_settings
+from bot.conversation.core import Conversation, Identity
+from bot.conversation.understand import Understanding
 from bot.diagnosis import Diagnoser
 from bot.errors import CampaignBotError, ConfigError
-from bot.inventory import Host, Inventory, find_inventory_path, load_inventory
+from bot.inventory import Host, Inventory, find_inventory_path
 from bot.kb.loader import load_knowledge
+from bot.kb.models import KnowledgeBase
 from bot.matcher import Matcher
+from bot.redact import install_log_redaction
 from bot.resolver import ModuleResolver
 from bot.runner import Runner, TransportFactory
+from bot.service.inventory_source import InventorySource
+from bot.stores import MemoryStore, StateStore, open_store
 from bot.transports.base import Transport
 from bot.transports.local import LocalTransport
 from bot.transports.ssh import ConnectionPool, SSHTransport
 
 log = logging.getLogger("bot")
 
-
-def transport_factory(pool: ConnectionPool) -> TransportFactory:
-    def for_host(host: Host) -> Transport:
-        if host.transport == "local":
-            return LocalTransport(host.env_path)
-        return SSHTransport(host, pool)
-
-    return for_host
+SIMULATED_ENV = "prod"
+SIMULATED_ALIASES = ("simulated", "production", "productie", "prd")
 
 
 def simulated_inventory() -> Inventory:
-    """The built-in simulated fleet, in a temporary folder removed at exit."""
+    """The built-in simulated fleet (environment `prod`, clearly labelled), in a folder removed at exit."""
     from bot.simulator import build_simulated_inventory
 
     root = Path(tempfile.mkdtemp(prefix="campaign-bot-sim-"))
     atexit.register(shutil.rmtree, root, True)
-    return build_simulated_inventory(root)
+    inv = build_simulated_inventory(root)
+    envs = {}
+    for env in inv.environments.values():
+        name = SIMULATED_ENV if env.name == "simulated" else env.name
+        aliases = SIMULATED_ALIASES if name == SIMULATED_ENV else env.aliases
+        envs[name] = env.model_copy(update={"name": name, "aliases": aliases})
+    default = SIMULATED_ENV if inv.default_environment == "simulated" else inv.default_environment
+    return inv.model_copy(update={"environments": envs, "default_environment": default})
 
 
-def inventory_loader(explicit: str | None, settings: Settings, allow_simulated: bool) -> Callable[[], Inventory]:
-    def load() -> Inventory:
-        path = find_inventory_path(explicit, settings.campaign_bot_inventory)
-        if path is None:
-            if not allow_simulated:
-                raise ConfigError(
-                    "no inventory: pass --inventory PATH, set CAMPAIGN_BOT_INVENTORY, or create ./inventory.yaml "
-                    "(Slack mode never falls back to the simulated fleet)"
-                )
-            return simulated_inventory()
-        return load_inventory(path)
+class Services:
+    """Every collaborator, built once and on first use, from the settings and the command's options."""
 
-    return load
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        inventory: str | None = None,
+        knowledge: str | None = None,
+        env: str | None = None,
+        allow_simulated: bool = True,
+        shared_state: bool = False,
+    ) -> None:
+        self.settings = settings
+        self._inventory_arg = inventory
+        self._knowledge_arg = knowledge or settings.campaign_bot_knowledge
+        self.default_env = env or settings.campaign_bot_env
+        self.allow_simulated = allow_simulated
+        # The Slack service and workers share state through the store; a terminal chat or a CLI
+        # command keeps its conversation in memory and writes no files unless told to.
+        self.shared_state = shared_state
+        self.identity: Identity | None = None
+
+    # ------------------------------------------------------------------ the diagnosis core
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        kb = load_knowledge(Path(self._knowledge_arg) if self._knowledge_arg else None)
+        validate_knowledge(kb, self.registry)
+        return kb
+
+    @cached_property
+    def registry(self) -> Registry:
+        return default_registry()
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        return Matcher(self.kb)
+
+    @cached_property
+    def resolver(self) -> ModuleResolver:
+        return ModuleResolver(self.kb)
+
+    @cached_property
+    def inventory_source(self) -> InventorySource:
+        path = find_inventory_path(self._inventory_arg, self.settings.campaign_bot_inventory)
+        if path is None and not self.allow_simulated:
+            raise ConfigError(
+                "no inventory: pass --inventory PATH, set CAMPAIGN_BOT_INVENTORY, or create ./inventory.yaml "
+                "(the Slack service never falls back to the simulated fleet)"
+            )
+        return InventorySource(path, simulated_inventory if path is None else None)
+
+    def inventory(self) -> Inventory:
+        return self.inventory_source.current()
+
+    @cached_property
+    def pool(self) -> ConnectionPool:
+        pool = ConnectionPool()
+        atexit.register(pool.close)
+        return pool
+
+    @cached_property
+    def transport_for(self) -> TransportFactory:
+        pool = self.pool
+
+        def for_host(host: Host) -> Transport:
+            if host.transport == "local":
+                return LocalTransport(host.env_path)
+            return SSHTransport(host, pool)
+
+        return for_host
+
+    @cached_property
+    def runner(self) -> Runner:
+        return Runner(self.transport_for, self.registry, max_workers=self.settings.campaign_bot_concurrency)
+
+    @cached_property
+    def diagnoser(self) -> Diagnoser:
+        return Diagnoser(self.kb, self.matcher, self.runner)
+
+    # ------------------------------------------------------------------ state and the conversation
+    @cached_property
+    def store(self) -> StateStore:
+        if not self.shared_state:
+            return MemoryStore()
+        redis_url = self.settings.campaign_bot_redis_url
+        store = open_store(self.settings.campaign_bot_state_db, redis_url.get_secret_value() if redis_url else None)
+        atexit.register(store.close)
+        return store
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        if not self.shared_state and "CAMPAIGN_BOT_AUDIT_LOG" not in os.environ:
+            return AuditLog(os.devnull)
+        return AuditLog(self.settings.campaign_bot_audit_log)
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        return Conversation(
+            kb=self.kb,
+            understanding=Understanding(self.kb, self.matcher, self.resolver),
+            inventory=self.inventory,
+            diagnoser=self.diagnoser,
+            store=self.store,
+            audit=self.audit,
+            transport_for=self.transport_for,
+            identity=self.identity,
+            default_env=self.default_env,
+        )
 
 
-def build_services(
-    args: object, settings: Settings, allow_simulated: bool = True
-) -> tuple[cli.Services, ConnectionPool]:
-    knowledge = getattr(args, "knowledge", None) or settings.campaign_bot_knowledge
-    kb = load_knowledge(Path(knowledge) if knowledge else None)
-    registry = default_registry()
-    validate_knowledge(kb, registry)
-    matcher = Matcher(kb)
-    pool = ConnectionPool()
-    atexit.register(pool.close)
-    transports = transport_factory(pool)
-    runner = Runner(transports, registry)
-    svc = cli.Services(
-        kb=kb,
-        matcher=matcher,
-        resolver=ModuleResolver(kb),
-        inventory_loader=inventory_loader(getattr(args, "inventory", None), settings, allow_simulated),
-        transport_for=transports,
-        diagnoser=Diagnoser(kb, matcher, runner),
-        default_env=getattr(args, "env", None) or settings.campaign_bot_env,
-    )
-    return svc, pool
-
-
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, level: str | None = None) -> None:
     logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        level=getattr(logging, (level or settings.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    install_log_redaction()
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO | None = None) -> int:
@@ -104,49 +188,42 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
     args = cli.build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        if args.command in ("serve", "run") and (args.command == "serve" or settings.slack_configured):
+        command = args.command
+        if command in ("serve", "worker") or (command == "run" and settings.slack_configured):
             configure_logging(settings)
-            return _serve(args, settings)
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
-        if args.command == "knowledge":
-            kb = load_knowledge(Path(args.knowledge) if args.knowledge else None)
-            validate_knowledge(kb, default_registry())
+            return _service(args, settings)
+        configure_logging(settings, "WARNING")
+        if command == "example":
+            return cli.cmd_example(args, out)
+        svc = Services(
+            settings,
+            inventory=getattr(args, "inventory", None),
+            knowledge=args.knowledge,
+            env=getattr(args, "env", None) if command == "run" else None,
+        )
+        if command == "knowledge":
+            kb = svc.kb
             out.write(
                 f"knowledge OK: {len(kb.modules)} modules ({', '.join(kb.names)}), "
-                f"{sum(len(m.steps) for m in kb.modules)} steps, {len(kb.lexicon.concepts)} concepts\n"
+                f"{sum(len(m.steps) for m in kb.modules)} steps, {len(kb.lexicon.concepts)} concepts, "
+                f"{len(svc.registry.checks)} checks\n"
             )
             return cli.EXIT_OK
-        svc, _ = build_services(args, settings)
-        if args.command == "match":
+        if command == "match":
             return cli.cmd_match(args, svc, out, inp)
-        if args.command == "module":
+        if command == "module":
             return cli.cmd_module(args, svc, out)
-        if args.command == "modules":
+        if command == "modules":
             return cli.cmd_modules(svc, out)
-        if args.command == "check":
+        if command == "check":
             return cli.cmd_check(args, svc, out)
-        if args.command == "diagnose":
+        if command == "diagnose":
             return cli.cmd_diagnose(args, svc, out)
-        if args.command == "doctor":
+        if command == "doctor":
             return cli.cmd_doctor(args, svc, out)
-        if args.command == "run":
-            from bot.chat import run_chat
-
-            answer = cli.ChatAnswerer(svc)
-            if svc.inventory.simulated:
-                print(
-                    "campaign-bot: no Slack tokens and no inventory: terminal chat on the built-in SIMULATED fleet "
-                    "(hosts app1, app2, track1). One question per line; Ctrl-D to end.",
-                    file=sys.stderr,
-                )
-
-            def write(s: str) -> None:
-                out.write(s)
-                out.flush()
-
-            return run_chat(inp, write, answer, prompt=inp.isatty())
-        raise ConfigError(f"unknown command {args.command}")
+        if command == "run":
+            return _terminal_chat(svc, out, inp)
+        raise ConfigError(f"unknown command {command}")
     except CampaignBotError as e:
         print(f"campaign-bot: {e}", file=sys.stderr)
         return cli.EXIT_USAGE
@@ -159,28 +236,48 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
         return 0
 
 
-def _serve(args: object, settings: Settings) -> int:
-    mode = getattr(args, "mode", "auto")
-    if mode == "socket" and settings.slack_app_token is None:
-        raise ConfigError("--mode socket needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
-    if mode == "http":
-        settings = settings.model_copy(update={"slack_app_token": None})
-    settings.require_slack()
-    from bot.slack.server import serve
+def _terminal_chat(svc: Services, out: TextIO, inp: TextIO) -> int:
+    from bot.terminal.chat import run_chat
 
-    svc, pool = build_services(args, settings, allow_simulated=False)
-    svc.inventory  # noqa: B018 - load and validate the inventory before accepting any request
-    spawn = multiprocessing.get_context("spawn")
-    worker_args = (getattr(args, "inventory", None), getattr(args, "knowledge", None))
+    inv = svc.inventory()
+    svc.conversation  # noqa: B018 - build (and validate) everything before the first question
+    if inv.simulated:
+        print(
+            "campaign-bot: no Slack tokens and no inventory: terminal chat on the built-in SIMULATED fleet "
+            f"(environment {', '.join(inv.environments)}; hosts "
+            f"{', '.join(h.name for e in inv.environments.values() for h in e.hosts)}). "
+            "One question per line; Ctrl-D to end.",
+            file=sys.stderr,
+        )
 
-    def start_worker() -> multiprocessing.process.BaseProcess:
-        from bot.slack.worker import worker_main  # an importable target: `python -m bot` runs as __main__
+    def write(s: str) -> None:
+        out.write(s)
+        out.flush()
 
-        proc = spawn.Process(target=worker_main, args=worker_args, name="campaign-bot-worker", daemon=True)
-        proc.start()
-        return proc
+    return run_chat(inp, write, svc.conversation, svc.kb, simulated=inv.simulated, prompt=inp.isatty())
 
-    return serve(settings, svc, pool, start_worker)
+
+def _service(args: object, settings: Settings) -> int:
+    """`serve` (acknowledge, and by default a worker beside it), `worker`, or `run` with Slack tokens."""
+    from bot.service import process
+
+    command = getattr(args, "command", "serve")
+    svc = Services(
+        settings,
+        inventory=getattr(args, "inventory", None),
+        knowledge=getattr(args, "knowledge", None),
+        allow_simulated=False,
+        shared_state=True,
+    )
+    if command == "worker":
+        return process.run_worker(svc, parent_pid=getattr(args, "parent_pid", None))
+    return process.run_serve(
+        svc,
+        mode=getattr(args, "mode", "auto"),
+        with_worker=not getattr(args, "no_worker", False),
+        inventory_arg=getattr(args, "inventory", None),
+        knowledge_arg=getattr(args, "knowledge", None),
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""Command-line parsing and the handlers of each sub-command.
+"""The command line: argument parsing and one handler per sub-command.
 
-Handlers are handed their collaborators (`Services`, built in `bot/__main__.py`) and an output
-stream; they return the exit code: 0 fine, 1 a finding is `fail` or `error`, 2 bad input or
-configuration.
+Handlers are handed their collaborators (`Services`, built by the composition root in
+`bot/__main__.py`) and an output stream; they return the exit code: 0 nothing wrong, 1 a finding
+is `fail` or `error`, 2 bad input or configuration. Questions go through the conversation core,
+so `diagnose` answers exactly as the chat and Slack do.
 """
 
 from __future__ import annotations
@@ -10,29 +11,49 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from bot import __version__
-from bot.diagnosis import Diagnoser, asks_for_logs, mentioned_environment
+from bot.conversation.replies import Answer, Help, Question, Refusal, Reply
 from bot.doctor import render_rows, run_doctor
 from bot.errors import UnknownModuleError, UnknownNameError
-from bot.inventory import INSTANCE_RE, Environment, Inventory
-from bot.kb.models import KnowledgeBase
-from bot.matcher import Matcher
+from bot.kb.loader import packaged
 from bot.models import Diagnosis
+from bot.present import text as present
+from bot.redact import strip_control
 from bot.render import text as render
-from bot.resolver import ModuleResolver, Resolution
-from bot.runner import TransportFactory
+
+if TYPE_CHECKING:
+    from bot.conversation.core import Conversation
+    from bot.inventory import Inventory
+    from bot.kb.models import KnowledgeBase
+    from bot.matcher import Matcher
+    from bot.resolver import ModuleResolver
+    from bot.runner import TransportFactory
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+class Services(Protocol):
+    """What the handlers use; the composition root builds it (lazily: `match` opens no store)."""
+
+    @property
+    def kb(self) -> KnowledgeBase: ...
+    @property
+    def matcher(self) -> Matcher: ...
+    @property
+    def resolver(self) -> ModuleResolver: ...
+    @property
+    def conversation(self) -> Conversation: ...
+    @property
+    def transport_for(self) -> TransportFactory: ...
+    def inventory(self) -> Inventory: ...
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="campaign-bot", description="Chat-ops for Adobe Campaign Classic servers.")
     ap.add_argument("--version", action="version", version=f"campaign-bot {__version__}")
-    ap.add_argument("--knowledge", metavar="DIR", help="knowledge folder (default: the repository's knowledge/)")
+    ap.add_argument("--knowledge", metavar="DIR", help="knowledge folder (default: the one shipped in the package)")
     sub = ap.add_subparsers(dest="command", required=True)
 
     m = sub.add_parser("match", help="which modules a symptom points to")
@@ -49,10 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("knowledge", help="knowledge-base tools")
     k.add_argument("action", choices=["check"])
 
-    for name, hlp in (("check", "run a module's read-only checks"), ("diagnose", "match a symptom and check")):
+    for name, hlp in (("check", "run a module's read-only checks"), ("diagnose", "answer a question (any kind)")):
         c = sub.add_parser(name, help=hlp)
         c.add_argument("module" if name == "check" else "text", nargs=None if name == "check" else "+")
-        c.add_argument("--env", help="environment from the inventory")
+        c.add_argument("--env", help="environment (name or alias) from the inventory")
         if name == "check":
             c.add_argument("--host", help="only this host")
         c.add_argument("--inventory", metavar="PATH")
@@ -75,35 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: Socket Mode when SLACK_APP_TOKEN is set, else HTTP",
     )
+    sv.add_argument("--no-worker", action="store_true", help="acknowledge only; `campaign-bot worker` runs the jobs")
+    w = sub.add_parser("worker", help="take jobs (questions, clicks, scheduled checks) from the queue")
+    w.add_argument("--inventory", metavar="PATH")
+    w.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+
+    ex = sub.add_parser("example", help="print a file shipped with the package")
+    ex.add_argument("what", choices=["inventory", "slack-manifest"])
     return ap
 
 
-@dataclass
-class Services:
-    """Everything a handler may need; built once in the composition root."""
-
-    kb: KnowledgeBase
-    matcher: Matcher
-    resolver: ModuleResolver
-    inventory_loader: Callable[[], Inventory] | None = None
-    transport_for: TransportFactory | None = None
-    diagnoser: Diagnoser | None = None
-    default_env: str | None = None
-    _inventory: Inventory | None = field(default=None, repr=False)
-
-    @property
-    def inventory(self) -> Inventory:
-        if self._inventory is None:
-            assert self.inventory_loader is not None
-            self._inventory = self.inventory_loader()
-        return self._inventory
-
-
 def match_result(matcher: Matcher, text: str) -> dict[str, object]:
-    return {
-        "query": text,
-        "matches": [{"module": m.module, "score": m.score, "reasons": list(m.reasons)} for m in matcher.match(text)],
-    }
+    return {"query": text, "matches": [m.public() for m in matcher.match(text)]}
 
 
 def cmd_match(args: argparse.Namespace, svc: Services, out: TextIO, inp: TextIO) -> int:
@@ -144,18 +148,11 @@ def unknown_module_message(e: UnknownModuleError, kb: KnowledgeBase) -> str:
     return msg
 
 
-def resolve_or_explain(svc: Services, argument: str) -> Resolution | None:
-    """The resolved module, or None after printing the "unknown module" message on stderr."""
+def cmd_module(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
     try:
-        return svc.resolver.resolve(argument)
+        res = svc.resolver.resolve(args.argument)
     except UnknownModuleError as e:
         print(unknown_module_message(e, svc.kb), file=sys.stderr)
-        return None
-
-
-def cmd_module(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
-    res = resolve_or_explain(svc, args.argument)
-    if res is None:
         return EXIT_USAGE
     m = res.module
     if args.json:
@@ -179,57 +176,63 @@ def cmd_modules(svc: Services, out: TextIO) -> int:
     return EXIT_OK
 
 
-def pick_environment(svc: Services, name: str | None, text: str = "") -> Environment:
-    inv = svc.inventory
-    chosen = name or (mentioned_environment(text, inv) if text else None) or svc.default_env
-    if chosen is not None and chosen not in inv.environments and not name and inv.simulated:
-        chosen = None  # CAMPAIGN_BOT_ENV names a real environment; the simulated fleet has one
-    return inv.environment(chosen)
-
-
 def _exit_for(d: Diagnosis) -> int:
-    return EXIT_PROBLEM if any(f.status in ("fail", "error") for f in d.findings) else EXIT_OK
+    return EXIT_PROBLEM if d.problem else EXIT_OK
 
 
-def _emit(d: Diagnosis, args: argparse.Namespace, svc: Services, out: TextIO) -> None:
-    if args.json:
-        payload = d.public()
-        payload["timings_ms"] = {"total": d.duration_ms}
-        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-    else:
-        out.write(render.diagnosis(d, svc.kb, show_ok=args.all, show_logs=args.all) + "\n")
+def _show(reply: Reply, args: argparse.Namespace, svc: Services, out: TextIO, simulated: bool) -> int:
+    """Print a reply; refusals (unknown names, no access) go to stderr with exit 2."""
+    if isinstance(reply, Refusal):
+        print(f"campaign-bot: {strip_control(present.reply(reply, svc.kb))}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(reply, Answer):
+        d = reply.diagnosis
+        if getattr(args, "json", False):
+            payload = d.public()
+            payload["timings_ms"] = {"total": d.duration_ms}
+            payload["intent"] = reply.plan.intent
+            if reply.direct:
+                payload["answer"] = list(reply.direct)
+            out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        else:
+            text = present.answer(reply, svc.kb, show_ok=getattr(args, "all", False))
+            out.write(strip_control(text) + "\n")
+        return _exit_for(d)
+    if getattr(args, "json", False) and isinstance(reply, Help):
+        out.write(
+            json.dumps(
+                {
+                    "query": " ".join(getattr(args, "text", [])),
+                    "status": "not-about-campaign",
+                    "verdict": "Not a question about Campaign: nothing was checked.",
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return EXIT_OK
+    out.write(present.reply(reply, svc.kb, simulated=simulated) + "\n")
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
-    res = resolve_or_explain(svc, args.module)
-    if res is None:
-        return EXIT_USAGE
-    env = pick_environment(svc, args.env)
-    if res.instance is not None and res.module.scope == "instance":
-        if env.instances and res.instance not in env.instances:
-            raise UnknownNameError("instance", res.instance, list(env.instances))
-        if not INSTANCE_RE.match(res.instance):
-            raise UnknownNameError("instance", res.instance, list(env.instances))
-        env = env.model_copy(update={"instances": (res.instance,)})
-    hosts = [env.host(args.host)] if args.host else None
-    assert svc.diagnoser is not None
-    d = svc.diagnoser.check([res.module], env, hosts=hosts, label=f"check {res.module.name}")
-    _emit(d, args, svc, out)
-    return _exit_for(d)
+    reply = svc.conversation.check(args.module, args.env, args.host, user="cli", place="cli")
+    return _show(reply, args, svc, out, svc.inventory().simulated)
 
 
 def cmd_diagnose(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
     text = " ".join(args.text).strip()
-    env = pick_environment(svc, args.env, text)
-    assert svc.diagnoser is not None
-    d = svc.diagnoser.diagnose(text, env)
-    _emit(d, args, svc, out)
-    return _exit_for(d)
+    q = Question(text=text, user="cli", place="cli", surface="cli", trusted=True, env=args.env)
+    return _show(svc.conversation.ask(q), args, svc, out, svc.inventory().simulated)
 
 
 def cmd_doctor(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
-    env = pick_environment(svc, args.env)
-    assert svc.transport_for is not None
+    inv = svc.inventory()
+    try:
+        env = inv.environment(args.env if args.env else (inv.default_environment or None))
+    except UnknownNameError as e:
+        print(f"campaign-bot: {e}", file=sys.stderr)
+        return EXIT_USAGE
     rows = run_doctor(env, svc.transport_for)
     if args.json:
         out.write(
@@ -239,38 +242,11 @@ def cmd_doctor(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
             + "\n"
         )
     else:
-        out.write(render_rows(rows, env.simulated) + "\n")
+        out.write(strip_control(render_rows(rows, env.simulated)) + "\n")
     return EXIT_OK if all(r.ok for r in rows) else EXIT_PROBLEM
 
 
-class ChatAnswerer:
-    """Answers one terminal-chat line the way the Slack bot answers a message."""
-
-    def __init__(self, svc: Services) -> None:
-        self.svc = svc
-        self.last_env: str | None = None
-
-    def __call__(self, text: str) -> str:
-        svc = self.svc
-        prefix = render.SIMULATED_BANNER + "\n" if svc.inventory.simulated else ""
-        if text.startswith("/campaign-module"):
-            arg = text[len("/campaign-module") :].strip()
-            if not arg:
-                return prefix + render.modules_list(svc.kb)
-            try:
-                res = svc.resolver.resolve(arg)
-            except UnknownModuleError as e:
-                return prefix + unknown_module_message(e, svc.kb).replace("campaign-bot: ", "")
-            return prefix + render.card(res.module, res.instance)
-        matches = svc.matcher.match(text)
-        if not matches:
-            return prefix + render.help_text(svc.kb)
-        try:
-            env_name = mentioned_environment(text, svc.inventory) or self.last_env
-            env = pick_environment(svc, env_name)
-        except UnknownNameError as e:
-            return prefix + str(e)
-        self.last_env = env.name
-        assert svc.diagnoser is not None
-        d = svc.diagnoser.diagnose(text, env, matches=matches)
-        return render.diagnosis(d, svc.kb, show_logs=asks_for_logs(text))
+def cmd_example(args: argparse.Namespace, out: TextIO) -> int:
+    name = {"inventory": "inventory.example.yaml", "slack-manifest": "slack-manifest.yaml"}[args.what]
+    out.write(packaged("data", name).read_text(encoding="utf-8"))
+    return EXIT_OK

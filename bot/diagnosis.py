@@ -22,6 +22,83 @@ CLOSE_TO_BEST = 0.12  # modules within this score of the best are checked too
 MAX_MATCHED = 3
 MAX_STEPS = 15
 _RUN_BY_BOT = {"nlserver pdump", "nlserver monitor -missing"}
+
+# Steps for facts about a host rather than a module (host checks, and conditions any module's
+# finding may carry): text, command (relative var/ and conf/ paths are anchored on the host, var
+# following XTK_VAR_DIR), risk, source.
+HOST_STEPS: dict[str, tuple[str, str | None, Risk, str]] = {
+    "disk_full": (
+        "find what fills var (logs are 2 x 10 MB per module; tracking logs, exports and core files can grow)",
+        "du -sh var/*",
+        Risk.READ_ONLY,
+        "CC:production/using/monitoring-processes.md",
+    ),
+    "core_file": (
+        "a module crashed: get a backtrace for Adobe support (gdb <nl_home>/bin/nlserver <core file>, then bt), "
+        "then move the core file out of the way so that the next crash shows",
+        None,
+        Risk.READ_ONLY,
+        "CC:production/using/stack-trace-in-linux.md",
+    ),
+    "clock_skew": (
+        "synchronise this host's clock (NTP): all Campaign servers and the database must agree",
+        "timedatectl status",
+        Risk.READ_ONLY,
+        "CC:installation/using/email-deliverability.md#clock-synchronization",
+    ),
+    "tmp_cross_device": (
+        "put temporary files on var's device: create var/tmp, add `export TMPDIR=var/tmp` to customer.sh, then "
+        "restart Campaign",
+        None,
+        Risk.CHANGES_STATE,
+        "CC:production/using/temporary-files.md",
+    ),
+    "swap_high": (
+        "swap is filling up: see which processes use the most memory; Adobe's remedy is more RAM or a larger swap",
+        "ps -eo pid,rss,args --sort=-rss | head -n 15",
+        Risk.READ_ONLY,
+        "CC:production/using/monitoring-processes.md#system-indicators",
+    ),
+    "files_high": (
+        "open file handles are near the system maximum (fs.file-max): find which processes hold them",
+        "cat /proc/sys/fs/file-nr",
+        Risk.READ_ONLY,
+        "CC:production/using/monitoring-processes.md#system-indicators",
+    ),
+    "load_high": (
+        "the load is high for the number of CPUs: see what runs",
+        "top -b -n 1 | head -n 20",
+        Risk.READ_ONLY,
+        "CC:production/using/monitoring-processes.md#system-indicators",
+    ),
+    "zombies": (
+        "zombie processes: find their parents (a zombie goes when its parent reaps it or exits)",
+        "ps -eo pid,ppid,stat,args | awk '$3 ~ /^Z/'",
+        Risk.READ_ONLY,
+        "CC:production/using/monitoring-processes.md#system-indicators",
+    ),
+    "shm_segments": (
+        "list the shared-memory segments and their owners",
+        "ipcs -m",
+        Risk.READ_ONLY,
+        "CC:production/using/monitoring-processes.md#system-indicators",
+    ),
+    "wrong_user": (
+        "`nlserver pdump` sees nothing because the bot does not run as the Campaign user with its environment: "
+        "log in as the user that owns the nlserver processes (named in the finding), run `nlserver pdump` there, "
+        "and give the bot that user (`user:` for this host) or its environment; do not start anything",
+        None,
+        Risk.READ_ONLY,
+        "CC:installation/using/installing-packages-with-linux.md#installation-checks",
+    ),
+    "log_silent": (
+        "a module log is silent: check that syslogd@default runs and listens on 6666/udp (or the port of "
+        "TRACE_ADDR in customer.sh); every module logs through it",
+        "ss -lun",
+        Risk.READ_ONLY,
+        "CC:production/using/log-files.md",
+    ),
+}
 _PREPOSITIONS = {"on", "in", "op", "bij", "for", "voor", "from", "van", "at"}
 
 
@@ -125,6 +202,21 @@ def next_steps(
             )
         )
 
+    # Where var is on each host, when XTK_VAR_DIR moves it (the var_dir check's finding, evidence[0]).
+    var_dirs = {f.host: f.evidence[0] for f in findings if f.check == "var_dir" and f.evidence}
+
+    def host_step(h: Host, cond: str) -> None:
+        text, cmd, risk, src = HOST_STEPS[cond]
+        vd = var_dirs.get(h.name)
+        add(
+            h,
+            None,
+            fill(text, module="", nl_home=h.nl_home, var_dir=vd),
+            fill(cmd, module="", nl_home=h.nl_home, var_dir=vd) if cmd else None,
+            risk,
+            src,
+        )
+
     by_key: dict[tuple[str, str | None, str | None], set[str]] = {}
     evidence: dict[tuple[str, str | None, str | None], list[str]] = {}
     for f in findings:
@@ -140,17 +232,10 @@ def next_steps(
     for key, conds in ranked:
         host_name, module_name, inst = key
         h = hosts.get(host_name)
+        for cond in sorted(conds & HOST_STEPS.keys()):
+            if h is not None:
+                host_step(h, cond)
         if module_name is None:
-            if "disk_full" in conds and h is not None:
-                add(
-                    h,
-                    None,
-                    "find what fills var (logs are 2 x 10 MB per module; tracking logs, exports and "
-                    "core files can grow)",
-                    f"du -sh {h.nl_home}/var/*",
-                    Risk.READ_ONLY,
-                    "CC:production/using/monitoring-processes.md",
-                )
             continue
         module = kb.get(module_name)
         inst = inst or (env.instances[0] if module.scope == "instance" and len(env.instances) == 1 else inst)
@@ -160,7 +245,7 @@ def next_steps(
                 continue
             if step.evidence and not re.search(step.evidence, text):
                 continue
-            _add_step(add, h, module, step, inst)
+            _add_step(add, h, module, step, inst, var_dirs.get(h.name) if h else None)
 
     # Facts the bot could not see: what it needs to see them (a token, a front URL, a permission).
     for f in findings:
@@ -218,7 +303,9 @@ def next_steps(
 _AddStep = Callable[[Host | None, str | None, str, str | None, Risk, str, str | None], None]
 
 
-def _add_step(add: _AddStep, h: Host | None, module: Module, step: Step, inst: str | None) -> None:
+def _add_step(
+    add: _AddStep, h: Host | None, module: Module, step: Step, inst: str | None, var_dir: str | None = None
+) -> None:
     cmd = (
         fill(
             step.command,
@@ -226,6 +313,7 @@ def _add_step(add: _AddStep, h: Host | None, module: Module, step: Step, inst: s
             nl_home=h.nl_home if h else None,
             module=module.name,
             host=h.name if h else None,
+            var_dir=var_dir,
         )
         if step.command
         else None
@@ -293,9 +381,10 @@ class Diagnoser:
         on_finding: FindingCallback | None = None,
         on_script: ScriptCallback | None = None,
         label: str = "",
+        matches: Sequence[Match] = (),
     ) -> Diagnosis:
         return self._run(
-            label or ", ".join(m.name for m in modules), env, [], list(modules), hosts, on_finding, on_script
+            label or ", ".join(m.name for m in modules), env, list(matches), list(modules), hosts, on_finding, on_script
         )
 
     def _run(

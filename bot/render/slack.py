@@ -1,20 +1,31 @@
-"""Block Kit rendering (pure). Slack's limits are kept here: at most 50 blocks, section text at most
-3000 characters, a plain-text fallback always set; long raw output goes to a file instead."""
+"""Block Kit rendering (pure). Slack's limits and mrkdwn rules are kept here.
+
+- Text from hosts, users and the knowledge base is *raw*: it is cut to its budget first (`esc`),
+  at a word boundary, and only then escaped (`&`, `<`, `>`), so a cut never splits an entity, and
+  `<instance>` or `<nl_home>` in a command is shown, not swallowed as a link.
+- Sections are assembled from whole lines; when a section would pass 3000 characters, whole lines
+  are dropped (and counted), so a code fence, an emoji code or a link is never cut in two.
+- At most 50 blocks; the plain-text fallback is escaped like the blocks; long output goes to a file.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from bot.kb.models import KnowledgeBase, Module, Risk
 from bot.kb.placeholders import fill
-from bot.models import STATUS_ORDER, Diagnosis, Finding, Match
+from bot.models import STATUS_ORDER, Diagnosis, Finding, Match, NextStep
 from bot.render import text as plain
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_BUTTON_VALUE = 2000
+MAX_BUTTON_TEXT = 75
+MAX_CONFIRM_TEXT = 300
+MAX_FALLBACK = 3000
 Block = dict[str, Any]
 
 STATUS_EMOJI = {
@@ -25,47 +36,96 @@ STATUS_EMOJI = {
     "error": ":no_entry:",
 }
 SIMULATED_NOTE = ":test_tube: *Simulated fleet*: these hosts are simulated, not real Campaign servers."
+_ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
-def clip(text: str, limit: int = MAX_SECTION) -> str:
-    return text if len(text) <= limit else text[: limit - 20].rstrip() + "\n… (truncated)"
+def escape(text: str) -> str:
+    """Slack mrkdwn control characters in raw text."""
+    return "".join(_ESC.get(c, c) for c in text)
+
+
+def esc(raw: str, limit: int = MAX_SECTION) -> str:
+    """`raw` cut so that its *escaped* form fits in `limit`, at a word boundary when one is near, then escaped."""
+    if len(raw) <= limit and len(escape(raw)) <= limit:
+        return escape(raw)
+    room = limit - 1  # the ellipsis
+    used = 0
+    cut = 0
+    for i, c in enumerate(raw):
+        used += len(_ESC.get(c, c))
+        if used > room:
+            break
+        cut = i + 1
+    head = raw[:cut]
+    space = max(head.rfind(" "), head.rfind("\n"))
+    if space > cut - 40 and space > 0:
+        head = head[:space]
+    return escape(head.rstrip()) + "…"
+
+
+def code(raw: str, limit: int = 1500) -> str:
+    """A code block (a whole unit: never cut apart from its fences)."""
+    return f"```{esc(raw, limit)}```"
+
+
+def join_lines(lines: Sequence[str], limit: int = MAX_SECTION) -> str:
+    """Lines (each already escaped and within budget) joined; whole lines dropped past `limit`."""
+    out: list[str] = []
+    size = 0
+    for i, line in enumerate(lines):
+        line = line if len(line) <= limit - 40 else line[: limit - 40]  # only reached by a caller's bug
+        extra = len(line) + (1 if out else 0)
+        if size + extra > limit - 40:
+            out.append(f"… ({len(lines) - i} more line{'s' if len(lines) - i != 1 else ''})")
+            break
+        out.append(line)
+        size += extra
+    return "\n".join(out)
 
 
 def section(text: str, accessory: Block | None = None) -> Block:
-    b: Block = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+    """A section from escaped mrkdwn lines (see `join_lines`)."""
+    b: Block = {"type": "section", "text": {"type": "mrkdwn", "text": join_lines(text.split("\n")) or " "}}
     if accessory:
         b["accessory"] = accessory
     return b
 
 
 def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": join_lines(text.split("\n")) or " "}]}
 
 
 def divider() -> Block:
     return {"type": "divider"}
 
 
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters in text from hosts or users."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def fallback(raw: str) -> str:
+    """The message's `text` (notifications, clients without blocks): escaped like the blocks."""
+    return esc(raw, MAX_FALLBACK)
+
+
+def plain_text(raw: str, limit: int) -> dict[str, Any]:
+    """A plain_text object (not mrkdwn: no escaping, only Slack's length limit)."""
+    text = raw if len(raw) <= limit else raw[: limit - 1] + "…"
+    return {"type": "plain_text", "text": text, "emoji": True}
 
 
 def env_line(env: str, hosts: int, simulated: bool, extra: str = "") -> str:
     sim = " (simulated)" if simulated else ""
-    return f":round_pushpin: Environment *{escape(env)}*{sim} · {hosts} host{'s' if hosts != 1 else ''}{extra}"
+    return f":round_pushpin: Environment *{esc(env, 80)}*{sim} · {hosts} host{'s' if hosts != 1 else ''}{extra}"
 
 
-def match_lines(matches: Sequence[Match], kb: KnowledgeBase, checked: Sequence[str]) -> str:
+def match_lines(matches: Sequence[Match], kb: KnowledgeBase, checked: Sequence[str]) -> list[str]:
     lines = []
     for m in matches[:4]:
-        why = "; ".join(escape(r) for r in m.reasons[:2])
+        why = esc("; ".join(m.reasons[:2]), 300)
         mark = "" if m.module in checked else " _(not checked)_"
-        lines.append(f"• *{m.module}* ({m.score:.2f}){mark}: {escape(kb.get(m.module).executes)}\n    _why: {why}_")
+        lines.append(f"• *{m.module}* ({m.score:.2f}){mark}: {esc(kb.get(m.module).executes, 300)}")
+        lines.append(f"    _why: {why}_")
     extra = [n for n in checked if n not in {m.module for m in matches}]
-    if extra:
-        lines.append(f"• also checked, tied by the documentation: {', '.join(extra)}")
-    return "\n".join(lines)
+    if extra and matches:
+        lines.append(f"• also checked, tied by the documentation: {esc(', '.join(extra), 300)}")
+    return lines
 
 
 def progress_blocks(
@@ -77,32 +137,35 @@ def progress_blocks(
     hosts: Sequence[str],
     done: dict[str, str],
     kb: KnowledgeBase,
+    note: str = "",
 ) -> tuple[list[Block], str]:
     blocks: list[Block] = []
     if simulated:
         blocks.append(context(SIMULATED_NOTE))
-    blocks.append(section(f":mag: Checking *{', '.join(modules)}* on *{escape(env)}* ({len(hosts)} hosts)…"))
+    if note:
+        blocks.append(context(f":repeat: {esc(note, 500)}"))
+    shown_mods = esc(", ".join(modules), 400)
+    blocks.append(section(f":mag: Checking *{shown_mods}* on *{esc(env, 80)}* ({len(hosts)} hosts)…"))
     if matches:
-        blocks.append(section(match_lines(matches, kb, modules)))
+        blocks.append(section("\n".join(match_lines(matches, kb, modules))))
     states = " ".join(
-        f"{STATUS_EMOJI.get(done[h], ':hourglass_flowing_sand:') if h in done else ':hourglass_flowing_sand:'} {escape(h)}"
-        for h in hosts
+        f"{STATUS_EMOJI.get(done[h], ':hourglass_flowing_sand:') if h in done else ':hourglass_flowing_sand:'} {esc(h, 60)}"
+        for h in hosts[:60]
     )
-    blocks.append(context(f"{env_line(env, len(hosts), simulated)} · {len(done)}/{len(hosts)} done: {states}"))
-    fallback = f"Checking {', '.join(modules)} on {env} ({len(done)}/{len(hosts)} hosts done)"
-    return blocks[:MAX_BLOCKS], fallback
+    more = f" (+{len(hosts) - 60} more)" if len(hosts) > 60 else ""
+    blocks.append(context(f"{env_line(env, len(hosts), simulated)} · {len(done)}/{len(hosts)} done: {states}{more}"))
+    raw = f"Checking {', '.join(modules)} on {env} ({len(done)}/{len(hosts)} hosts done)"
+    return blocks[:MAX_BLOCKS], fallback(raw)
 
 
-def _finding_line(f: Finding) -> str:
-    what = f.module + (f"@{f.instance}" if f.instance else "") if f.module else "host"
-    icon = STATUS_EMOJI[f.status]
-    line = f"{icon} `{what}` {f.check}: {escape(f.summary)}"
+def finding_lines(f: Finding) -> list[str]:
+    lines = [f"{STATUS_EMOJI[f.status]} `{esc(f.subject, 80)}` {esc(f.check, 40)}: {esc(f.summary, 600)}"]
     if f.evidence:
-        ev = escape(f.evidence[0])[:280]
-        line += f"\n      `{ev}`"
+        evidence = f.evidence[0].replace("`", "'")  # a backtick in host text would end the code span
+        lines.append(f"      `{esc(evidence, 280)}`")
     if f.needs:
-        line += f"\n      _needs: {escape(f.needs)}_"
-    return line
+        lines.append(f"      _needs: {esc(f.needs, 300)}_")
+    return lines
 
 
 def host_sections(findings: Sequence[Finding], show_ok: bool = False) -> list[Block]:
@@ -112,81 +175,85 @@ def host_sections(findings: Sequence[Finding], show_ok: bool = False) -> list[Bl
     out = []
     for host, fs in by_host.items():
         worst = max(fs, key=lambda f: STATUS_ORDER[f.status]).status
-        shown = [f for f in fs if show_ok or f.status != "ok"]
+        shown = sorted((f for f in fs if show_ok or f.status != "ok"), key=lambda f: -STATUS_ORDER[f.status])
         ok_n = len(fs) - len(shown)
         ms = max((f.duration_ms for f in fs), default=0)
-        head = f"{STATUS_EMOJI[worst]} *{escape(host)}* ({ms} ms)" + (f" · {ok_n} checks OK" if ok_n else "")
-        out.append(section("\n".join([head, *(_finding_line(f) for f in shown)])))
+        head = f"{STATUS_EMOJI[worst]} *{esc(host, 80)}* ({ms} ms)" + (f" · {ok_n} checks OK" if ok_n else "")
+        lines = [head]
+        for f in shown:
+            lines.extend(finding_lines(f))
+        out.append(section("\n".join(lines)))
     return out
 
 
-def step_block(n: int, text: str, command: str | None, risk: Risk, action_id: str | None, host: str | None) -> Block:
-    label = "read-only" if risk == Risk.READ_ONLY else "*changes state*"
-    body = f"{n}. [{label}] {escape(text)}"
-    if command:
-        body += f"\n```{command}```"
-    accessory = None
-    if action_id and command:
-        accessory = {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "Run it"},
-            "style": "danger",
-            "action_id": f"act:{action_id}",
-            "value": action_id,
-            "confirm": {
-                "title": {"type": "plain_text", "text": "Change a server?"},
-                "text": {
-                    "type": "mrkdwn",
-                    "text": clip(f"Run on *{escape(host or '?')}*:\n```{command}```\nThis changes state.", 300),
-                },
-                "confirm": {"type": "plain_text", "text": "Run it"},
-                "deny": {"type": "plain_text", "text": "Cancel"},
-                "style": "danger",
+def action_button(action_id: str, command: str, host: str | None) -> Block:
+    """A confirmed button for a state-changing step; the click carries only the opaque one-time id."""
+    confirm_raw_budget = MAX_CONFIRM_TEXT - 60
+    return {
+        "type": "button",
+        "text": plain_text("Run it", MAX_BUTTON_TEXT),
+        "style": "danger",
+        "action_id": f"act:{action_id}",
+        "value": action_id,
+        "confirm": {
+            "title": plain_text("Change a server?", 100),
+            "text": {
+                "type": "mrkdwn",
+                "text": f"Run on *{esc(host or '?', 60)}*:\n{code(command, confirm_raw_budget - 2 * len(host or '?'))}\nThis changes state.",
             },
-        }
-    return section(body, accessory)
+            "confirm": plain_text("Run it", 30),
+            "deny": plain_text("Cancel", 30),
+            "style": "danger",
+        },
+    }
+
+
+def step_block(n: int, step: NextStep, action_id: str | None) -> Block:
+    label = "read-only" if step.risk == Risk.READ_ONLY else "*changes state*"
+    lines = [f"{n}. [{label}] {esc(step.text, 1200)}"]
+    if step.command:
+        lines.append(code(step.command))
+    accessory = action_button(action_id, step.command, step.host) if action_id and step.command else None
+    return section("\n".join(lines), accessory)
 
 
 def result_blocks(
-    d: Diagnosis, kb: KnowledgeBase, action_ids: dict[int, str] | None = None, file_note: str = ""
+    d: Diagnosis,
+    kb: KnowledgeBase,
+    offers: dict[int, str] | None = None,
+    notes: Sequence[str] = (),
+    direct: Sequence[str] = (),
 ) -> tuple[list[Block], str]:
-    """The final answer: verdict, per-host findings, next steps (buttons where allowed), docs."""
+    """The final answer: direct answer, verdict, per-host findings, next steps (buttons where allowed), docs."""
     icon = STATUS_EMOJI.get(d.status, ":grey_question:")
     head: list[Block] = []
     if d.simulated:
         head.append(context(SIMULATED_NOTE))
-    head.append(section(f"{icon} {escape(d.verdict)}"))
+    if direct:
+        head.append(section("\n".join(f":speech_balloon: {esc(s, 500)}" for s in direct)))
+    head.append(section(f"{icon} {esc(d.verdict, 2800)}"))
     head.append(context(env_line(d.environment, len(d.hosts), d.simulated, f" · {d.duration_ms / 1000:.1f} s")))
     if d.matches:
-        head.append(section(match_lines(d.matches, kb, d.modules)))
+        head.append(section("\n".join(match_lines(d.matches, kb, d.modules))))
     hosts = host_sections(d.findings)
-    steps = [
-        step_block(i, s.text, s.command, s.risk, (action_ids or {}).get(i - 1), s.host)
-        for i, s in enumerate(d.next_steps, 1)
-    ]
+    steps = [step_block(i, s, (offers or {}).get(i - 1)) for i, s in enumerate(d.next_steps, 1)]
     docs = []
-    for name in d.modules:
+    for name in d.modules[:6]:
         m = kb.get(name)
-        docs.append(f"*{name}*: " + " · ".join(f"<{doc.url}|{escape(doc.title)}>" for doc in m.docs[:3]))
+        docs.append(f"*{name}*: " + " · ".join(f"<{doc.url}|{esc(doc.title, 80)}>" for doc in m.docs[:3]))
     tail: list[Block] = []
     if docs:
-        tail.append(context(clip(":books: " + "  |  ".join(docs), 2900)))
-    if file_note:
-        tail.append(context(file_note))
-    steps_head = (
-        [
-            section(
-                "*Next steps*"
-                + (
-                    "  _(the bot never runs state-changing steps on its own)_"
-                    if any(s.risk == Risk.CHANGES_STATE for s in d.next_steps)
-                    else ""
-                )
-            )
-        ]
-        if steps
-        else []
-    )
+        tail.append(context(":books: " + "\n".join(docs)))
+    for note in notes:
+        tail.append(context(esc(note, 1000) if not note.startswith(":") else note))
+    steps_head = []
+    if steps:
+        caveat = (
+            "  _(the bot never runs state-changing steps on its own)_"
+            if any(s.risk == Risk.CHANGES_STATE for s in d.next_steps)
+            else ""
+        )
+        steps_head = [section("*Next steps*" + caveat)]
     budget = MAX_BLOCKS - len(head) - len(tail) - len(steps_head) - 2
     # Hosts first (the evidence), then steps; whatever does not fit is summarised in one block.
     host_room = max(1, budget - min(len(steps), budget // 2))
@@ -195,13 +262,11 @@ def result_blocks(
         hosts = [*hosts[: host_room - 1], section(f"… and {rest} more host(s): see the attached report.")]
     step_room = budget - len(hosts)
     if len(steps) > step_room:
-        steps = [
-            *steps[: max(0, step_room - 1)],
-            section(f"… {len(d.next_steps) - max(0, step_room - 1)} more step(s) in the attached report."),
-        ]
+        keep = max(0, step_room - 1)
+        steps = [*steps[:keep], section(f"… {len(d.next_steps) - keep} more step(s) in the attached report.")]
     blocks = [*head, divider(), *hosts, *([divider(), *steps_head, *steps] if steps else []), *tail][:MAX_BLOCKS]
-    fallback = f"{'[SIMULATED] ' if d.simulated else ''}{d.verdict} (environment {d.environment})"
-    return blocks, fallback[:3000]
+    raw = f"{'[SIMULATED] ' if d.simulated else ''}{(direct[0] + ' ') if direct else ''}{d.verdict} (environment {d.environment})"
+    return blocks, fallback(raw)
 
 
 def raw_report(d: Diagnosis, kb: KnowledgeBase) -> str:
@@ -209,83 +274,95 @@ def raw_report(d: Diagnosis, kb: KnowledgeBase) -> str:
     return plain.diagnosis(d, kb, show_ok=True, show_logs=True)
 
 
-def help_blocks(kb: KnowledgeBase, env: str | None) -> tuple[list[Block], str]:
-    text = (
-        "I help with *Adobe Campaign Classic* servers: tell me the symptom, in English or Dutch, and I check the "
-        "modules involved on the servers (read-only) and say what I found and what to do.\n"
-        "Try: `mail not sending` · `bounces worden niet verwerkt` · `workflow stuck on prod` · "
-        "`no process starts` · `tracking logs missing` · `/campaign-module wfserver`"
+def help_blocks(
+    kb: KnowledgeBase, env: str | None, environments: Sequence[str] = (), not_campaign: bool = False
+) -> tuple[list[Block], str]:
+    intro = (
+        "That does not look like a question about Adobe Campaign servers, so I checked nothing.\n"
+        if not_campaign
+        else ""
     )
-    blocks = [
-        section(text),
-        context(
-            "Modules: " + ", ".join(f"`{n}`" for n in kb.names) + (f" · environment *{escape(env)}*" if env else "")
-        ),
-    ]
-    return blocks, "I answer questions about Adobe Campaign Classic servers. Try: mail not sending"
+    text = (
+        intro
+        + "I help with *Adobe Campaign Classic* servers: tell me the symptom, in English or Dutch, and I check the "
+        "modules involved on the servers (read-only) and say what I found and what to do.\n"
+        "Try: `mail not sending` · `bounces worden niet verwerkt` · `is everything ok on prod?` · `check app2` · "
+        "`is mta running?` · `tracking logs missing` · `/campaign-module wfserver`"
+    )
+    ctx = "Modules: " + ", ".join(f"`{n}`" for n in kb.names)
+    if environments:
+        ctx += " · environments: " + ", ".join(f"*{esc(e, 60)}*" for e in environments)
+    elif env:
+        ctx += f" · environment *{esc(env, 60)}*"
+    return [section(text), context(ctx)], fallback(
+        "I answer questions about Adobe Campaign Classic servers. Try: mail not sending"
+    )
 
 
 def card_blocks(m: Module, instance: str | None, env: str | None, can_run: bool) -> tuple[list[Block], str]:
     scope = "once per server" if m.scope == "server" else "once per instance"
     pname = m.process_name(instance or ("<instance>" if m.scope == "instance" else None))
-    lines = [f"*{m.name}*: {escape(m.title)}", f"_{escape(m.executes)}_", escape(m.description)]
+    lines = [f"*{m.name}*: {esc(m.title, 200)}", f"_{esc(m.executes, 400)}_", esc(m.description, 1500)]
     facts = []
     if m.kind == "daemon":
-        facts.append(f"Runs {scope}; `nlserver pdump` shows `{pname}`.")
+        facts.append(f"Runs {scope}; `nlserver pdump` shows `{esc(pname, 100)}`.")
     else:
         facts.append("Utility module: runs on demand, not a daemon in `nlserver pdump`.")
     if m.ports:
-        facts.append("Ports: " + "; ".join(f"{p.port}/{p.proto} {p.direction}" for p in m.ports))
+        facts.append("Ports: " + esc("; ".join(f"{p.port}/{p.proto} {p.direction}" for p in m.ports), 500))
     if m.logs:
-        facts.append(
-            "Logs: "
-            + ", ".join(
-                f"`{lf.path.replace('{instance}', instance or '<instance>')}`"
-                + (" (UNCONFIRMED)" if lf.unconfirmed else "")
-                for lf in m.logs
-            )
+        paths = ", ".join(
+            f"`{esc(lf.path.replace('{instance}', instance or '<instance>'), 200)}`"
+            + (" (UNCONFIRMED)" if lf.unconfirmed else "")
+            for lf in m.logs
         )
-    checks = "\n".join(
-        f"• [{'read-only' if s.risk == Risk.READ_ONLY else 'changes state'}] {escape(s.text)}"
-        + (f" `{fill(s.command, module=m.name, instance=instance)}`" if s.command else "")
+        facts.append("Logs: " + paths)
+    checks = [
+        f"• [{'read-only' if s.risk == Risk.READ_ONLY else 'changes state'}] {esc(s.text, 400)}"
+        + (f" `{esc(fill(s.command, module=m.name, instance=instance), 300)}`" if s.command else "")
         for s in m.steps
-    )
+    ]
     accessory = None
     if can_run:
-        value = json.dumps({"module": m.name, "instance": instance, "env": env})[:MAX_BUTTON_VALUE]
-        accessory = {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "Run checks"},
-            "style": "primary",
-            "action_id": "run_checks",
-            "value": value,
-        }
+        value = json.dumps({"module": m.name, "instance": instance, "env": env})
+        if len(value) <= MAX_BUTTON_VALUE:
+            accessory = {
+                "type": "button",
+                "text": plain_text("Run checks", MAX_BUTTON_TEXT),
+                "style": "primary",
+                "action_id": "run_checks",
+                "value": value,
+            }
     blocks = [
         section("\n".join(lines), accessory),
         section("\n".join(facts)),
-        section("*What to check and do*\n" + checks),
+        section("\n".join(["*What to check and do*", *checks])),
     ]
     if m.notes:
-        blocks.append(context(escape(" · ".join(m.notes))))
-    blocks.append(context(":books: " + " · ".join(f"<{d.url}|{escape(d.title)}>" for d in m.docs)))
-    return blocks, f"{m.name}: {m.title}"
+        blocks.append(context("\n".join(esc(n, 600) for n in m.notes)))
+    blocks.append(context(":books: " + " · ".join(f"<{d.url}|{esc(d.title, 80)}>" for d in m.docs)))
+    if env:
+        blocks.append(
+            context(f"Environment *{esc(env, 60)}*" + ("" if can_run else " · you may not run its checks here"))
+        )
+    return blocks, fallback(f"{m.name}: {m.title}")
 
 
 def modules_blocks(kb: KnowledgeBase) -> tuple[list[Block], str]:
     lines = [
-        f"• *{m.name}*: {escape(m.title)} ({'per server' if m.scope == 'server' else 'per instance'})"
+        f"• *{m.name}*: {esc(m.title, 200)} ({'per server' if m.scope == 'server' else 'per instance'})"
         for m in kb.modules
     ]
-    return [
-        section("*Campaign modules* (`/campaign-module NAME` for a card)\n" + "\n".join(lines))
-    ], "Campaign modules: " + ", ".join(kb.names)
+    return [section("\n".join(["*Campaign modules* (`/campaign-module NAME` for a card)", *lines]))], fallback(
+        "Campaign modules: " + ", ".join(kb.names)
+    )
 
 
 def clarify_blocks(question: str, candidates: Sequence[Match], env: str, kb: KnowledgeBase) -> tuple[list[Block], str]:
     buttons = [
         {
             "type": "button",
-            "text": {"type": "plain_text", "text": f"{m.module}: {kb.get(m.module).title}"[:75]},
+            "text": plain_text(f"{m.module}: {kb.get(m.module).title}", MAX_BUTTON_TEXT),
             "action_id": f"clarify:{m.module}",
             "value": json.dumps({"module": m.module, "env": env}),
         }
@@ -293,14 +370,35 @@ def clarify_blocks(question: str, candidates: Sequence[Match], env: str, kb: Kno
     ]
     blocks = [
         section(
-            f":thinking_face: Which one do you mean (environment *{escape(env)}*)? _{escape(question[:200])}_ could be:"
+            f":thinking_face: Which one do you mean (environment *{esc(env, 60)}*)? _{esc(question, 200)}_ could be:"
         ),
         {"type": "actions", "elements": buttons},
     ]
-    return blocks, "Which module do you mean: " + " or ".join(m.module for m in candidates[:4]) + "?"
+    return blocks, fallback("Which module do you mean: " + " or ".join(m.module for m in candidates[:4]) + "?")
 
 
-def refusal_blocks(reason: str, env: str) -> tuple[list[Block], str]:
-    """`reason` is the bot's own text (it may hold <@user> mentions), so it is not escaped."""
-    text = f":no_entry_sign: I can't run checks on *{escape(env)}*: {reason}."
-    return [section(text)], f"I can't run checks on {env}: {reason}."
+_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,20})&gt;")
+
+
+def notice_blocks(icon: str, raw: str) -> tuple[list[Block], str]:
+    """A one-line message (refusals, unknown names, problems): raw text escaped; user mentions
+    written by the bot itself (`<@U0123>`, ids only) stay mentions."""
+    text = _MENTION.sub(r"<@\1>", esc(raw, 2900))
+    return [section(f"{icon} {text}")], _MENTION.sub(r"<@\1>", fallback(raw))
+
+
+def refusal_blocks(reason: str, env: str | None) -> tuple[list[Block], str]:
+    raw = f"I can't run checks on {env}: {reason}." if env else f"{reason}."
+    return notice_blocks(":no_entry_sign:", raw)
+
+
+def action_blocks(
+    status: str, command: str, host: str, user: str, output: str, duration_ms: int, detail: str
+) -> tuple[list[Block], str]:
+    icon = {"done": ":white_check_mark:", "failed": ":x:", "unknown": ":grey_question:"}.get(status, ":grey_question:")
+    head = f"{icon} `{esc(command, 300)}` on *{esc(host, 80)}* {status}" + (f" ({esc(detail, 300)})" if detail else "")
+    head += f" · {duration_ms} ms · confirmed by <@{esc(user, 30)}>" if status != "unknown" else ""
+    lines = [head]
+    if output.strip():
+        lines.append(code(output.strip()[-2500:], 2500))
+    return [section("\n".join(lines))], fallback(f"{command} on {host}: {status}")

@@ -1,4 +1,11 @@
-"""A fake Slack Web API on loopback: records every call, answers like Slack, can answer 429 first."""
+"""A fake Slack Web API on loopback: records every call and answers like Slack.
+
+Like the real API it refuses what Slack refuses: invalid Block Kit payloads (validated with
+slack_sdk's own models: `invalid_blocks`), posting in a channel the bot is not a member of
+(`not_in_channel`), unknown tokens (`not_authed`), reacting twice (`already_reacted`); it can answer
+429 with Retry-After first, or a given error for a given method (`fail`), and it records what is
+posted to interaction response URLs (`POST /response...`).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +40,11 @@ class FakeSlack:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
     uploads: dict[str, bytes] = field(default_factory=dict)
+    absent_channels: set[str] = field(default_factory=set)  # channels the bot is not a member of
+    fail: dict[str, list[str]] = field(default_factory=dict)  # method -> errors to answer first
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (method, why) of refused payloads
+    responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response URLs
+    _reactions: set[tuple[str, str, str]] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -53,6 +65,11 @@ class FakeSlack:
                 if path.startswith("/upload/"):
                     fake.uploads[path.rsplit("/", 1)[1]] = raw
                     self._send(200, b"OK", "text/plain")
+                    return
+                if path.startswith("/response"):
+                    with fake._lock:
+                        fake.responses.append(json.loads(raw or b"{}"))
+                    self._send(200, b"ok", "text/plain")
                     return
                 method = path.replace("/api/", "", 1).strip("/")
                 ctype = self.headers.get("Content-Type", "")
@@ -103,8 +120,27 @@ class FakeSlack:
                 self.rate_limit[method] -= 1
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
             ts = f"1700000000.{next(self._ts):06d}"
+            queued = self.fail.get(method)
+            forced = queued.pop(0) if queued else None
         if not auth.startswith("Bearer xoxb-") and not auth.startswith("Bearer xapp-"):
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if forced is not None:
+            return 200, {"ok": False, "error": forced}, {}
+        problem = validate_message(params) if method in ("chat.postMessage", "chat.update", "chat.postEphemeral") else None
+        if problem is None and method == "views.publish":
+            problem = validate_view(params.get("view"))
+        if problem is not None:
+            with self._lock:
+                self.invalid.append((method, problem))
+            return 200, {"ok": False, "error": "invalid_blocks", "errors": [problem]}, {}
+        if method in ("chat.postMessage", "chat.postEphemeral") and params.get("channel") in self.absent_channels:
+            return 200, {"ok": False, "error": "not_in_channel"}, {}
+        if method == "reactions.add":
+            key = (str(params.get("channel")), str(params.get("timestamp")), str(params.get("name")))
+            with self._lock:
+                if key in self._reactions:
+                    return 200, {"ok": False, "error": "already_reacted"}, {}
+                self._reactions.add(key)
         if method == "auth.test":
             return (
                 200,
@@ -138,6 +174,10 @@ class FakeSlack:
         return 200, {"ok": True}, {}
 
     # --- helpers for assertions
+    def assert_all_valid(self) -> None:
+        """Every message the bot sent was accepted by the Block Kit models (no invalid_blocks)."""
+        assert not self.invalid, f"Slack would refuse {len(self.invalid)} payload(s): {self.invalid[:3]}"
+
     def of(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
@@ -149,3 +189,48 @@ class FakeSlack:
                 return True
             time.sleep(0.05)
         return False
+
+
+def validate_message(params: dict[str, Any]) -> str | None:
+    """What real Slack would refuse in a message: Block Kit errors, a missing or too long text."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    blocks = params.get("blocks")
+    text = params.get("text")
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return "blocks are not JSON"
+    if blocks:
+        if not isinstance(blocks, list) or len(blocks) > 50:
+            return "more than 50 blocks"
+        for b in blocks:
+            try:
+                parsed = Block.parse(b)
+                if parsed is None:
+                    return f"unknown block {b.get('type')!r}"
+                parsed.validate_json()
+            except (SlackObjectFormationError, KeyError, TypeError, ValueError) as e:
+                return f"{b.get('type')}: {e}"
+    elif not text:
+        return "no text and no blocks"
+    if isinstance(text, str) and len(text) > 40000:
+        return "msg_too_long"
+    return None
+
+
+def validate_view(view: Any) -> str | None:
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.views import View
+
+    if isinstance(view, str):
+        view = json.loads(view)
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError, ValueError) as e:
+        return f"view: {e}"
+    if len(view.get("blocks", [])) > 100:
+        return "view: more than 100 blocks"
+    return None

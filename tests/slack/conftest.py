@@ -195,3 +195,4 @@ def bot(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]
         fake.stop()
         log_text = (tmp / "bot.log").read_text()
         assert "xoxb-test-token-123" not in log_text, "the bot token leaked into the log"
+        fake.assert_all_valid()

@@ -1,0 +1,303 @@
+"""Process lifecycle of the Slack service: `serve` (acknowledge) and `worker` (run jobs).
+
+- SIGTERM and SIGINT stop gracefully: `serve` stops accepting, asks its worker to stop (running
+  jobs finish or are handed back) and exits 0 within 15 s; SIGHUP re-reads the inventory (it is
+  also re-read whenever its file changes).
+- A worker started by `serve` notices within a second that its parent died (PR_SET_PDEATHSIG on
+  Linux, and a watch on its parent pid) and exits: no orphan keeps an old configuration.
+- A worker that exits is started again with a growing back-off, so a broken store or inventory
+  is never a tight crash loop; the reason is logged once per attempt.
+- `serve --no-worker` and `worker` are the scale-out roles (several of each on one Redis).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.__main__ import Services
+    from bot.jobs.engine import JobEngine
+
+log = logging.getLogger(__name__)
+
+STOP_WITHIN_S = 15.0
+WORKER_GRACE_S = 10.0
+PARENT_CHECK_S = 0.5
+_PR_SET_PDEATHSIG = 1
+
+
+class Lifecycle:
+    """Signals to events: stop (SIGTERM, SIGINT) and reload (SIGHUP)."""
+
+    def __init__(self, on_reload: Callable[[], None] | None = None) -> None:
+        self.stop = threading.Event()
+        self.on_reload = on_reload
+        self.on_stop: list[Callable[[], None]] = []
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, self._reload)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop.is_set():
+            return
+        log.info("%s: stopping", signal.Signals(signum).name)
+        self.stop.set()
+        for fn in self.on_stop:
+            fn()
+
+    def _reload(self, signum: int, frame: FrameType | None) -> None:
+        log.info("SIGHUP: the inventory will be read again")
+        if self.on_reload is not None:
+            self.on_reload()
+
+
+def die_with_parent(parent_pid: int, stop: Callable[[], None]) -> None:
+    """Stop when the parent process goes away (the kernel's signal on Linux, plus a watch)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
+    if os.getppid() != parent_pid:
+        stop()  # the parent died before we got here
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        log.warning("the serve process (pid %d) is gone; this worker stops", parent_pid)
+        stop()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def web_client(svc: Services) -> WebClient:
+    """The Web API client: HTTP 429 retried after Retry-After, connection errors retried once."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+    settings = svc.settings
+    assert settings.slack_bot_token is not None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+def job_engine(svc: Services) -> JobEngine:
+    from bot.jobs.engine import JobEngine, make_huey
+
+    redis = svc.settings.campaign_bot_redis_url
+    huey = make_huey(svc.settings.campaign_bot_state_db, redis.get_secret_value() if redis else None)
+    return JobEngine(huey, svc.store, threads=svc.settings.campaign_bot_workers)
+
+
+# ---------------------------------------------------------------------------------------- worker
+
+
+WorkerExtra = Callable[["Services", "JobEngine", Any], Callable[[], None] | None]
+
+
+def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[WorkerExtra, ...] = ()) -> int:
+    """Take jobs until told to stop; then let running jobs finish (or hand them back) and exit 0.
+
+    `extras` start what else a worker runs beside the jobs (the watch scheduler); each gets the
+    services, the engine and the Slack calls, and returns its stop function (or None).
+    """
+    from bot.slack.answers import SlackAnswers
+    from bot.slack.calls import SlackCalls
+    from bot.slack.identity import SlackIdentity
+
+    svc.settings.require_slack()
+    life = Lifecycle(on_reload=svc.inventory_source.reload)
+    life.install()
+    if parent_pid is not None:
+        die_with_parent(parent_pid, life.stop.set)
+    svc.inventory()  # a broken inventory stops start-up (exit 2) instead of answering from nothing
+    engine = job_engine(svc)
+    calls = SlackCalls(web_client(svc))
+    svc.identity = SlackIdentity(calls)
+    answers = SlackAnswers(svc.conversation, calls, svc.kb)
+    engine.register("question", answers.question)
+    engine.register("click", answers.click)
+    engine.give_up = answers.gave_up
+    stops = [stop for start in extras if (stop := start(svc, engine, calls)) is not None]
+    engine.start()
+    log.info("worker %s: %d threads, state in %s", engine.worker, engine.threads, svc.store.description)
+    try:
+        life.stop.wait()
+    finally:
+        for stop in stops:
+            stop()
+        engine.stop(graceful_s=WORKER_GRACE_S)
+        svc.pool.close()
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- serve
+
+
+class WorkerProcess:
+    """`campaign-bot worker` as a child of `serve`, restarted with back-off when it exits."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+        self.starts = 0
+        self._thread = threading.Thread(target=self._run, name="worker-supervisor", daemon=True)
+
+    def start(self) -> WorkerProcess:
+        self._thread.start()
+        return self
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        self.starts += 1
+        return subprocess.Popen([*self.argv, "--parent-pid", str(os.getpid())], stdin=subprocess.DEVNULL)
+
+    def _run(self) -> None:
+        backoff = 1.0
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            self.proc = self._spawn()
+            code = self.proc.wait()
+            if self.stopping.is_set():
+                return
+            if time.monotonic() - started > 60:
+                backoff = 1.0
+            log.error("worker process exited (code %s); starting a new one in %.0f s", code, backoff)
+            if self.stopping.wait(backoff):
+                return
+            backoff = min(backoff * 2, 60.0)
+
+    def stop(self, timeout_s: float) -> None:
+        self.stopping.set()
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.error("worker did not stop within %.0f s; killing it", timeout_s)
+            proc.kill()
+            proc.wait(5)
+
+
+def worker_argv(inventory_arg: str | None, knowledge_arg: str | None) -> list[str]:
+    argv = [sys.executable, "-m", "bot"]
+    if knowledge_arg:
+        argv += ["--knowledge", knowledge_arg]
+    argv.append("worker")
+    if inventory_arg:
+        argv += ["--inventory", inventory_arg]
+    return argv
+
+
+def run_serve(
+    svc: Services,
+    *,
+    mode: str = "auto",
+    with_worker: bool = True,
+    inventory_arg: str | None = None,
+    knowledge_arg: str | None = None,
+    home: Callable[[str], dict[str, Any]] | None = None,
+    alert_routes: Callable[[JobEngine], dict[str, Any]] | None = None,
+) -> int:
+    """Acknowledge Slack (HTTP or Socket Mode); by default start one worker process beside it.
+
+    `home` renders a user's App Home view; `alert_routes` gives the WSGI apps of the alert
+    endpoints (`alertmanager=`, `grafana=`, `alert_token=`) served on the same port.
+    """
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    from bot.slack.calls import SlackCalls
+    from bot.slack.identity import SlackIdentity
+    from bot.slack.listeners import build_bolt
+
+    settings = svc.settings
+    if mode == "socket" and settings.slack_app_token is None:
+        raise ConfigError("--mode socket needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
+    socket_mode = mode == "socket" or (mode == "auto" and settings.slack_app_token is not None)
+    if not socket_mode and settings.slack_signing_secret is None:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set (needed for HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    settings.require_slack()
+    sys.setswitchinterval(0.001)  # short acks should not wait behind a long time slice
+    life = Lifecycle(on_reload=svc.inventory_source.reload)
+    svc.inventory()  # validate before accepting anything
+    engine = job_engine(svc)
+    client = web_client(svc)
+    calls = SlackCalls(client)
+    svc.identity = SlackIdentity(calls)
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ack")
+    try:
+        bolt = build_bolt(
+            core=svc.conversation,
+            kb=svc.kb,
+            client=client,
+            signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+            executor=executor,
+            submit=engine.submit,
+            support_channels=frozenset(settings.support_channels),
+            socket_mode=socket_mode,
+            home=home,
+        )
+    except Exception as e:  # auth.test at start-up: a bad token or an unreachable Slack
+        raise ConfigError(f"cannot start the Slack app: {type(e).__name__}") from e
+    worker = WorkerProcess(worker_argv(inventory_arg, knowledge_arg)).start() if with_worker else None
+    life.install()
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert settings.slack_app_token is not None
+            handler = SocketModeHandler(bolt, app_token=settings.slack_app_token.get_secret_value())
+            handler.connect()  # type: ignore[no-untyped-call]
+            log.info("Socket Mode: connected")
+            life.stop.wait()
+            threading.Thread(target=handler.close, daemon=True).start()  # close() can take seconds
+        else:
+            from bot.http import HttpServer, build_app
+
+            routes = build_app(
+                slack=SlackRequestHandler(bolt),
+                signing_secret=settings.slack_signing_secret.get_secret_value()
+                if settings.slack_signing_secret
+                else None,
+                **(alert_routes(engine) if alert_routes is not None else {}),
+            )
+            server = HttpServer(routes, settings.host, settings.port, threads=settings.campaign_bot_threads)
+            life.on_stop.append(server.stop)
+            if life.stop.is_set():
+                server.stop()
+            server.serve_forever()
+    finally:
+        life.stop.set()
+        if worker is not None:
+            worker.stop(WORKER_GRACE_S + 2)
+        executor.shutdown(wait=False, cancel_futures=True)
+        svc.pool.close()
+    return 0

@@ -1,0 +1,241 @@
+"""What a worker does with an accepted Slack question or click: ask the core, show the reply.
+
+Every accepted question ends visibly in its thread: the answer, or an explained error and ❌,
+whatever failed. A question run again after an interruption updates the same message and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any, Literal
+
+from bot.conversation.core import Conversation
+from bot.conversation.replies import Answer, Click, Plan, Question, Refusal, Reply
+from bot.jobs.engine import JobContext
+from bot.jobs.ledger import JobRecord
+from bot.kb.models import KnowledgeBase
+from bot.models import STATUS_ORDER, Finding
+from bot.present import slack as present
+from bot.redact import redact
+from bot.render import slack as blocks
+from bot.slack.calls import SlackCalls
+
+log = logging.getLogger(__name__)
+
+MENTION_PREFIX = "<@"
+PROGRESS_EVERY_S = 0.7
+REPORT_AS_FILE_CHARS = 2500
+_CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+
+
+class Progress:
+    """The core's `Listener` on Slack: the first reply names the plan, then is updated as hosts finish."""
+
+    def __init__(
+        self, calls: SlackCalls, kb: KnowledgeBase, channel: str, thread_ts: str, job: JobContext | None
+    ) -> None:
+        self.calls = calls
+        self.kb = kb
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.job = job
+        self.ts: str | None = job.message["ts"] if job is not None and job.message else None
+        self.note = present.INTERRUPTED_NOTE if job is not None and job.interrupted_before else ""
+        self.plan: Plan | None = None
+        self._done: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._last = 0.0
+
+    def on_plan(self, plan: Plan) -> None:
+        self.plan = plan
+        msg = present.progress(plan, {}, self.kb, self.note)
+        if self.ts is not None and self.calls.update(self.channel, self.ts, msg):
+            return
+        self.ts = self.calls.post(self.channel, self.thread_ts, msg)
+        if self.ts is not None and self.job is not None:
+            self.job.set_message(self.channel, self.ts)
+
+    def on_finding(self, f: Finding) -> None:
+        if self.plan is None or self.ts is None:
+            return
+        with self._lock:
+            prev = self._done.get(f.host)
+            if prev is None or STATUS_ORDER[f.status] > STATUS_ORDER[prev]:
+                self._done[f.host] = f.status
+            now = time.monotonic()
+            if now - self._last < PROGRESS_EVERY_S or len(self._done) >= len(self.plan.hosts):
+                return
+            self._last = now
+            snapshot = dict(self._done)
+        self.calls.update(self.channel, self.ts, present.progress(self.plan, snapshot, self.kb, self.note))
+
+
+class SlackAnswers:
+    """Job handlers for `question` and `click` jobs."""
+
+    def __init__(self, core: Conversation, calls: SlackCalls, kb: KnowledgeBase) -> None:
+        self.core = core
+        self.calls = calls
+        self.kb = kb
+
+    # ------------------------------------------------------------------ questions
+    def question(self, job: JobContext) -> None:
+        event: dict[str, Any] = job.record.payload["event"]
+        channel = str(event["channel"])
+        ts = str(event["ts"])
+        parent = str(event.get("thread_ts") or ts)
+        if not job.interrupted_before:
+            self.calls.react(channel, ts, "eyes")
+        progress = Progress(self.calls, self.kb, channel, parent, job)
+        try:
+            q = Question(
+                text=str(event.get("text") or ""),
+                user=str(event.get("user") or ""),
+                place=channel,
+                thread=f"{channel}:{parent}",
+                surface="slack",
+            )
+            reply = self.core.ask(q, progress)
+            self.show(reply, channel, parent, progress)
+            self.calls.react(channel, ts, "white_check_mark" if present.ok_status(reply) else "x")
+        except Exception as e:
+            self.fail(channel, parent, ts, progress.ts, e)
+            raise
+
+    def show(
+        self, reply: Reply, channel: str, parent: str, progress: Progress | None, response_url: str | None = None
+    ) -> None:
+        """Post (or put in place of the progress message) the reply; attach the full report when long."""
+        notes: tuple[str, ...] = ()
+        if isinstance(reply, Answer):
+            notes = reply.notes
+            report = redact(blocks.raw_report(reply.diagnosis, self.kb))
+            if len(report) > REPORT_AS_FILE_CHARS or reply.plan.show_logs:
+                name = f"campaign-bot-{reply.plan.environment}-{int(time.time())}.txt"
+                if self.calls.upload(channel, parent, report, name, f"Full report ({reply.plan.environment})"):
+                    notes = (
+                        *notes,
+                        ":page_facing_up: Full report with all evidence and the logs' last lines attached in this thread.",
+                    )
+        msg = present.reply(reply, self.kb, notes)
+        ts = self.calls.update_or_post(channel, parent, progress.ts if progress else None, msg)
+        if ts is None and response_url:
+            self.calls.respond(response_url, msg)
+        elif ts is None:
+            log.error("could not show the answer in %s (%s)", channel, self.calls.last_error)
+
+    def fail(self, channel: str, parent: str, ts: str | None, progress_ts: str | None, e: BaseException) -> None:
+        """An explained error in the thread, and ❌ (never silence)."""
+        log.error("answer failed: %s", type(e).__name__)
+        msg = present.problem(f"an internal error ({type(e).__name__}) stopped the checks; it is in the bot's log")
+        self.calls.update_or_post(channel, parent, progress_ts, msg)
+        if ts:
+            self.calls.react(channel, ts, "x")
+
+    def gave_up(self, record: JobRecord) -> None:
+        """A job interrupted too often: say so where it was asked."""
+        where = _where(record)
+        if where is None:
+            return
+        channel, parent, ts = where
+        msg = present.problem("the checks were interrupted several times (the bot restarted); ask again in a minute")
+        progress_ts = record.message["ts"] if record.message else None
+        self.calls.update_or_post(channel, parent, progress_ts, msg)
+        if ts:
+            self.calls.react(channel, ts, "x")
+
+    # ------------------------------------------------------------------ clicks
+    def click(self, job: JobContext) -> None:
+        body: dict[str, Any] = job.record.payload["body"]
+        user = str((body.get("user") or {}).get("id") or "")
+        channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+        action = (body.get("actions") or [{}])[0]
+        action_id = str(action.get("action_id") or "")
+        value = str(action.get("value") or "")
+        message = body.get("message") or {}
+        parent = str(
+            message.get("thread_ts") or message.get("ts") or (body.get("container") or {}).get("message_ts") or ""
+        )
+        response_url = body.get("response_url")
+        kind: Literal["run_checks", "clarify", "action"] = (
+            "action"
+            if action_id.startswith("act:")
+            else "clarify"
+            if action_id.startswith("clarify:")
+            else "run_checks"
+        )
+        if kind == "run_checks":
+            # From a card (an ephemeral answer to /campaign-module): the checks get a thread of their own.
+            parent = job.message["ts"] if job.message else ""
+            if not parent:
+                head = _checks_head(value, user)
+                posted = self.calls.post(channel, None, head)
+                if posted is None:
+                    if self.calls.last_error in _CANNOT_POST and isinstance(response_url, str):
+                        self._click_via_response_url(kind, value, user, channel, response_url, job)
+                        return
+                    raise RuntimeError(f"cannot post in {channel}: {self.calls.last_error}")
+                parent = posted
+                job.set_message(channel, parent)
+        c = Click(kind=kind, value=value, user=user, place=channel, thread=f"{channel}:{parent}" if parent else None)
+        progress = Progress(self.calls, self.kb, channel, parent, None) if kind != "action" else None
+        try:
+            reply = self.core.click(c, progress, job)
+            if isinstance(reply, Refusal) and reply.why == "expired":
+                # Only the person who clicked needs to know; the thread stays clean.
+                self.calls.ephemeral(channel, user, "That action was already used or has expired.")
+                return
+            self.show(reply, channel, parent, progress, response_url if isinstance(response_url, str) else None)
+            if kind == "run_checks" and parent:
+                self.calls.react(channel, parent, "white_check_mark" if present.ok_status(reply) else "x")
+        except Exception as e:
+            self.fail(channel, parent, None, progress.ts if progress else None, e)
+            raise
+
+    def _click_via_response_url(
+        self,
+        kind: Literal["run_checks", "clarify", "action"],
+        value: str,
+        user: str,
+        channel: str,
+        response_url: str,
+        job: JobContext,
+    ) -> None:
+        """The bot is not in the channel: run the checks and answer through the response URL."""
+        c = Click(kind=kind, value=value, user=user, place=channel)
+        self.calls.respond(response_url, ([blocks.section(":mag: Running the checks…")], "Running the checks…"))
+        reply = self.core.click(c, None, job)
+        self.calls.respond(response_url, present.reply(reply, self.kb))
+
+
+def _checks_head(value: str, user: str) -> tuple[list[blocks.Block], str]:
+    """The parent message of checks started from a card: what, where, asked by whom (escaped)."""
+    try:
+        data = json.loads(value)
+        module, env = str(data.get("module") or "?"), str(data.get("env") or "")
+    except (ValueError, AttributeError):
+        module, env = "?", ""
+    where = f" on *{blocks.esc(env, 60)}*" if env else ""
+    text = f":mag: Checks of *{blocks.esc(module, 40)}*{where}, asked by <@{blocks.esc(user, 30)}>"
+    return [blocks.section(text)], blocks.fallback(f"Checks of {module}{' on ' + env if env else ''}")
+
+
+def _where(record: JobRecord) -> tuple[str, str, str | None] | None:
+    if record.kind == "question":
+        ev = record.payload.get("event") or {}
+        channel, ts = ev.get("channel"), ev.get("ts")
+        if channel and ts:
+            return str(channel), str(ev.get("thread_ts") or ts), str(ts)
+    if record.message:
+        return record.message["channel"], record.message["ts"], None
+    if record.kind == "click":
+        body = record.payload.get("body") or {}
+        channel = (body.get("channel") or {}).get("id")
+        msg = body.get("message") or {}
+        parent = msg.get("thread_ts") or msg.get("ts")
+        if channel and parent:
+            return str(channel), str(parent), None
+    return None

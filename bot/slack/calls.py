@@ -1,0 +1,102 @@
+"""Slack Web API calls that never take the bot down, with the fallbacks answers rely on.
+
+Every call returns the response data or None; failures are logged with Slack's error code only
+(never a token or a body). `update_or_post` falls back to a new thread message when the final
+`chat.update` fails, and `respond` answers through an interaction's response URL when the bot
+cannot post in a channel it is not a member of.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
+
+Message = tuple[list[dict[str, Any]], str]
+RESPONSE_URL_TIMEOUT_S = 10
+_RESPONSE_HOSTS = ("hooks.slack.com",)
+
+
+class SlackCalls:
+    def __init__(self, client: WebClient, response_hosts: tuple[str, ...] = _RESPONSE_HOSTS) -> None:
+        self.client = client
+        self.response_hosts = response_hosts
+        self.last_error: str | None = None
+
+    def call(self, method: str, **kwargs: Any) -> dict[str, Any] | None:
+        self.last_error = None
+        try:
+            resp = getattr(self.client, method)(**kwargs)
+            data = getattr(resp, "data", None)
+            return dict(data) if isinstance(data, dict) else {}
+        except SlackApiError as e:
+            err = e.response.get("error") if e.response is not None else "unknown"
+            self.last_error = str(err)
+            log.warning("Slack %s failed: %s", method, err)
+        except Exception as e:  # network, timeouts: the bot lives on
+            self.last_error = type(e).__name__
+            log.warning("Slack %s failed: %s", method, type(e).__name__)
+        return None
+
+    def react(self, channel: str, ts: str, name: str) -> None:
+        self.call("reactions_add", channel=channel, timestamp=ts, name=name)
+
+    def post(self, channel: str, thread_ts: str | None, msg: Message) -> str | None:
+        resp = self.call(
+            "chat_postMessage",
+            channel=channel,
+            thread_ts=thread_ts,
+            blocks=msg[0],
+            text=msg[1],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(resp["ts"]) if resp and resp.get("ts") else None
+
+    def update(self, channel: str, ts: str, msg: Message) -> bool:
+        return self.call("chat_update", channel=channel, ts=ts, blocks=msg[0], text=msg[1]) is not None
+
+    def update_or_post(self, channel: str, thread_ts: str, ts: str | None, msg: Message) -> str | None:
+        """Replace the progress message; if that fails (or there is none), post the message in the thread."""
+        if ts is not None and self.update(channel, ts, msg):
+            return ts
+        return self.post(channel, thread_ts, msg)
+
+    def ephemeral(self, channel: str, user: str, text: str) -> None:
+        self.call("chat_postEphemeral", channel=channel, user=user, text=text)
+
+    def upload(self, channel: str, thread_ts: str, content: str, filename: str, title: str) -> bool:
+        return (
+            self.call(
+                "files_upload_v2", channel=channel, thread_ts=thread_ts, content=content, filename=filename, title=title
+            )
+            is not None
+        )
+
+    def respond(self, response_url: str, msg: Message, *, replace: bool = False) -> bool:
+        """Answer through an interaction's response URL (works where the bot is not a channel member)."""
+        parts = urlsplit(response_url)
+        base = urlsplit(self.client.base_url)
+        allowed = parts.hostname in self.response_hosts or parts.hostname == base.hostname
+        if parts.scheme not in ("https", "http") or not allowed:
+            log.warning("refusing a response_url on an unexpected host")
+            return False
+        body = json.dumps(
+            {"blocks": msg[0], "text": msg[1], "response_type": "ephemeral", "replace_original": replace}
+        ).encode()
+        req = urllib.request.Request(  # noqa: S310 - scheme and host checked above
+            response_url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=RESPONSE_URL_TIMEOUT_S) as r:  # noqa: S310 - host checked above
+                return bool(200 <= r.status < 300)
+        except Exception as e:
+            log.warning("response_url post failed: %s", type(e).__name__)
+            return False

@@ -1,0 +1,114 @@
+"""The Bolt app: listeners that only acknowledge and hand work over.
+
+Events and clicks become jobs (`submit(kind, payload, job_id)`); the job id of an event is its
+`event_id`, so a re-delivered event (Slack retries, both of two replicas behind a load balancer)
+is accepted once deployment-wide. `/campaign-module` is answered in the acknowledgement itself
+(a card; nothing runs from it). Nothing here talks to hosts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from bot.conversation.core import Conversation
+from bot.kb.models import KnowledgeBase
+from bot.present import slack as present
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[str, dict[str, Any], str | None], object]
+
+
+def build_bolt(
+    *,
+    core: Conversation,
+    kb: KnowledgeBase,
+    client: WebClient,
+    signing_secret: str | None,
+    executor: Executor,
+    submit: Submit,
+    support_channels: frozenset[str] = frozenset(),
+    socket_mode: bool = False,
+    home: Callable[[str], dict[str, Any]] | None = None,
+) -> App:
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "socket-mode",
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+        listener_executor=executor,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.middleware
+    def drop_bots(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        event = body.get("event") or {}
+        if event.get("bot_id") or event.get("subtype") in ("bot_message", "message_changed", "message_deleted"):
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def accept(body: dict[str, Any], event: dict[str, Any]) -> None:
+        event_id = body.get("event_id")
+        job_id = f"ev:{event_id}" if event_id else f"msg:{event.get('channel')}:{event.get('ts')}"
+        submit("question", {"event": event}, job_id)
+
+    @app.event("app_mention")
+    def on_mention(body: dict[str, Any]) -> None:
+        accept(body, body["event"])
+
+    @app.event("message")
+    def on_message(event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+        if event.get("subtype"):
+            return
+        bot_user = context.get("bot_user_id")
+        if bot_user and f"<@{bot_user}>" in (event.get("text") or ""):
+            return  # the app_mention event answers it
+        if event.get("channel_type") == "im" or event.get("channel") in support_channels:
+            accept(body, event)
+
+    @app.command("/campaign-module")
+    def on_command(ack: Callable[..., None], command: dict[str, Any]) -> None:
+        try:
+            reply = core.module_command(
+                str(command.get("text", "")), str(command.get("user_id", "")), str(command.get("channel_id", ""))
+            )
+            bl, text = present.reply(reply, kb)
+        except Exception:  # the ack must go out whatever happens
+            log.exception("/campaign-module failed")
+            bl, text = present.problem("the card could not be built; the error is in the bot's log")
+        ack(blocks=bl, text=text)
+
+    def click(ack: Callable[..., None], body: dict[str, Any]) -> None:
+        ack()
+        # Slack does not re-deliver interactions (an unacknowledged click shows an error instead),
+        # so every click is a job of its own; the one-time action id guards against double runs.
+        submit("click", {"body": body}, None)
+
+    app.action("run_checks")(click)
+    app.action(re.compile(r"^clarify:"))(click)
+    app.action(re.compile(r"^act:"))(click)
+
+    if home is not None:
+
+        @app.event("app_home_opened")
+        def on_home(event: dict[str, Any], client: WebClient) -> None:
+            if event.get("tab") not in (None, "home"):
+                return
+            user = str(event.get("user") or "")
+            try:
+                client.views_publish(user_id=user, view=home(user))
+            except Exception as e:
+                log.warning("App Home not published: %s", type(e).__name__)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("listener error: %s", type(error).__name__)
+
+    return app

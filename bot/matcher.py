@@ -20,6 +20,7 @@ from bot.models import Match
 from bot.text import TypoIndex, fold, keys, split_compound, undouble, word_groups, words
 
 ABSTAIN_BELOW = 1.5  # raw evidence the best module needs, or the matcher says nothing
+TERSE_ABSTAIN_BELOW = 1.0  # the same for a question of one or two words
 KEEP_RATIO = 0.25  # other modules need this share of the best module's evidence
 MIN_EVIDENCE = 0.8
 ALIAS_WEIGHT = 2.0  # an alias without an explicit signal weight
@@ -395,7 +396,7 @@ class Matcher:
         if strong:
             if best < ABSTAIN_BELOW:
                 return []
-        elif (offtopic and not context) or best + bonus < ABSTAIN_BELOW or self._looks_like_code(text):
+        elif (offtopic and not context) or best + bonus < self._threshold(toks) or self._looks_like_code(text):
             # not about Campaign, someone's desktop or office tools, or a pasted command line
             return []
         out: list[Match] = []
@@ -416,6 +417,12 @@ class Matcher:
             if len(out) >= limit:
                 break
         return out
+
+    def _threshold(self, toks: list[_Token]) -> float:
+        """Evidence the best module needs. A question of one or two words ("workflows?", "clicks")
+        is a topic by itself: what it names is all the evidence there will be."""
+        content = [t for t in toks if t.raw not in _FUNCTION_WORDS and t.raw not in self._no_split]
+        return TERSE_ABSTAIN_BELOW if len(content) <= 2 else ABSTAIN_BELOW
 
     @staticmethod
     def _is_place(toks: list[_Token], start: int) -> bool:

@@ -325,7 +325,11 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
     """(status, one sentence): what is wrong, where; or that nothing was found."""
     status = worst(list(findings))
     names = ", ".join(m.name for m in modules)
-    fails = [f for f in findings if f.status == "fail"]
+    # What is down comes first: a module that does not run explains more than anything else.
+    fails = sorted(
+        (f for f in findings if f.status == "fail"),
+        key=lambda f: 0 if {"not_running", "no_tasks"} & set(f.conditions) else 1,
+    )
     errors = [f for f in findings if f.status == "error"]
     warns = [f for f in findings if f.status == "warn"]
     unknown = [f for f in findings if f.status == "unknown"]

@@ -29,4 +29,5 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # The real-sshd fleet (session scope) is shared by the SSH integration and the Slack end-to-end tests.
+from tests.harness.world import world  # noqa: E402, F401
 from tests.integration.fleet import fleet  # noqa: E402, F401

@@ -4,6 +4,7 @@ conversation issue, through the same API every surface uses."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -165,7 +166,7 @@ def test_every_question_is_audited(world: World) -> None:
     ask(world, "mail not sending")
     ask(world, "my laptop is slow")
     ask(world, "mail not sending on staging")
-    records = [json.loads(x) for x in open(world.audit_path).read().splitlines()]  # type: ignore[arg-type]
+    records = [json.loads(x) for x in Path(str(world.audit_path)).read_text().splitlines()]
     assert [r["outcome"] for r in records][-3:][1:] == ["not-about-campaign", "refused-unknown_environment"]
     assert records[-3]["commands"] and records[-3]["environment"] == "prod"
 

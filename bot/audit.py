@@ -1,7 +1,9 @@
 """The audit log: one JSON object per line for every request that reached the servers (or was refused).
 
-Records hold who, where, which environment, the question (truncated), modules, hosts, every command
-sent and the outcome. Everything is redacted first; tokens are never written.
+Records hold who, where, which environment, the question (cut to `MAX_QUESTION` characters), modules,
+hosts, every command sent and the outcome. Every value is redacted whole (`bot.redact.redact_data`)
+*before* anything is cut, so a secret longer than the cut is never half-written; the line is written only
+after it has been serialised, so the file holds valid JSON lines whatever the values were.
 """
 
 from __future__ import annotations
@@ -12,20 +14,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.redact import redact
+from bot.redact import redact_data
 
 MAX_QUESTION = 300
 
 
-def _redacted(value: Any) -> Any:
-    """Redact every string inside the record (before serialising, so the JSON stays valid)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: _redacted(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redacted(v) for v in value]
-    return value
+def audit_record(fields: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """The record as written: a time stamp, then `fields`, redacted whole, then the question cut."""
+    raw: dict[str, Any] = {"time": (now or datetime.now(timezone.utc)).isoformat(timespec="milliseconds"), **fields}
+    rec: dict[str, Any] = redact_data(raw)
+    question = rec.get("question")
+    if isinstance(question, str) and len(question) > MAX_QUESTION:
+        rec["question"] = question[: MAX_QUESTION - 3] + "..."
+    return rec
 
 
 class AuditLog:
@@ -35,12 +36,9 @@ class AuditLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def record(self, **fields: Any) -> dict[str, Any]:
-        rec: dict[str, Any] = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
-        for k, v in fields.items():
-            if k == "question" and isinstance(v, str) and len(v) > MAX_QUESTION:
-                v = v[: MAX_QUESTION - 3] + "..."
-            rec[k] = v
-        line = json.dumps(_redacted(rec), ensure_ascii=False, default=str)
+        """Append one record and return it as written (redacted). Raises OSError when the file cannot be written."""
+        rec = audit_record(fields)
+        line = json.dumps(rec, ensure_ascii=False)
         with self._lock, self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
         return rec

@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -72,6 +73,11 @@ _CONTROL_RE = re.compile(
 )
 
 
+# The same sequences written as escapes inside a JSON string or a Python repr ("\\u001b[0m", "\\x1b[0m"):
+# harmless as text, but they could still split a key from the detectors.
+_ESCAPED_CSI = re.compile(r"\\(?:u001[bB]|x1[bB]|033|e)\[[0-?]*[ -/]*[@-~]")
+
+
 def strip_control(text: str) -> str:
     """`text` without terminal control sequences or other control characters (`\\n` and `\\t` are kept).
 
@@ -96,7 +102,7 @@ _KEY_WORDS = (
 )
 # Short words that count only as a whole part of the key (`db_pass`, `mysqlPwd`, `sig`), not inside
 # other words (`bypass`, `design`).
-_KEY_PARTS = frozenset({"pass", "pwd", "pw", "psw", "sig", "auth", "sas"})
+_KEY_PARTS = frozenset({"pass", "pwd", "pw", "psw", "sig", "sid", "auth", "sas"})
 # A last part that makes the key about the secret, not the secret (`password_file`, `tokenType`).
 _NOT_SECRET_LAST = frozenset(
     {
@@ -108,8 +114,6 @@ _NOT_SECRET_LAST = frozenset(
 _NOT_SECRET_KEYS = frozenset({"tokenizer", "tokenize", "tokenized", "secretary"})
 _HEADER_KEYS = frozenset({"authorization", "proxyauthorization", "cookie", "setcookie"})
 _KEY_PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_]+")
-# Cheap pre-check, used inside the regexes below so that ordinary `word:` / `a=b` never reach Python code.
-_KEY_HINT = r"(?=[\w.\-$@]*?(?i:pass|pwd|pw|psw|secret|token|cred|key|sig|auth|sess|cookie|bearer|contrase|kennwort|wachtwoord|mot.?de.?passe))"
 
 
 def _key_parts(key: str) -> list[str]:
@@ -133,7 +137,9 @@ def _is_header_key(key: str) -> bool:
 
 # ---------------------------------------------------------------------------- multi-line blocks
 
-_SEP = r"(?:\r?\n|\\r\\n|\\n)"  # a line break, real or escaped inside a JSON string or a Python repr
+# A line break: real, escaped inside a JSON string or a Python repr, or " | " (how the bot's checks and
+# parsers flatten a multi-line host text into one evidence line).
+_SEP = r"(?:\r?\n|\\r\\n|\\n| ?\| )"
 _PEM_LABEL = r"[A-Z0-9]+(?: [A-Z0-9]+)*"
 # Every PEM block's body is redacted: private keys (PKCS#1/#8, EC, DSA, OpenSSH, encrypted, PGP) are secret;
 # certificates, CSRs and public keys are not, but their base64 carries no evidence for a reader and a
@@ -142,22 +148,14 @@ _PEM_FULL = re.compile(r"(-----BEGIN " + _PEM_LABEL + r"-----)(.*?)(-----END " +
 # A block cut after its BEGIN line: its body is base64 lines and `Header: value` lines (Proc-Type, DEK-Info).
 _PEM_OPEN = re.compile(
     r"(-----BEGIN " + _PEM_LABEL + r"-----)"
-    r"((?:" + _SEP + r"[ \t]*(?:[A-Za-z0-9+/=]+|[A-Za-z][\w-]*:[^\r\n\\]*)?[ \t]*)*)"
-)
-# A block cut before its BEGIN line (a log tail that starts inside a key): base64 lines up to the END line.
-_PEM_CLOSE = re.compile(
-    r"(?:^|(?<=\\n)|(?<=[\"']))((?:[ \t]*[A-Za-z0-9+/=]+[ \t]*" + _SEP + r")+)(?=[ \t]*-----END " + _PEM_LABEL + ")",
-    re.M,
+    r"((?:" + _SEP + r"[ \t]*(?:[A-Za-z][\w-]*:[^\r\n\\|]*|[A-Za-z0-9+/=]+)?[ \t]*)*)"
 )
 # PuTTY key files: the private part is the `Private-Lines: N` base64 lines, and the MAC.
 _PUTTY = re.compile(
     r"(Private-Lines:[ \t]*\d+[ \t]*" + _SEP + r")((?:[ \t]*[A-Za-z0-9+/=]+[ \t]*(?:" + _SEP + r"|$))+)"
 )
-_PUTTY_MAC = re.compile(r"(?<=Private-MAC:)[ \t]*([0-9A-Fa-f]{16,})")
-# SMTP AUTH LOGIN / CRAM-MD5: after a `334 <challenge>` reply, the next line is the client's base64 answer.
-_SMTP_334 = re.compile(
-    r"^.*?(?<![\w-])334[ -][A-Za-z0-9+/]*={0,2}[ \t]*\r?\n.*?([A-Za-z0-9+/]{4,}={0,2})[ \t]*\r?$", re.M
-)
+_PUTTY_MAC = re.compile(r"(?<=Private-MAC:)[ \t]*([0-9A-Fa-f]+)")
+_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
 def _blank_lines(body: str) -> str:
@@ -172,12 +170,54 @@ def _blank_lines(body: str) -> str:
     return re.sub(r"[^\r\n]+", one, body)
 
 
+def _sep_before(text: str, j: int) -> int:
+    """The length of a line break (see `_SEP`) that ends at `j`, or 0."""
+    if j >= 1 and text[j - 1] == "\n":
+        return 2 if j >= 2 and text[j - 2] == "\r" else 1
+    if j >= 2 and text[j - 2 : j] == "\\n":
+        return 4 if text[max(0, j - 4) : j] == "\\r\\n" else 2
+    if j >= 1 and text[j - 1] == "|":
+        return 2 if j >= 2 and text[j - 2] == " " else 1
+    return 0
+
+
+def _pem_tail_start(text: str, end_marker: int) -> int:
+    """Where the base64 lines just before an END line begin, when their BEGIN line was cut off (a log tail
+    that starts inside a key). Returns `end_marker` when there are none."""
+    start = i = end_marker
+    while True:
+        while i > 0 and text[i - 1] in " \t":
+            i -= 1
+        sep = _sep_before(text, i)
+        if not sep:
+            return start
+        j = i - sep
+        while j > 0 and text[j - 1] in " \t":
+            j -= 1
+        b = j
+        while b > 0 and text[b - 1] in _B64_CHARS:
+            b -= 1
+        if b > 0 and text[b - 1] == "\\" and text[b] in "nr":
+            b += 1  # the n of an escaped line break is not part of the line
+        if b == j:
+            return start
+        start = i = b
+
+
 def _redact_blocks(text: str) -> str:
     if "-----BEGIN " in text:
         text = _PEM_FULL.sub(lambda m: m.group(1) + _blank_lines(m.group(2)) + m.group(3), text)
         text = _PEM_OPEN.sub(lambda m: m.group(1) + _blank_lines(m.group(2)), text)
     if "-----END " in text:
-        text = _PEM_CLOSE.sub(lambda m: _blank_lines(m.group(1)), text)
+        spans = []
+        pos = text.find("-----END ")
+        while pos >= 0:
+            start = _pem_tail_start(text, pos)
+            if start < pos:
+                spans.append((start, pos))
+            pos = text.find("-----END ", pos + 1)
+        for s, e in reversed(spans):
+            text = text[:s] + _blank_lines(text[s:e]) + text[e:]
     if "Private-Lines:" in text:
         text = _PUTTY.sub(lambda m: m.group(1) + _blank_lines(m.group(2)), text)
     if "Private-MAC:" in text:
@@ -186,83 +226,123 @@ def _redact_blocks(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- detectors (spans)
+#
+# Each detector yields (start, end) spans of secret values in the detection view of the text; the spans
+# are merged and replaced at the end. Speed matters (every log record passes here), so the patterns start
+# with a literal where they can (the regex engine then skips ahead fast), rare forms are gated by a plain
+# substring test, and key/value assignments are found from their key words, not by trying every position.
 
-# `key <op> value`: JSON/Python ("password": "x"), YAML (password: x), XML attributes (password="x"),
-# INI/env (DB_PASSWORD=x), URL query (&api_key=x), headers (X-API-Key: x), flags (--password=x,
-# -trackingpassword:x). Only the key and the operator are consumed, so a secret key inside another
-# key's value is still seen. Quotes may be escaped (JSON inside a JSON string).
-_ASSIGN = re.compile(
-    r"(?<![\w.\-$@\\])(?P<kq>\\{0,2}[\"']?)" + _KEY_HINT + r"(?P<key>-{0,2}[A-Za-z_$@][\w.\-$@]*)(?P=kq)"
-    r"[ \t]*(?P<op>:=|=>|==|=|:)(?!//)[ \t]*"
-)
+# Where a key word (see `_KEY_WORDS`) may sit inside a key; found with str.find on the lower-cased text.
+_HINTS = (
+    "pass", "pw", "psw", "secret", "token", "cred", "key", "sig", "sid", "auth", "sess", "cookie", "bearer",
+    "contrase", "kennwort", "wachtwoord",
+)  # fmt: skip
+_HINT_RE = re.compile("(?i:" + "|".join(_HINTS) + ")")  # the same, for text whose lower case changes length
+_KEY_CHARS = frozenset("_.-$@")
+# After a key: its closing quote (the same as the opening one), then the operator.
+_OPERATOR = re.compile(r"[ \t]*(:=|=>|==|=|:)(?!//)[ \t]*")
 # `name: DB_PASSWORD` + `value: x` (Kubernetes env, XML <property name=".." value=".."/>, JSON pairs).
 _NAME_VALUE = re.compile(
-    r"(?<![\w.\-])\\{0,2}[\"']?(?i:name|key|property|param|parameter|variable)\\{0,2}[\"']?[ \t]*[:=][ \t]*"
-    r"\\{0,2}[\"']?(?P<k>[\w.\-]+)\\{0,2}[\"']?[ \t]*[,;]?[ \t]*(?:\r?\n[ \t]*-?[ \t]*)?"
-    r"\\{0,2}[\"']?(?P<vk>(?i:value))\\{0,2}[\"']?[ \t]*[:=][ \t]*"
+    r"(?<![\w.\-])\\*[\"']?(?i:name|key|property|param|parameter|variable)\\*[\"']?[ \t]*[:=][ \t]*"
+    r"\\*[\"']?(?P<k>[\w.\-]+)\\*[\"']?[ \t]*[,;]?[ \t]*(?:\r?\n[ \t]*-?[ \t]*)?"
+    r"\\*[\"']?(?P<vk>(?i:value))\\*[\"']?[ \t]*[:=][ \t]*"
 )
-# <password>x</password>, <urn:strPassword>x</urn:strPassword>, <entry key="password">x</entry>, CDATA too.
-_XML_ELEMENT = re.compile(
-    r"<(?P<tag>[A-Za-z_][\w:.\-]*)(?P<attrs>[ \t\r\n][^<>]*)?>(?P<body>(?:<!\[CDATA\[.*?\]\]>|[^<])+)</(?P=tag)[ \t]*>",
-    re.S,
-)
-_XML_NAME_ATTR = re.compile(r"\b(?:name|key|id)[ \t]*=[ \t]*[\"']([^\"']*)[\"']", re.I)
+# <password>x</password>, <urn:strPassword>x</urn:strPassword>, <entry key="password">x</entry>, CDATA too:
+# the content after the opening tag up to the next tag, or to the end of the text when it was cut.
+_XML_TAG = re.compile(r"<(?P<tag>[A-Za-z_][\w:.\-]*)(?P<attrs>[ \t\r\n][^<>]*)?(?<!/)>")
+_XML_NAME_ATTR = re.compile(r"\b(?i:name|key|id)[ \t]*=[ \t]*\\*[\"'](?P<k>[^\"'<>\\]*)\\*[\"']")
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.S)
 # An unquoted value in the middle of a line ends at white space, at `&` (URL query), at a quote or an angle
 # bracket, and at `;` or `,` only when another `key=` follows (connection strings, YAML flow maps).
 _BARE_VALUE = re.compile(r"(?:[^\s\"'&<>;,]|[;,](?![ \t]*[\"']?[\w.\-]+[\"']?[ \t]*[:=]))+")
+_OPEN_QUOTE = re.compile(r"\\*[\"']")
 _LINE_PREFIX = re.compile(r"[ \t]*(?:[-*>+<][ \t]*|export[ \t]+|set[ \t]+)?")
+_YAML_KEY_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\-\"']+[ \t]*:(?:[ \t]|$)")
 _YAML_BLOCK = re.compile(r"[|>][+-]?[0-9]?[ \t]*(?:#.*)?")
 # A whole-line value ends at the line's end, or at a closing quote when the "line" sits inside a quoted
 # string (a header or an env line inside JSON or a Python repr).
 _LINE_END = re.compile(r"[\"'](?=\s|[,}\]);]|$)|\r?\n|\\r|\\n|$")
 
-# Forms detect-secrets lacks, each a whole token unless a group says which part is secret.
-_TARGETED: tuple[tuple[re.Pattern[str], int], ...] = (
+
+@dataclass(frozen=True)
+class _Rule:
+    """A targeted form: `pattern`, the `group` that is secret (0: the whole token), run only when one of
+    `gate` occurs in the lower-cased text, and (`word`) only where it does not start inside a word."""
+
+    pattern: re.Pattern[str]
+    group: int = 0
+    gate: tuple[str, ...] = ()
+    word: bool = True
+
+
+# Forms detect-secrets lacks, each with why.
+_RULES: tuple[_Rule, ...] = (
     # Slack: detect-secrets knows xox[abposr] with digit groups only; refresh (xoxe, xoxe.xoxp) and app tokens.
-    (re.compile(r"\bxox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]{6,}"), 0),
-    (re.compile(r"\bxapp-\d+-[A-Za-z0-9-]{6,}"), 0),
+    _Rule(re.compile(r"xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]{6,}")),
+    _Rule(re.compile(r"xapp-\d+-[A-Za-z0-9-]{6,}")),
     # GitHub fine-grained tokens (detect-secrets: ghp_/gho_/ghu_/ghs_/ghr_ only).
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), 0),
+    _Rule(re.compile(r"github_pat_[A-Za-z0-9_]{20,}")),
     # Stripe: detect-secrets knows live secret keys of exactly 24 characters; test keys, webhook secrets.
-    (re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}"), 0),
-    (re.compile(r"\bwhsec_[0-9A-Za-z+/=]{20,}"), 0),
+    _Rule(re.compile(r"[sr]k_(?:live|test)_[0-9A-Za-z]{10,}"), gate=("k_live_", "k_test_")),
+    _Rule(re.compile(r"whsec_[0-9A-Za-z+/=]{20,}")),
     # npm tokens outside an .npmrc line.
-    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0),
+    _Rule(re.compile(r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])")),
     # Google: API keys, OAuth client secrets, OAuth access tokens (none in detect-secrets).
-    (re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), 0),
-    (re.compile(r"\bGOCSPX-[0-9A-Za-z_\-]{20,}"), 0),
-    (re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}"), 0),
+    _Rule(re.compile(r"AIza[0-9A-Za-z_\-]{35}")),
+    _Rule(re.compile(r"GOCSPX-[0-9A-Za-z_\-]{20,}")),
+    _Rule(re.compile(r"ya29\.[0-9A-Za-z_\-]{20,}")),
     # Azure AD client secrets (`xxx8Q~...`).
-    (re.compile(r"(?<![\w~.-])[A-Za-z0-9_.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}"), 0),
+    _Rule(re.compile(r"(?<![\w~.-])[A-Za-z0-9_.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}"), gate=("q~",), word=False),
     # JWTs, also cut ones (detect-secrets requires all three parts to decode).
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-+/=]*)?"), 0),
+    _Rule(re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-+/=]*)?")),
     # URL credentials, an empty user name included (redis://:pw@host); the password may contain '@'.
-    (re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s/?#@:\"']*:([^\s/?#\"']+)@"), 1),
+    _Rule(re.compile(r"://[^\s/?#@:\"']*:([^\s/?#\"']+)@"), 1, word=False),
     # Campaign: nlserver config -setdblogin:[dbms:]account[:database]/password@server (MSSQL quotes it).
-    (re.compile(r"(?i)-setdblogin:[^\s/@]*/(\"[^\"\r\n]*\"?|[^\s@\"]+)(?=@|\s|$)"), 1),
+    _Rule(
+        re.compile(r"(?i)-setdblogin:[^\s/@]*/(\\*\"[^\"\r\n]*\"?|[^\s@\"\\]+)(?=@|\s|$|\\)"),
+        1,
+        gate=("setdblogin",),
+        word=False,
+    ),
     # Oracle: jdbc:oracle:thin:user/pass@host, sqlplus user/pass@tns, CONNECT user/pass.
-    (
+    _Rule(
         re.compile(
             r"(?i)(?:jdbc:oracle:[a-z0-9]+:@?|\b(?:sqlplus|sqlldr|expdp|impdp|exp|imp|rman|dgmgrl)(?:[ \t]+-\S+)*[ \t]+"
             r"|\bconn(?:ect)?[ \t]+)[^\s/@\"']+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"
         ),
         1,
+        gate=("oracle", "sqlplus", "sqlldr", "expdp", "impdp", "exp ", "imp ", "rman", "dgmgrl", "conn"),
+        word=False,
     ),
-    # Any other user/pass@host at the start of a word (not a path component).
-    (re.compile(r"(?<![\w/.:\-@\\])[A-Za-z][\w$#.\-]*/([^\s/@\"':]{1,128})@(?=[A-Za-z0-9\[][\w.\-]*)"), 1),
     # Bearer credentials anywhere (headers are handled whole by the key/value detector).
-    (re.compile(r"\b(?i:bearer)[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)"), 1),
+    _Rule(re.compile(r"(?i:bearer)[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)"), 1, gate=("bearer",)),
     # SMTP AUTH with the initial response on the command line (AUTH PLAIN <base64>).
-    (
+    _Rule(
         re.compile(
-            r"(?i)\bAUTH[ \t]+(?:PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI)[ \t]+"
+            r"(?i)AUTH[ \t]+(?:PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI)[ \t]+"
             r"(?!(?:PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI|ANONYMOUS|EXTERNAL)\b)"
             r"([A-Za-z0-9+/]{4,}={0,2})"
         ),
         1,
+        gate=("auth",),
     ),
 )
-_BASIC = re.compile(r"\b(?i:basic)[ \t]+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])")
+# Any other user/pass@host (Oracle style) at the start of a word, not a path component: checked at each '@'.
+_USER_PASS_AT = re.compile(r"[A-Za-z][\w$#.\-]*/([^\s/@\"':]{1,128})")
+_USER_PASS_BEFORE = frozenset("/.:-@\\")
+_HOST_AFTER = re.compile(r"[A-Za-z0-9\[][\w.\-]*")
+# A token of a known provider cut short (at the end of a line or before an ellipsis): too short for the
+# patterns above, but its prefix says what it is.
+_CUT_PREFIXES = (
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-",
+    "glimt-", "glptt-", "glagent-", "gloas-", "xox", "xapp-", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "npm_",
+    "AIza", "AKIA", "ASIA", "ABIA", "ACCA", "A3T", "SG.", "pypi-AgE", "eyJ", "GOCSPX-", "ya29.", "whsec_",
+)  # fmt: skip
+_CUT_REST = re.compile(r"[A-Za-z0-9_\-.+/=]{4,}(?=\.\.\.|…|[ \t]*(?:\r?\n|$))")
+_BASIC = re.compile(r"(?i:basic)[ \t]+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])")
+# SMTP AUTH LOGIN / CRAM-MD5: after a `334 <challenge>` reply, the next line is the client's base64 answer.
+_SMTP_334 = re.compile(r"334[ -][A-Za-z0-9+/]*={0,2}[ \t]*\r?$", re.M)
+_SMTP_ANSWER = re.compile(r"([A-Za-z0-9+/]{4,}={0,2})[ \t]*\r?$", re.M)
 # Candidates for the entropy test: base64/url-safe runs of 20+ characters; '=' only as trailing padding,
 # so in KEY=VALUE the key is not part of the value.
 _ENTROPY_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-\\])[A-Za-z0-9+/_\-]{20,}(?:={1,2}(?![A-Za-z0-9+/_\-]))?")
@@ -270,11 +350,11 @@ _ENTROPY_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-\\])[A-Za-z0-9+/_\-]{20,}(?:={1,2
 _MATCH_KEY = re.compile(r"[A-Za-z_][\w.\-]*[ \t]*[=:][ \t]*")
 _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 _DIGEST_LABEL = re.compile(r"(?i)(?:sha\d*|md5|commit|digest|checksum|fingerprint|hash|etag|build)[\W_]{0,3}$")
-_TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-]")
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
-# detect-secrets detectors not used: the keyword and entropy plugins (used above through their keyword
+# detect-secrets detectors not used: the keyword and entropy plugins (used here through their keyword
 # list and entropy measure, with bounded values), the private key plugin (blocks are handled as blocks),
-# public IPs (evidence, not secrets), URL credentials (the targeted form below also takes an empty user
+# public IPs (evidence, not secrets), URL credentials (the targeted form above also takes an empty user
 # name and a password holding '@'), and the vendor assignment forms (Cloudant, IBM, SoftLayer) whose
 # matches have no group for the value, so they would hide the key name; the key/value detector covers them.
 _DS_SKIPPED = frozenset(
@@ -291,13 +371,22 @@ _DS_SKIPPED = frozenset(
         "SoftlayerDetector",
     }
 )
+# Speed only: detect-secrets patterns that cannot start with a literal, run only when a string they need
+# occurs in the lower-cased text. A pattern not listed here always runs.
+_DS_GATES: dict[str, tuple[str, ...]] = {
+    r"[0-9a-z]{32}-us[0-9]{1,2}": ("-us",),
+    r"(?:\s|=|:|\"|^)AKC[a-zA-Z0-9]{10,}(?:\s|\"|$)": ("akc",),
+    r"(?:\s|=|:|\"|^)AP[\dABCDEF][a-zA-Z0-9]{8,}(?:\s|\"|$)": ("ap",),
+    r"xox(?:a|b|p|o|s|r)-(?:\d+-)+[a-z0-9]+": ("xox",),
+    r"(?:r|s)k_live_[0-9a-zA-Z]{24}": ("k_live_",),
+}
 
 
 @dataclass(frozen=True)
 class _Engine:
     """detect-secrets' patterns and measures, loaded once (importing it costs about 0.2 s)."""
 
-    ds_patterns: tuple[re.Pattern[str], ...]
+    ds_patterns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]
     b64_entropy: Callable[[str], float]
     hex_entropy: Callable[[str], float]
     b64_limit: float
@@ -320,11 +409,11 @@ def _engine() -> _Engine:
             from detect_secrets.plugins.base import RegexBasedDetector
             from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString, HexHighEntropyString
 
-            patterns: list[re.Pattern[str]] = []
+            patterns: list[tuple[re.Pattern[str], tuple[str, ...]]] = []
             classes: list[Any] = sorted(get_mapping_from_secret_type_to_class().values(), key=lambda c: c.__name__)
             for cls in classes:
                 if issubclass(cls, RegexBasedDetector) and cls.__name__ not in _DS_SKIPPED:
-                    patterns.extend(cls().denylist)
+                    patterns.extend((p, _DS_GATES.get(p.pattern, ())) for p in cls().denylist)
             b64, hexa = Base64HighEntropyString(), HexHighEntropyString()
             _engine_cache.append(
                 _Engine(
@@ -340,20 +429,41 @@ def _engine() -> _Engine:
     return _engine_cache[0]
 
 
+@dataclass(frozen=True)
+class _Text:
+    """The text being redacted: `raw` (after blocks), `view` (see `_view`, same offsets), and `lower`
+    (lower-cased view, for gates; `ascii` says whether its offsets are the view's too)."""
+
+    raw: str
+    view: str
+    lower: str
+    ascii: bool
+
+    def has(self, gate: tuple[str, ...]) -> bool:
+        return not gate or any(g in self.lower for g in gate)
+
+
 def _token_span(text: str, start: int, end: int) -> Span:
     """Widen a token match to the whole token, so a longer token than the pattern expects is not half-shown."""
-    while start > 0 and _TOKEN_CHAR.match(text, start - 1):
+    while start > 0 and text[start - 1] in _TOKEN_CHARS:
         start -= 1
-    while end < len(text) and _TOKEN_CHAR.match(text, end):
+    while end < len(text) and text[end] in _TOKEN_CHARS:
         end += 1
     return start, end
 
 
-def _ds_spans(text: str, eng: _Engine) -> Iterator[Span]:
-    for pattern in eng.ds_patterns:
+def _starts_word(text: str, pos: int) -> bool:
+    return pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_")
+
+
+def _ds_spans(t: _Text, eng: _Engine) -> Iterator[Span]:
+    text = t.view
+    for pattern, gate in eng.ds_patterns:
+        if not t.has(gate):
+            continue
         for m in pattern.finditer(text):
             groups = [i for i in range(1, (m.re.groups or 0) + 1) if m.group(i) and len(m.group(i)) >= 6]
-            if groups:  # the pattern names the secret part (AWS secret, URL password, npm token)
+            if groups:  # the pattern names the secret part (AWS secret, npm token)
                 yield m.span(groups[-1])
                 continue
             s, e = m.span()
@@ -368,26 +478,69 @@ def _ds_spans(text: str, eng: _Engine) -> Iterator[Span]:
                 yield _token_span(text, s, e)
 
 
-def _targeted_spans(text: str) -> Iterator[Span]:
-    for pattern, group in _TARGETED:
-        for m in pattern.finditer(text):
-            if group:
-                s, e = m.span(group)
+def _find_all(haystack: str, needle: str) -> Iterator[int]:
+    pos = haystack.find(needle)
+    while pos >= 0:
+        yield pos
+        pos = haystack.find(needle, pos + 1)
+
+
+def _targeted_spans(t: _Text) -> Iterator[Span]:
+    text = t.view
+    for rule in _RULES:
+        if not t.has(rule.gate):
+            continue
+        for m in rule.pattern.finditer(text):
+            if rule.word and not _starts_word(text, m.start()):
+                continue
+            if rule.group:
+                s, e = m.span(rule.group)
                 if e > s:
                     yield s, e
             else:
                 yield _token_span(text, *m.span())
-    for m in _BASIC.finditer(text):
-        raw = m.group(1)
-        try:
-            decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True).decode("utf-8")
-        except (binascii.Error, ValueError):
-            continue
-        if ":" in decoded and decoded.isprintable():  # user:password, not the word "Basic information"
-            yield m.span(1)
+    if "/" in text:
+        for at in _find_all(text, "@"):
+            start = at
+            while start > 0 and not text[start - 1].isspace() and text[start - 1] not in "\"'(<[{=,;":
+                start -= 1
+            up = _USER_PASS_AT.match(text, start, at)
+            if (
+                up
+                and up.end() == at
+                and (start == 0 or text[start - 1] not in _USER_PASS_BEFORE)
+                and _HOST_AFTER.match(text, at + 1)
+            ):
+                yield up.span(1)
+    for prefix in _CUT_PREFIXES:
+        if prefix in text:
+            for pos in _find_all(text, prefix):
+                rest = _CUT_REST.match(text, pos + len(prefix))
+                if rest and _starts_word(text, pos):
+                    yield pos, rest.end()
+    if "basic" in t.lower:
+        for m in _BASIC.finditer(text):
+            if not _starts_word(text, m.start()):
+                continue
+            raw = m.group(1)
+            try:
+                decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True).decode("utf-8")
+            except (binascii.Error, ValueError):
+                continue
+            if ":" in decoded and decoded.isprintable():  # user:password, not the word "Basic information"
+                yield m.span(1)
     if "334" in text:
-        for m in _SMTP_334.finditer(text):
-            yield m.span(1)
+        for pos in _find_all(text, "334"):
+            if not (pos == 0 or not text[pos - 1].isalnum()) or not _SMTP_334.match(text, pos):
+                continue
+            nl = text.find("\n", pos)
+            if nl < 0:
+                continue
+            line_end = text.find("\n", nl + 1)
+            line_end = len(text) if line_end < 0 else line_end
+            answer = _SMTP_ANSWER.search(text, nl + 1, line_end)
+            if answer:
+                yield answer.span(1)
 
 
 def _at_line_start(text: str, pos: int) -> bool:
@@ -418,7 +571,38 @@ def _indented_block(text: str, key_pos: int, after: int) -> Span | None:
         if nxt < 0:
             break
         pos = nxt + 1
+    if end > nl + 1:
+        return nl + 1, end
+    # No deeper line: the text was flattened (indentation lost). Take the lines up to the next `key:`.
+    pos = end = nl + 1
+    while pos < len(text):
+        nxt = text.find("\n", pos)
+        line = text[pos : nxt if nxt >= 0 else len(text)]
+        if not line.strip() or _YAML_KEY_LINE.match(line):
+            break
+        end = pos + len(line.rstrip())
+        if nxt < 0:
+            break
+        pos = nxt + 1
     return (nl + 1, end) if end > nl + 1 else None
+
+
+def _closing_quote(raw: str, start: int, q: str, level: int) -> int:
+    """Where a value opened by `level` backslashes and the quote `q` ends: at the same quote with as many
+    backslashes, at any quote with fewer (the end of the string the value sits in), or at the line's end
+    (the text was cut). Returns the index just past the value."""
+    end = start
+    n = len(raw)
+    while end < n and raw[end] not in "\r\n":
+        c = raw[end]
+        if c in "\"'":
+            b = 0
+            while b < end - start and raw[end - 1 - b] == "\\":
+                b += 1
+            if (c == q and b == level) or (level and b < level):
+                return end - b
+        end += 1
+    return end
 
 
 def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bool) -> Span | None:
@@ -429,15 +613,11 @@ def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bo
     n = len(text)
     if pos >= n:
         return None
-    quote = re.match(r"\\{0,2}[\"']", raw[pos : pos + 3])
+    quote = _OPEN_QUOTE.match(raw, pos)
     if quote:  # quoted: up to the same (possibly escaped) quote, or the end of the line if it was cut
         delim = quote.group(0)
         start = pos + len(delim)
-        end = start
-        while end < n and raw[end] not in "\r\n":
-            if raw.startswith(delim, end) and (len(delim) > 1 or raw[end - 1] != "\\"):
-                break
-            end += 1
+        end = _closing_quote(raw, start, delim[-1], len(delim) - 1)
         return (start, end) if end > start else None
     if header or _at_line_start(text, key_pos):
         end = _line_end(text, pos)
@@ -449,62 +629,130 @@ def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bo
     return m.span() if m else None
 
 
-def _assignment_spans(text: str, raw: str) -> Iterator[Span]:
-    for m in _ASSIGN.finditer(text):
-        key = m.group("key")
-        if not is_secret_key(key):
+def _element_content(text: str, pos: int) -> Span | None:
+    """The text content of an element opened just before `pos` (CDATA included), trimmed."""
+    cdata = _CDATA.match(text, pos)
+    if cdata:
+        s, e = cdata.span(1)
+    else:
+        s = pos
+        e = text.find("<", pos)
+        e = len(text) if e < 0 else e
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return (s, e) if e > s else None
+
+
+def _hint_positions(t: _Text) -> list[int]:
+    if t.ascii:
+        return sorted({p for h in _HINTS if h in t.lower for p in _find_all(t.lower, h)})
+    return [m.start() for m in _HINT_RE.finditer(t.view)]
+
+
+def _is_key_char(c: str) -> bool:
+    return c.isalnum() or c in _KEY_CHARS
+
+
+def _assignment_spans(t: _Text) -> Iterator[Span]:
+    text, raw = t.view, t.raw
+    n = len(text)
+    done = -1
+    for hint in _hint_positions(t):
+        if hint < done:
+            continue  # a second key word in a key already looked at
+        s = hint
+        while s > 0 and _is_key_char(text[s - 1]):
+            s -= 1
+        e = hint
+        while e < n and _is_key_char(text[e]):
+            e += 1
+        done = e
+        key = text[s:e]
+        if not key.lstrip("-") or not is_secret_key(key):
             continue
-        op = m.group("op")
-        header = _is_header_key(key) or (op == ":" and "-" in key.lstrip("-") and _at_line_start(text, m.start()))
-        span = _value_span(text, raw, m.end(), m.start(), op, header)
+        # The key's quote (possibly escaped), which must close after it too.
+        q = s
+        if q > 0 and text[q - 1] in "\"'":
+            q -= 1
+            while q > 0 and text[q - 1] == "\\":
+                q -= 1
+        quote = text[q:s]
+        if q == s and q > 0 and text[q - 1] == "\\":
+            continue
+        if quote and not text.startswith(quote, e):
+            quote = ""  # an opening quote without its closing one: not a quoted key ("Authorization: ..." in "...")
+            if text[s - 1] == "\\":
+                continue
+        op = _OPERATOR.match(text, e + len(quote))
+        if not op:
+            continue
+        header = _is_header_key(key) or (op.group(1) == ":" and "-" in key.lstrip("-") and _at_line_start(text, q))
+        span = _value_span(text, raw, op.end(), q if quote else s, op.group(1), header)
         if span:
             yield span
     if "alue" in text:
-        for m in _NAME_VALUE.finditer(text):
-            if is_secret_key(m.group("k")):
+        for pos in _find_all(t.lower, "value") if t.ascii else (m.start() for m in re.finditer("(?i)value", text)):
+            m = next((x for x in _NAME_VALUE.finditer(text, max(0, pos - 200), pos + 40) if x.start("vk") == pos), None)
+            if m and is_secret_key(m.group("k")):
                 span = _value_span(text, raw, m.end(), m.start("vk"), "=", False)
                 if span:
                     yield span
-    if "</" in text:
-        for m in _XML_ELEMENT.finditer(text):
-            tag = m.group("tag").rsplit(":", 1)[-1]
-            attrs = m.group("attrs") or ""
-            named = _XML_NAME_ATTR.search(attrs)
-            if is_secret_key(tag) or (named is not None and is_secret_key(named.group(1))):
-                s, e = m.span("body")
-                body = m.group("body")
-                cdata = body.find("<![CDATA[")
-                if cdata >= 0:
-                    s, e = s + cdata + 9, s + body.rfind("]]>")
-                while s < e and text[s].isspace():
-                    s += 1
-                while e > s and text[e - 1].isspace():
-                    e -= 1
-                if e > s:
-                    yield s, e
+    if "<" in text:
+        for m in _XML_TAG.finditer(text):
+            named = _XML_NAME_ATTR.search(m.group("attrs") or "")
+            if is_secret_key(m.group("tag").rsplit(":", 1)[-1]) or (named is not None and is_secret_key(named["k"])):
+                span = _element_content(text, m.end())
+                if span:
+                    yield span
 
 
-def _entropy_spans(text: str, eng: _Engine) -> Iterator[Span]:
+def _entropy_spans(t: _Text, eng: _Engine) -> Iterator[Span]:
+    text = t.view
     for m in _ENTROPY_RUN.finditer(text):
         run = m.group(0).rstrip("-_")
-        if run.startswith(("/", "-")) or "//" in run or eng.is_sequential(run) or eng.is_uuid(run):
+        if run.startswith(("/", "-")) or "//" in run:
             continue
         if _HEX.fullmatch(run):
             if len(run) < 32 or eng.hex_entropy(run) <= eng.hex_limit:
                 continue
             if _DIGEST_LABEL.search(text, max(0, m.start() - 12), m.start()):
                 continue  # a labelled checksum or commit: evidence, not a credential
-        elif not any(c.isdigit() for c in run) or eng.b64_entropy(run) <= eng.b64_limit:
+        elif (
+            not any(c.isdigit() for c in run)
+            or math.log2(len(set(run))) <= eng.b64_limit  # cheap bound: entropy <= log2(distinct characters)
+            or eng.b64_entropy(run) <= eng.b64_limit
+        ):
+            continue
+        if eng.is_sequential(run) or eng.is_uuid(run):
             continue
         yield m.start(), m.start() + len(run)
 
 
-_ESCAPED_BREAK = re.compile(r"\\[nrt]")
-_BREAKS = {"n": "\n", "r": "\r", "t": "\t"}
+_VIEW_BREAK = re.compile(r"\\[nrt]| \| ")
+_BREAKS = {"\\n": " \n", "\\r": " \r", "\\t": " \t", " | ": " \n "}
 
 
-def _unescape_break(m: re.Match[str]) -> str:
-    return " " + _BREAKS[m.group(0)[1]]
+def _view(text: str) -> str:
+    """The detection view of `text`: escaped line breaks and " | " flattening become real line breaks
+    (same length, so offsets do not move)."""
+    if "\\" not in text and " | " not in text:
+        return text
+    return _VIEW_BREAK.sub(lambda m: _BREAKS[m.group(0)], text)
+
+
+def _trim(text: str, s: int, e: int) -> Span:
+    """A span never ends inside an escape (`abc\\` before `"`) nor starts just after one, so an escaped
+    text (JSON, a repr) stays well-formed once the span is replaced."""
+    while e > s and text[e - 1] == "\\":
+        e -= 1
+    b = 0
+    while s - 1 - b >= 0 and text[s - 1 - b] == "\\":
+        b += 1
+    if b % 2:
+        s += 1
+    return s, e
 
 
 def _merge(spans: Iterable[Span]) -> list[Span]:
@@ -537,18 +785,18 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
-    text = _redact_blocks(strip_control(text))
+    text = strip_control(text)
+    if "\\" in text:
+        text = _ESCAPED_CSI.sub("", text)
+    text = _redact_blocks(text)
     eng = _engine()
     # Detectors look at a view where escaped line breaks (JSON strings, Python reprs: slack_sdk's debug
-    # log) are real ones, so a key after "\\n" starts a line; offsets are the same as in `text`.
-    view = _ESCAPED_BREAK.sub(_unescape_break, text) if "\\" in text else text
-    spans = [
-        *_ds_spans(view, eng),
-        *_targeted_spans(view),
-        *_assignment_spans(view, text),
-        *_entropy_spans(view, eng),
-    ]
-    spans = [(s, e) for s, e in spans if text[s:e] != REDACTED]
+    # log) and " | " are real ones, so a key after them starts a line; offsets are the same as in `text`.
+    view = _view(text)
+    lower = view.lower()
+    t = _Text(raw=text, view=view, lower=lower, ascii=len(lower) == len(view) and view.isascii())
+    spans = [*_ds_spans(t, eng), *_targeted_spans(t), *_assignment_spans(t), *_entropy_spans(t, eng)]
+    spans = [x for x in (_trim(text, s, e) for s, e in spans) if x[1] > x[0] and text[x[0] : x[1]] != REDACTED]
     if not spans:
         return text
     # A value found once is hidden wherever else it appears (a password echoed in a later error line).
@@ -617,7 +865,10 @@ _local = threading.local()
 
 def _redact_record(record: logging.LogRecord) -> None:
     """Redact a log record in place: the formatted message, the exception and stack text."""
-    if getattr(record, _MARK, False) or getattr(_local, "busy", False):
+    if getattr(_local, "busy", False):
+        return
+    # Already done, and not changed since (makeLogRecord() fills a factory-made record afterwards).
+    if getattr(record, _MARK, None) is record.msg and not record.args and record.exc_info is None:
         return
     _local.busy = True  # redaction must never log through itself
     try:
@@ -635,7 +886,7 @@ def _redact_record(record: logging.LogRecord) -> None:
         record.exc_info = None
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
-        setattr(record, _MARK, True)
+        setattr(record, _MARK, record.msg)
     finally:
         _local.busy = False
 

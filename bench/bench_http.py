@@ -44,7 +44,7 @@ def stop(proc: subprocess.Popen[str]) -> None:
         proc.wait()
 
 
-def memory_attack(plain: bool, chunked: bool) -> dict[str, object]:
+def memory_attack(plain: bool, chunked: bool, count: int = 8, size: int = 50_000_000) -> dict[str, object]:
     proc, port = start(plain)
     try:
         post_slack(port, mention_body())  # warm up: imports, first request
@@ -65,13 +65,18 @@ def memory_attack(plain: bool, chunked: bool) -> dict[str, object]:
         sampler = threading.Thread(target=sample)
         sampler.start()
         t0 = time.monotonic()
-        with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: send_large(port, 50_000_000, chunked=chunked, timeout=120), range(8)))
+        with ThreadPoolExecutor(count) as pool:
+            answers = list(pool.map(lambda _: send_large(port, size, chunked=chunked, timeout=120), range(count)))
         elapsed = time.monotonic() - t0
         time.sleep(0.3)
         done.set()
         sampler.join()
-        statuses = sorted(str(a.status or a.note) for a in answers)
+        statuses = sorted(
+            {
+                f"{sum(1 for b in answers if (b.status or b.note) == (a.status or a.note))} x {a.status or a.note}"
+                for a in answers
+            }
+        )
         return {"base_mb": base / MB, "peak_mb": peak / MB, "seconds": elapsed, "statuses": statuses}
     finally:
         stop(proc)
@@ -114,6 +119,11 @@ def main() -> int:
                 f"{name}, 8 x 50 MB unsigned, {framing}: RSS {r['base_mb']:.0f} -> peak {r['peak_mb']:.0f} MB, "
                 f"all answered in {r['seconds']:.2f} s, answers {r['statuses']}"
             )
+        r = memory_attack(plain, False, count=200, size=1024 * 1024)
+        print(
+            f"{name}, 200 x 1 MiB unsigned (at the limit): RSS {r['base_mb']:.0f} -> peak {r['peak_mb']:.0f} MB, "
+            f"all answered in {r['seconds']:.2f} s, answers {r['statuses']}"
+        )
         for slow in (False, True):
             answers = idle_latency(plain, slow, rounds=2 if plain else 5)
             kind = "slow (partial headers)" if slow else "idle"

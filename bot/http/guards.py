@@ -28,21 +28,26 @@ SLACK_MAX_AGE_S = 5 * 60  # Slack: refuse requests whose timestamp is more than 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
-def slack_signature_valid(secret: bytes, body: bytes, timestamp: str | None, signature: str | None, now: float) -> bool:
-    """Slack's v0 scheme: `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`), the timestamp
-    within five minutes of `now`; compared in constant time.
+def slack_signature_problem(
+    secret: bytes, body: bytes, timestamp: str | None, signature: str | None, now: float
+) -> str | None:
+    """None when the request carries a valid Slack v0 signature; otherwise why not (for the log).
 
-    Computed on the raw bytes: slack_sdk's SignatureVerifier decodes the body as UTF-8 first and
-    calls int() on the timestamp, so a binary body or a non-numeric timestamp would raise there
-    instead of simply being invalid.
+    Slack's v0 scheme: `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`), the timestamp
+    within five minutes of `now`, compared in constant time. Computed on the raw bytes:
+    slack_sdk's SignatureVerifier decodes the body as UTF-8 first and calls int() on the
+    timestamp, so a binary body or a non-numeric timestamp would raise there instead of simply
+    being refused.
     """
-    if timestamp is None or signature is None or not _TIMESTAMP.fullmatch(timestamp):
-        return False
+    if not timestamp or not signature:
+        return "no signature"
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return "malformed timestamp"
     if abs(now - int(timestamp)) > SLACK_MAX_AGE_S:
-        return False
+        return "stale timestamp"
     expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
     presented = signature.encode("latin-1", errors="replace")  # WSGI header values are latin-1 str
-    return hmac.compare_digest(expected.encode(), presented)
+    return None if hmac.compare_digest(expected.encode(), presented) else "signature mismatch"
 
 
 class SlackSignatureGuard:
@@ -82,9 +87,9 @@ class SlackSignatureGuard:
             return respond_error(start_response, e.status, e.reason)
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE")
-        if not slack_signature_valid(self._secret, body, timestamp, signature, self.clock()):
-            why = "no signature" if not signature or not timestamp else "bad or stale signature"
-            log.warning("%s from %s: %s (401)", line, peer, why)
+        refused = slack_signature_problem(self._secret, body, timestamp, signature, self.clock())
+        if refused is not None:
+            log.warning("%s from %s: %s (401)", line, peer, refused)
             return respond_error(start_response, 401, "invalid request")
         from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest  # exactly what Bolt's adapter passes on
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.http import SlackSignatureGuard
-from bot.http.guards import slack_signature_valid
+from bot.http.guards import slack_signature_problem
 from tests.http.conftest import Served, no_tracebacks
 from tests.http.stack import SECRET, Recorder, bolt_app, command_body, mention_body, post_slack, request, sign
 
@@ -169,15 +169,24 @@ def test_the_guard_refuses_an_empty_secret() -> None:
         SlackSignatureGuard(lambda e, s: [], "  ")
 
 
-def test_signature_window_edges() -> None:
+@pytest.mark.parametrize(
+    ("age", "problem"), [(0, None), (300, None), (-300, None), (301, "stale timestamp"), (-301, "stale timestamp")]
+)
+def test_signature_window_edges(age: int, problem: str | None) -> None:
     body, now = b"x=1", 1_700_000_000.0
-    at = lambda ts: sign(body, ts=str(ts))  # noqa: E731
-    ok = at(int(now) - 300)
-    assert slack_signature_valid(SECRET.encode(), body, ok["X-Slack-Request-Timestamp"], ok["X-Slack-Signature"], now)
-    old = at(int(now) - 301)
-    assert not slack_signature_valid(
-        SECRET.encode(), body, old["X-Slack-Request-Timestamp"], old["X-Slack-Signature"], now
-    )
+    headers = sign(body, ts=str(int(now) - age))
+    ts, sig = headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+    assert slack_signature_problem(SECRET.encode(), body, ts, sig, now) == problem
+
+
+def test_signature_reasons() -> None:
+    body, now = b"x=1", time.time()
+    ts = str(int(now))
+    good = sign(body, ts=ts)["X-Slack-Signature"]
+    assert slack_signature_problem(SECRET.encode(), body, None, good, now) == "no signature"
+    assert slack_signature_problem(SECRET.encode(), body, "12a", good, now) == "malformed timestamp"
+    assert slack_signature_problem(SECRET.encode(), body + b" ", ts, good, now) == "signature mismatch"
+    assert slack_signature_problem(SECRET.encode(), body, ts, good, now) is None
 
 
 # -- the sweep: every field Bolt reads, given every wrong JSON kind ------------------------------

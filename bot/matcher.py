@@ -139,6 +139,11 @@ class _Hit:
 class _Token:
     raw: str  # the word as shown in reasons
     keys: frozenset[str]
+    word: str = ""  # the word as written (set by __post_init__ when not given)
+
+    def __post_init__(self) -> None:
+        if not self.word:
+            object.__setattr__(self, "word", self.raw)
 
 
 @dataclass(frozen=True)
@@ -209,12 +214,16 @@ class Matcher:
         self._split_keys = self._known_keys | frozenset(k for w in offtopic_words for k in keys(w))
         protected = {fold(w) for w in (*kb.lexicon.common_words, *kb.lexicon.environment_words, *extra_protected)}
         protected.update(_FUNCTION_WORDS)
-        protected.update(offtopic_words)
-        self._typos = TypoIndex(vocab, protected=protected - vocab)
+        # Off-topic words are corrected too ("laaptop"), so the off-topic veto sees them.
+        self._typos = TypoIndex(vocab | offtopic_words, protected=protected - vocab - offtopic_words)
         self._vocab = frozenset(vocab)
         self._no_split = frozenset(protected)
         self._context = {k: v for w, v in kb.lexicon.context_words.items() for k in keys(fold(w))}
-        self._offtopic = {_pattern(w) for w in kb.lexicon.offtopic_words if words(w)}
+        # Off-topic phrases match written words (and plurals), not stems: the Dutch stem of "meeting"
+        # is that of "gemeten" (measured).
+        self._offtopic = {
+            tuple(frozenset((w, w + "s")) for w in words(p)) for p in kb.lexicon.offtopic_words if words(p)
+        }
 
     # -- compilation -------------------------------------------------------------------------
     def _intern(self, part: _Part) -> int:
@@ -251,7 +260,8 @@ class Matcher:
         return bool(keys(word) & self._known_keys)
 
     def _splittable(self, word: str) -> bool:
-        return word not in self._no_split and bool(keys(word) & self._split_keys)
+        # Dutch compounds may start with a particle: doorkliks = door + kliks, aangeklikt = aan + geklikt
+        return word in _PARTICLES or (word not in self._no_split and bool(keys(word) & self._split_keys))
 
     def _word(self, w: str) -> tuple[list[_Token], str | None]:
         """Tokens for one word (known as is, split as a compound, or typo-corrected) and a note."""
@@ -266,7 +276,7 @@ class Matcher:
             return [_Token(w, keys(w))], None
         fixed = self._typos.correct(w)
         if fixed is not None:
-            return [_Token(w, keys(fixed))], f"read '{w}' as '{fixed}'"
+            return [_Token(w, keys(fixed), fixed)], f"read '{w}' as '{fixed}'"
         return [_Token(w, keys(w))], None
 
     def tokens(self, text: str) -> tuple[list[_Token], list[str]]:
@@ -290,11 +300,11 @@ class Matcher:
                 if note:
                     notes.append(note)
         for i, t in enumerate(toks):
-            if t.raw not in _PARTICLES:
+            if t.word not in _PARTICLES:
                 continue
             for j in range(max(0, i - _PARTICLE_REACH), i):
-                verb = toks[j].raw
-                if len(verb) < 3 or verb in _FUNCTION_WORDS or verb in _PARTICLES or " " in verb:
+                verb = toks[j].word
+                if len(verb) < 3 or verb in _FUNCTION_WORDS or verb in _PARTICLES:
                     continue
                 forms = {t.raw + verb}
                 if len(verb) > 3 and verb[-1] in "td":
@@ -303,7 +313,7 @@ class Matcher:
                     known for f in forms for k in keys(f) for known in self._undoubled.get(undouble(k), ())
                 )
                 if joined_keys:
-                    toks[j] = _Token(f"{verb} ... {t.raw}", toks[j].keys | joined_keys)
+                    toks[j] = _Token(f"{verb} ... {t.word}", toks[j].keys | joined_keys, verb)
         return toks, notes
 
     def match(self, text: str, limit: int = 5) -> list[Match]:
@@ -381,11 +391,12 @@ class Matcher:
             return []
         context = {k for ks in sets for k in ks} & self._context.keys()
         bonus = min(sum(self._context[k] for k in context), 0.6)
+        written = [frozenset((t.word,)) for t in toks]
         offtopic = any(
-            _match_at(alt, sets, i) is not None and (i == 0 or toks[i - 1].raw not in _RECIPIENT_WORDS)
+            _match_at(alt, written, i) is not None and (i == 0 or toks[i - 1].word not in _RECIPIENT_WORDS)
             for alt in self._offtopic
-            for k in alt[0] or ()
-            for i in positions.get(k, ())
+            for i, w in enumerate(written)
+            if w & (alt[0] or frozenset())
         )
         if first_mention is not None:
             scored = [

@@ -117,7 +117,7 @@ class Runner:
             if on_script:
                 on_script(host, script)
 
-        api = self._start_api(env, modules, run_deadline)  # Campaign API (issue 10), beside the hosts
+        api = self._start_api(env, modules, run_deadline, complete=len(targets) == len(env.hosts))  # issue 10
         workers = max(1, min(self.max_workers, len(targets)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check")
         try:
@@ -221,9 +221,10 @@ class Runner:
 
     # --- Campaign API (issue 10): environment-level checks, fetched once per environment --------------
 
-    def _start_api(self, env: Environment, modules: Sequence[Module], run_deadline: float) -> _ApiRun:
-        """Start fetching the API facts the run's API checks want (in their own thread)."""
-        checks = [c for c in self.registry.api_checks if c.targets(modules)]
+    def _start_api(self, env: Environment, modules: Sequence[Module], run_deadline: float, complete: bool) -> _ApiRun:
+        """Start fetching the API facts the run's API checks want (in their own thread). A run limited
+        to some hosts (`--host`) is about those hosts: the environment-level API checks stay out."""
+        checks = [c for c in self.registry.api_checks if c.targets(modules)] if complete else []
         if not checks:
             return _ApiRun((), None, None)
         try:

@@ -108,10 +108,12 @@ _NOT_SECRET_LAST = frozenset(
     {
         *("file", "path", "dir", "type", "len", "length", "size", "count", "expires", "expiry", "expiration"),
         *("ttl", "policy", "age", "time", "date", "at", "name", "url", "uri", "endpoint", "format", "required"),
-        *("enabled", "mode", "changed", "updated", "reset", "hint"),
+        *("enabled", "mode", "changed", "updated", "reset", "hint", "timeout", "interval", "retries", "retry"),
+        *("limit", "level", "version", "method", "methods", "scheme", "provider", "header", "user", "username"),
+        *("login", "host", "port", "server"),
     }
 )
-_NOT_SECRET_KEYS = frozenset({"tokenizer", "tokenize", "tokenized", "secretary"})
+_NOT_SECRET_KEYS = frozenset({"tokenizer", "tokenize", "tokenized", "tokens", "secretary", "authorizations"})
 _HEADER_KEYS = frozenset({"authorization", "proxyauthorization", "cookie", "setcookie"})
 _KEY_PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_]+")
 
@@ -253,8 +255,9 @@ _XML_TAG = re.compile(r"<(?P<tag>[A-Za-z_][\w:.\-]*)(?P<attrs>[ \t\r\n][^<>]*)?(
 _XML_NAME_ATTR = re.compile(r"\b(?i:name|key|id)[ \t]*=[ \t]*\\*[\"'](?P<k>[^\"'<>\\]*)\\*[\"']")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.S)
 # An unquoted value in the middle of a line ends at white space, at `&` (URL query), at a quote or an angle
-# bracket, and at `;` or `,` only when another `key=` follows (connection strings, YAML flow maps).
-_BARE_VALUE = re.compile(r"(?:[^\s\"'&<>;,]|[;,](?![ \t]*[\"']?[\w.\-]+[\"']?[ \t]*[:=]))+")
+# bracket, and at `;` or `,` only when another `key=` follows (connection strings, YAML flow maps). A value
+# that opens an object or a list is not one: the keys inside it are looked at on their own.
+_BARE_VALUE = re.compile(r"(?![\[{])(?:[^\s\"'&<>;,]|[;,](?![ \t]*[\"']?[\w.\-]+[\"']?[ \t]*[:=]))+")
 _OPEN_QUOTE = re.compile(r"\\*[\"']")
 _LINE_PREFIX = re.compile(r"[ \t]*(?:[-*>+<][ \t]*|export[ \t]+|set[ \t]+)?")
 _YAML_KEY_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\-\"']+[ \t]*:(?:[ \t]|$)")
@@ -624,6 +627,8 @@ def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bo
         value = text[pos:end].rstrip()
         if not value or (op == ":" and _YAML_BLOCK.fullmatch(value)):
             return _indented_block(text, key_pos, pos) if op == ":" else None
+        if value[0] in "[{":  # an object or a list: the keys inside it are looked at on their own
+            return None
         return pos, pos + len(value)
     m = _BARE_VALUE.match(text, pos)
     return m.span() if m else None

@@ -18,7 +18,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.http import HttpServer, Route, Router, ServerLimits
-from tests.http.conftest import Served, ServerProcess
+from tests.http.conftest import Served, ServerProcess, no_tracebacks
 from tests.http.stack import Recorder, build_stack, mention_body, post_slack, request, send_large
 
 MB = 1024 * 1024
@@ -47,6 +47,18 @@ def closed_by_server(s: socket.socket, within: float) -> bool:
         return True
     except TimeoutError:
         pass
+    return False
+
+
+def refused_soon(port: int) -> bool:
+    """True once a new connection to `port` is refused (polled until HANG)."""
+    deadline = time.monotonic() + HANG
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except OSError:
+            return True
+        time.sleep(0.05)
     return False
 
 
@@ -98,9 +110,11 @@ def test_eight_unsigned_50mb_bodies_are_refused_with_bounded_memory(
     ids=["idle", "partial-headers", "partial-body"],
 )
 def test_150_idle_or_slow_connections_do_not_starve_a_signed_request(
-    stack: tuple[Served, Recorder], first_bytes: bytes
+    serve: Callable[..., Served], first_bytes: bytes
 ) -> None:
-    served, recorder = stack
+    recorder = Recorder()
+    # default limits, but no reaping of the slow ones while the test looks at them on a loaded machine
+    served = serve(build_stack(recorder), threads=8, request_timeout_s=120)
     socks = open_connections(served.port, 150, first_bytes)
     try:
         time.sleep(0.3)  # all accepted (or queued) by the server
@@ -184,10 +198,8 @@ def test_stop_lets_the_request_in_flight_finish(serve: Callable[..., Served]) ->
     client.start()
     assert started.wait(HANG)
     served.server.stop()
-    time.sleep(0.3)
-    assert served.thread.is_alive()  # still draining: the request is in flight
-    with pytest.raises(OSError):  # no longer accepting
-        socket.create_connection(("127.0.0.1", served.port), timeout=2).close()
+    assert refused_soon(served.port)  # no longer accepting...
+    assert served.thread.is_alive()  # ...but still draining: the request is in flight
     release.set()
     client.join(HANG)
     served.thread.join(HANG)
@@ -235,8 +247,7 @@ def test_stop_before_serving_and_twice_is_fine() -> None:
 def test_close_releases_an_unused_server() -> None:
     with HttpServer(build_stack(Recorder()), "127.0.0.1", 0, threads=1) as server:
         port = server.port
-    with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    assert refused_soon(port)
 
 
 def test_a_busy_port_is_a_config_error() -> None:
@@ -257,3 +268,27 @@ def test_limits_are_validated() -> None:
         ServerLimits(body_limit=0)
     with pytest.raises(ValueError):
         ServerLimits(unknown=1)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"POST /slack/events HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        b"POST /slack/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n0\r\n\r\n",
+        b"POST /slack/events HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        b"POST /slack/events HTTP/1.1\r\n bad folding\r\n\r\n",
+    ],
+    ids=["request-line", "content-length", "chunk-size", "transfer-encoding", "header-folding"],
+)
+def test_malformed_http_is_refused_without_traceback(
+    stack: tuple[Served, Recorder], logs: pytest.LogCaptureFixture, raw: bytes
+) -> None:
+    served, recorder = stack
+    with socket.create_connection(("127.0.0.1", served.port), timeout=HANG) as s:
+        s.sendall(raw)
+        reply = s.recv(65536)
+    assert reply.split(b" ", 2)[1] in (b"400", b"501"), reply[:100]
+    assert b"Traceback" not in reply
+    assert recorder.slack == []
+    no_tracebacks(logs)

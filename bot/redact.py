@@ -78,12 +78,17 @@ _CONTROL_RE = re.compile(
 _ESCAPED_CSI = re.compile(r"\\(?:u001[bB]|x1[bB]|033|e)\[[0-?]*[ -/]*[@-~]")
 
 
+_ANY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
 def strip_control(text: str) -> str:
     """`text` without terminal control sequences or other control characters (`\\n` and `\\t` are kept).
 
     For host text shown in a terminal: an escape sequence from a host could recolour, move the cursor,
     clear the screen, set the window title or write to the clipboard of the operator's terminal.
     """
+    if not _ANY_CONTROL.search(text):  # the common case, and a much faster scan
+        return text
     return _CONTROL_RE.sub("", text)
 
 
@@ -309,13 +314,23 @@ _RULES: tuple[_Rule, ...] = (
     ),
     # Oracle: jdbc:oracle:thin:user/pass@host, sqlplus user/pass@tns, CONNECT user/pass.
     _Rule(
+        re.compile(r"(?i)jdbc:oracle:[a-z0-9]+:@?[^\s/@\"']+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"),
+        1,
+        gate=("jdbc:oracle",),
+        word=False,
+    ),
+    _Rule(
         re.compile(
-            r"(?i)(?:jdbc:oracle:[a-z0-9]+:@?|\b(?:sqlplus|sqlldr|expdp|impdp|exp|imp|rman|dgmgrl)(?:[ \t]+-\S+)*[ \t]+"
-            r"|\bconn(?:ect)?[ \t]+)[^\s/@\"']+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"
+            r"(?i)(?:sqlplus|sqlldr|expdp|impdp|exp|imp|rman|dgmgrl)(?:[ \t]+-\S+)*[ \t]+"
+            r"[^\s/@\"'-][^\s/@\"']*/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"
         ),
         1,
-        gate=("oracle", "sqlplus", "sqlldr", "expdp", "impdp", "exp ", "imp ", "rman", "dgmgrl", "conn"),
-        word=False,
+        gate=("sqlplus", "sqlldr", "expdp", "impdp", "exp ", "imp ", "rman", "dgmgrl"),
+    ),
+    _Rule(
+        re.compile(r"(?:CONNECT|connect|Connect|CONN|conn)[ \t]+[^\s/@\"']+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"),
+        1,
+        gate=("conn",),
     ),
     # Bearer credentials anywhere (headers are handled whole by the key/value detector).
     _Rule(re.compile(r"(?i:bearer)[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)"), 1, gate=("bearer",)),
@@ -374,15 +389,22 @@ _DS_SKIPPED = frozenset(
         "SoftlayerDetector",
     }
 )
-# Speed only: detect-secrets patterns that cannot start with a literal, run only when a string they need
-# occurs in the lower-cased text. A pattern not listed here always runs.
-_DS_GATES: dict[str, tuple[str, ...]] = {
-    r"[0-9a-z]{32}-us[0-9]{1,2}": ("-us",),
-    r"(?:\s|=|:|\"|^)AKC[a-zA-Z0-9]{10,}(?:\s|\"|$)": ("akc",),
-    r"(?:\s|=|:|\"|^)AP[\dABCDEF][a-zA-Z0-9]{8,}(?:\s|\"|$)": ("ap",),
-    r"xox(?:a|b|p|o|s|r)-(?:\d+-)+[a-z0-9]+": ("xox",),
-    r"(?:r|s)k_live_[0-9a-zA-Z]{24}": ("k_live_",),
-}
+# Speed only: detect-secrets patterns that cannot start with a literal (or ignore case) run only when a
+# string they need occurs in the text (see `_Text.has`). Keyed by a piece of the pattern; a pattern that
+# matches no key here always runs.
+_DS_GATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("-us[0-9]", ("-us",)),
+    ("AKC[a-zA-Z0-9]", ("AKC",)),
+    ("AP[\\dABCDEF]", ("AP",)),
+    ("xox(?:a|b|p|o|s|r)", ("xox",)),
+    ("k_live_", ("k_live_",)),
+    ("aws.{0,20}", ("aws",)),
+    ("hooks\\.slack", ("hooks.slack",)),
+)
+
+
+def _ds_gate(pattern: str) -> tuple[str, ...]:
+    return next((gate for piece, gate in _DS_GATES if piece in pattern), ())
 
 
 @dataclass(frozen=True)
@@ -416,7 +438,7 @@ def _engine() -> _Engine:
             classes: list[Any] = sorted(get_mapping_from_secret_type_to_class().values(), key=lambda c: c.__name__)
             for cls in classes:
                 if issubclass(cls, RegexBasedDetector) and cls.__name__ not in _DS_SKIPPED:
-                    patterns.extend((p, _DS_GATES.get(p.pattern, ())) for p in cls().denylist)
+                    patterns.extend((p, _ds_gate(p.pattern)) for p in cls().denylist)
             b64, hexa = Base64HighEntropyString(), HexHighEntropyString()
             _engine_cache.append(
                 _Engine(
@@ -435,7 +457,8 @@ def _engine() -> _Engine:
 @dataclass(frozen=True)
 class _Text:
     """The text being redacted: `raw` (after blocks), `view` (see `_view`, same offsets), and `lower`
-    (lower-cased view, for gates; `ascii` says whether its offsets are the view's too)."""
+    (lower-cased view, for gates; `ascii` says whether its offsets are the view's too). A gate string with a
+    capital letter is looked for as it is, others in the lower-cased text."""
 
     raw: str
     view: str
@@ -443,7 +466,7 @@ class _Text:
     ascii: bool
 
     def has(self, gate: tuple[str, ...]) -> bool:
-        return not gate or any(g in self.lower for g in gate)
+        return not gate or any(g in (self.lower if g.islower() else self.view) for g in gate)
 
 
 def _token_span(text: str, start: int, end: int) -> Span:

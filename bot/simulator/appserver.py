@@ -261,13 +261,14 @@ class SimulatedAppServer:
             out = f"<workflowLog-collection>{line}</workflowLog-collection>"
         elif schema == "nms:delivery":
             states = {int(e.split("=")[1]) for e in exprs if e.startswith("@state =")}
-            rows = [d for d in self.state.deliveries if d.state in states and not d.proof]
-            rows.sort(key=lambda d: -d.modified_ago_s)
+            found = sorted(
+                (d for d in self.state.deliveries if d.state in states and not d.proof), key=lambda d: -d.modified_ago_s
+            )
             inner = "".join(
                 f"<delivery id='{d.id}' label='{_esc(d.label)}' internalName='{d.internal_name}' state='{d.state}' "
                 f"lastModified='{_date(now - timedelta(seconds=d.modified_ago_s))}'>"
                 f"<scheduling contactDate='{_date(now + timedelta(seconds=d.contact_in_s))}'/></delivery>"
-                for d in rows[:limit]
+                for d in found[:limit]
             )
             out = f"<delivery-collection>{inner}</delivery-collection>"
         else:

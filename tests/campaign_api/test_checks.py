@@ -16,7 +16,16 @@ from bot.simulator.appserver import SimulatedAppServer, SimWorkflow
 from tests.campaign_api.conftest import environment
 
 
-def _facts(kb: KnowledgeBase, srv: SimulatedAppServer, password: str) -> tuple[Environment, ApiFacts]:
+class SimulatedAppServerStub:
+    """Only the URL of a server that has stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def _facts(
+    kb: KnowledgeBase, srv: SimulatedAppServer | SimulatedAppServerStub, password: str
+) -> tuple[Environment, ApiFacts]:
     env = environment(srv.url)
     assert env.campaign_api is not None and kb.campaign_api is not None
     facts = EnvironmentApi(env, env.campaign_api, kb.campaign_api, {"CAMPAIGN_TEST_PASSWORD": password}).fetch(
@@ -155,13 +164,6 @@ def test_application_server_down_fails_pages_and_cannot_tell_the_rest(
     assert by[("api_monitor", "web")].status == "fail"
     assert by[("api_workflows", "wfserver")].status == "unknown"
     assert by[("api_deliveries", "mta")].status == "unknown"
-
-
-class SimulatedAppServerStub:
-    """Only the URL of a server that has stopped."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
 
 
 def test_without_campaign_api_everything_is_cannot_tell(kb: KnowledgeBase) -> None:

@@ -29,7 +29,7 @@ def _api(kb: KnowledgeBase, srv: SimulatedAppServer, environ: dict[str, str], **
 def _closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+    port = int(s.getsockname()[1])
     s.close()
     return port
 

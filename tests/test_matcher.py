@@ -1,18 +1,26 @@
-"""The symptom matcher: dev-set thresholds, our own held-out phrasing set, KB self-consistency, abstention."""
+"""The symptom matcher: acceptance thresholds on the blind set, dev/extra/tuning sets, KB self-consistency,
+abstention, and the text handling the matcher relies on (compounds, separable verbs, places, pasted code)."""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
+from bot.text import keys
 from tests.conftest import SHARED
 
+DATA = Path(__file__).parent / "data"
 DEV = SHARED / "eval" / "symptoms-dev.jsonl"
-EXTRA = Path(__file__).parent / "data" / "symptoms-extra.jsonl"
+EXTRA = DATA / "symptoms-extra.jsonl"
+TUNING = DATA / "symptoms-tuning.jsonl"
+# Written before the matcher was tuned and never tuned on (see docs/benchmarks.md, "How the sets were made").
+BLIND = DATA / "symptoms-blind.jsonl"
+BLIND2 = DATA / "symptoms-blind2.jsonl"
 
 
 def evaluate(matcher: Matcher, path: Path) -> dict[str, float]:
@@ -34,7 +42,7 @@ def evaluate(matcher: Matcher, path: Path) -> dict[str, float]:
     return out
 
 
-@pytest.mark.parametrize("path", [DEV, EXTRA], ids=["dev-set", "extra-set"])
+@pytest.mark.parametrize("path", [DEV, EXTRA, TUNING], ids=["dev-set", "extra-set", "tuning-set"])
 def test_targets(matcher: Matcher, path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} not present")
@@ -43,6 +51,16 @@ def test_targets(matcher: Matcher, path: Path) -> None:
     assert r["top3"] >= 0.95, r
     assert r["abstain"] >= 0.90, r
     assert r["top1_en"] >= 0.85 and r["top1_nl"] >= 0.85, r
+
+
+def test_blind_set_meets_the_acceptance_thresholds(matcher: Matcher) -> None:
+    """Issue 9: top-1 >= 95 % overall and >= 92 % in Dutch, off-topic abstention >= 95 %.
+    Only aggregate figures are reported: the blind set is not to be tuned on question by question."""
+    rows = [json.loads(line) for line in BLIND.read_text().splitlines() if line.strip()]
+    assert len(rows) >= 100 and sum(r["lang"] == "nl" for r in rows) >= 40
+    assert sum(not r["expect_top1_in"] for r in rows) >= 20
+    r = evaluate(matcher, BLIND)
+    assert r["top1"] >= 0.95 and r["top1_nl"] >= 0.92 and r["abstain"] >= 0.95, r
 
 
 def test_documented_symptoms_point_to_their_module(kb: KnowledgeBase, matcher: Matcher) -> None:
@@ -113,3 +131,74 @@ def test_scores_reasons_and_determinism(matcher: Matcher) -> None:
 def test_naming_a_module_counts_most(matcher: Matcher) -> None:
     m = matcher.match("is inMail healthy?")
     assert m[0].module == "inMail" and m[0].mentioned
+
+
+@pytest.mark.parametrize("text", ["prod", "productie", "staging", "on prd", "acceptatie?", "check prod"])
+def test_environment_words_never_pull_a_module(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text) == []
+
+
+def test_environment_words_do_not_change_the_answer(matcher: Matcher) -> None:
+    plain = [m.module for m in matcher.match("mails worden niet verstuurd")]
+    for env in ("op productie", "on staging", "in prd", "acc"):
+        assert [m.module for m in matcher.match(f"mails worden niet verstuurd {env}")] == plain
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("de klikken komen niet binnen", "tracking"),  # separable verb: binnenkomen
+        ("er zijn geen doorkliks geregistreerd", "tracking"),  # compound with a particle
+        ("trackinglogbestanden ontbreken op de server", "trackinglogd"),  # compound, no space
+        ("de MX-regels zijn niet geladen", "stat"),  # hyphenated word read as its pieces
+        ("quotas met for gmail.com, sending slow", "stat"),  # a mail domain is not someone's Gmail
+    ],
+)
+def test_dutch_morphology_compounds_and_domains(matcher: Matcher, text: str, first: str) -> None:
+    got = matcher.match(text)
+    assert got and got[0].module in ({first} | ({"mta"} if first == "stat" else set())), got
+
+
+@pytest.mark.parametrize(
+    ("text", "verb", "joined"),
+    [("ze halen de bounces niet op", "halen", "ophalen"), ("de instantie start vandaag niet op", "start", "opstarten")],
+)
+def test_separable_verbs_are_read_joined(matcher: Matcher, text: str, verb: str, joined: str) -> None:
+    toks, _ = matcher.tokens(text)
+    tok = next(t for t in toks if t.word == verb)
+    assert keys(joined) & tok.keys and " ... " in tok.raw
+
+
+def test_a_name_inside_a_longer_name_does_not_count(matcher: Matcher) -> None:
+    got = matcher.match("the tracking log writer is not running")
+    assert got[0].module == "trackinglogd" and got[0].mentioned
+    assert not any(m.module == "syslogd" and m.mentioned for m in got)  # "log writer" is syslogd's alias
+
+
+def test_a_module_named_as_a_place_is_not_the_subject(matcher: Matcher) -> None:
+    got = matcher.match("nothing is running on the app server")
+    assert got[0].module == "watchdog" and not got[0].mentioned
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["export PATH=$PATH:/opt/bin", "import pandas as pd", "from os import path", "echo $HOME", "git log shows nothing"],
+)
+def test_pasted_code_is_not_a_question(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text) == []
+
+
+@pytest.mark.parametrize(("text", "first"), [("export", "export"), ("exports", "export"), ("bounces?", "inMail")])
+def test_terse_questions(matcher: Matcher, text: str, first: str) -> None:
+    assert matcher.match(text)[0].module == first
+
+
+def test_thread_safe_and_deterministic(kb: KnowledgeBase) -> None:
+    """One matcher shared by worker threads gives every thread the answer a fresh matcher gives."""
+    texts = [json.loads(x)["text"] for x in TUNING.read_text().splitlines() if x.strip()][:120]
+    fresh = Matcher(kb)
+    expected = [fresh.match(t) for t in texts]
+    shared = Matcher(kb)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(shared.match, texts * 3))
+    assert got == expected * 3

@@ -54,6 +54,15 @@ class Secret:
     __str__ = __repr__
 
 
+_TOKEN_OK = frozenset(chr(c) for c in range(0x21, 0x7F))  # visible ASCII: safe in a header and a cookie
+MAX_TOKEN = 4096
+
+
+def valid_token(value: str) -> bool:
+    """A token that can travel in a header and a cookie (no space, control character or ';')."""
+    return 0 < len(value) <= MAX_TOKEN and ";" not in value and all(ch in _TOKEN_OK for ch in value)
+
+
 class HttpStatusError(CampaignApiError):
     """An HTTP error status from the application server (without a SOAP fault to explain it)."""
 
@@ -113,6 +122,8 @@ class CampaignClient:
 
     def use_session_token(self, token: Secret) -> None:
         """A configured session token (trusted-IP / sessionTokenOnly zone): no Logon call, no security token."""
+        if not valid_token(token.reveal()):
+            raise soap.BadReply("the configured session token is not a valid token (spaces or control characters)")
         self._session = token
         self._security = Secret("")
 
@@ -132,6 +143,8 @@ class CampaignClient:
             raise soap.BadReply("Logon: the reply carries no session token")
         if security is None or not (security.text or "").strip():
             raise soap.BadReply("Logon: the reply carries no security token")
+        if not valid_token((session.text or "").strip()) or not valid_token((security.text or "").strip()):
+            raise soap.BadReply("Logon: the reply's tokens cannot travel in a header (the bot refuses them)")
         info = soap.out_param(resp, "pSessionInfo")
         # Campaign gives the response a default namespace, inherited by the session info: match local names.
         server = (

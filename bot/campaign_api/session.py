@@ -103,6 +103,20 @@ class EnvironmentApi:
     # -- the run ---------------------------------------------------------------------------------
 
     def fetch(self, wanted: frozenset[str], deadline: float) -> ApiFacts:
+        """The facts `wanted`, within `deadline` and 3 x `timeout_s`. Never raises: an unexpected error
+        becomes an `error` access, logged by type only (its message could carry a token)."""
+        try:
+            return self._fetch(wanted, deadline)
+        except Exception as e:
+            log.error("Campaign API of %s: unexpected %s", self.env.name, type(e).__name__)
+            return ApiFacts(
+                url=self.config.url,
+                knowledge=self.knowledge,
+                access=Access("error", f"internal error while reading the API ({type(e).__name__})"),
+                now=datetime.now(timezone.utc),
+            )
+
+    def _fetch(self, wanted: frozenset[str], deadline: float) -> ApiFacts:
         start = time.monotonic()
         deadline = min(deadline, start + DEADLINE_FACTOR * self.config.timeout_s)
         calls: list[str] = []
@@ -166,7 +180,15 @@ class EnvironmentApi:
                     needs=f"the session token in the environment variable {cfg.session_token_env}",
                     mode="token",
                 )
-            client.use_session_token(token)
+            try:
+                client.use_session_token(token)
+            except CampaignApiError as e:
+                return Access(
+                    "error",
+                    f"{cfg.session_token_env}: {e}",
+                    needs=f"a valid session token in {cfg.session_token_env}",
+                    mode="token",
+                )
             return Access("ok", mode="token")
         assert cfg.password_env is not None and cfg.login is not None  # guaranteed by the inventory model
         password = self._secret(cfg.password_env)

@@ -233,3 +233,24 @@ def test_secret_repr_hides_the_value() -> None:
     s = Secret("hunter2-planted")
     assert "hunter2" not in repr(s) and "hunter2" not in str(s) and "hunter2" not in f"{s}"
     assert s.reveal() == "hunter2-planted"
+
+
+def test_tokens_that_cannot_travel_in_a_header_are_refused(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    evil = "___abc\r\nX-Injected: 1"
+    logon = (
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV='http://schemas.xmlsoap.org/soap/envelope/'><SOAP-ENV:Body>"
+        "<LogonResponse xmlns='urn:xtk:session'>"
+        f"<pstrSessionToken>{evil.replace(chr(13), '&#13;')}</pstrSessionToken><pSessionInfo/>"
+        "<pstrSecurityToken>@sec</pstrSecurityToken></LogonResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+    appserver.replies["Logon"] = [(200, logon.encode())]
+    facts = _api(kb, appserver, {"CAMPAIGN_TEST_PASSWORD": password}).fetch(ALL_FACTS, time.monotonic() + 30)
+    assert facts.access.kind == "bad_reply" and "tokens" in facts.access.message
+    assert list(appserver.calls) == ["POST xtk:session#Logon"]  # nothing sent with the hostile token
+    token_env = _api(kb, appserver, {"CAMPAIGN_TEST_TOKEN": "abc\ndef"}, token=True).fetch(
+        ALL_FACTS, time.monotonic() + 30
+    )
+    assert token_env.access.kind == "error" and "CAMPAIGN_TEST_TOKEN" in token_env.access.message
+    assert "abc" not in token_env.access.message

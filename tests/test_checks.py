@@ -29,20 +29,41 @@ INV = parse_inventory(
 ENV = INV.environment("prod")
 
 
+LOG_LINE = "2023-11-14T22:10:00.000Z\t1\t1\t1\tinfo\tlog\tPOP3 session: 3 messages read\n"
+PS = (
+    "1 Ss neolane 3600 6000 nlserver watchdog -svc -noconsole\t/usr/local/neolane/nl6/bin/nlserver\t/usr/local/neolane/nl6\n"
+    "2 Sl neolane 3600 7000 nlserver syslogd -tracefile:syslogd@default -instance:default -detach\t-\t-\n"
+    "3 Sl neolane 3600 23000 nlserver mta -tracefile:mta@prod -instance:prod -detach -tracefilter:nlmta\t-\t-\n"
+    "4 Sl neolane 3600 1500 nlserver stat -tracefile:stat@prod -instance:prod -detach\t-\t-\n"
+    "5 Sl neolane 3600 50000 nlserver web -tracefile:web@default -instance:default -detach -tomcat -autorepair\t-\t-\n"
+    "6 S neolane 600 40000 nlserver mtachild -tracefile:mtachild@prod -instance:prod -detach\t-\t-\n"
+    "zombies 0\n"
+)
+
+
 def healthy(**over: object) -> dict[str, object]:
     base: dict[str, object] = {
         "now": str(NOW),
+        "env": "user neolane\nvar_dir /usr/local/neolane/nl6/var\nxtk_var_dir \ntmpdir \ntrace_addr \n",
         "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6.6 MB\nsyslogd@default (2) - 7.0 MB\nmta@prod (3) - 23.0 MB\nstat@prod (4) - 1.5 MB\nweb@default (5) - 50 MB",
         "nlserver-monitor-missing": BANNER,
         "config": '### config-default.xml\n<web autoStart="true"/> <syslogd autoStart="true"/>\n### config-prod.xml\n<mta autoStart="true"/> <stat autoStart="true"/>',
-        "ps": "1 3600 6000 nlserver\n2 3600 7000 nlserver\n3 3600 23000 nlserver\n4 3600 1500 nlserver\n5 3600 50000 nlserver",
+        "ps": PS,
         "df": "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100 50 50 50% /",
         "ports": "udp UNCONN 0 0 127.0.0.1:6666 0.0.0.0:*\nudp UNCONN 0 0 0.0.0.0:7777 0.0.0.0:*\ntcp LISTEN 0 1 0.0.0.0:8080 0.0.0.0:*",
-        "log:var/prod/log/mta.log": "",
-        "log:var/prod/log/mtachild.log": "",
-        "log:var/default/log/web.log": "",
-        "http:redir": "<redir status='OK' build='9379'/>\n@@HTTP 200@@\n",
-        "http:ping": "OK\n2025\n@@HTTP 200@@\n",
+        "log:var/prod/log/mta.log": f"@@STAT 200 {NOW - 200}@@\n{LOG_LINE}",
+        "log:var/prod/log/mtachild.log": f"@@STAT 200 {NOW - 200}@@\n{LOG_LINE}",
+        "log:var/default/log/web.log": f"@@STAT 200 {NOW - 200}@@\n{LOG_LINE}",
+        "log:var/default/log/watchdog.log": f"@@STAT 200 {NOW - 200}@@\n{LOG_LINE}",
+        "log:var/prod/log/wfserver.log": f"@@STAT 200 {NOW - 200}@@\n{LOG_LINE}",
+        "log:var/prod/log/runwf.log": f"@@STAT 200 {NOW - 200}@@\n{LOG_LINE}",
+        "log:var/prod/log/inMail.log": f"@@STAT 200 {NOW - 200}@@\n{LOG_LINE}",
+        "log:var/default/log/trackinglogd.log": f"@@STAT 200 {NOW - 200}@@\n{LOG_LINE}",
+        "http:redir": "<redir status='OK' build='9379'/>\n@@HTTP 200 0 http://localhost/r/test@@\n",
+        "http:ping": "OK\n2025\n@@HTTP 200 0 http://localhost:8080/nl/jsp/ping.jsp@@\n",
+        "cores": "count 0\n",
+        "devices": "2049 /tmp\n2049 /usr/local/neolane/nl6/var\n",
+        "system": "SwapTotal: 1000 kB\nSwapFree: 900 kB\nloadavg 0.10 0.20 0.30\ncpus 4\nfile-nr 1000\t0\t100000\nshm-listed\n",
     }
     base.update(over)
     return base
@@ -86,30 +107,35 @@ def test_not_configured_is_not_down(kb: KnowledgeBase) -> None:
 
 def test_nowhere_configured_is_an_environment_finding(kb: KnowledgeBase) -> None:
     res, _ = run(kb, {"app1": fake_host(healthy()), "app2": fake_host(healthy())}, ["inMail"])
-    env_level = [f for f in res.findings if f.host == "(all hosts)"]
+    env_level = [f for f in res.findings if f.host == "(all hosts)" and f.check == "process"]
     assert env_level and "inMail@prod is enabled (autoStart) on none of the 2 hosts" in env_level[0].summary
 
 
 def test_no_tasks(kb: KnowledgeBase) -> None:
     res, _ = run(
         kb,
-        {"app1": fake_host(healthy(**{"nlserver-pdump": f"{BANNER}\nNo tasks"})), "app2": fake_host(healthy())},
+        {
+            "app1": fake_host(healthy(**{"nlserver-pdump": f"{BANNER}\nNo tasks", "ps": "zombies 0\n"})),
+            "app2": fake_host(healthy()),
+        },
         ["watchdog"],
     )
     f = by(res.findings, "app1", "watchdog", "process")[0]
     assert f.status == "fail" and "No tasks" in f.summary and "no_tasks" in f.conditions
+    assert "ps shows no nlserver process either" in f.summary
 
 
 def test_memory_age_disk_ports_logs_health(kb: KnowledgeBase) -> None:
     h = healthy(
         **{
             "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6 MB\nsyslogd@default (2) - 7 MB\nmta@prod (3) - 1700 MB\nstat@prod (4) - 1850 MB\nweb@default (5) - 50 MB",
-            "ps": "1 3600 1 nlserver\n2 3600 1 nlserver\n3 90000 1 nlserver\n5 10 1 nlserver",
+            "ps": "1 S neolane 3600 1 nlserver watchdog\n2 S neolane 3600 1 nlserver syslogd\n"
+            "3 S neolane 90000 1 nlserver mta\n5 S neolane 10 1 nlserver web\nzombies 0\n",
             "df": "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100 91 9 91% /",
             "ports": "tcp LISTEN 0 1 0.0.0.0:8080 0.0.0.0:*",
             "log:var/prod/log/mta.log": "2023-11-14T22:00:00.000Z\t1\t1\t1\terror\tlog\tPGS-220000 PostgreSQL error: password=hunter2 rejected\n",
-            "http:redir": "curl: (7) Failed to connect to localhost port 80: Connection refused\n\n@@HTTP 000@@\n",
-            "http:ping": "<html>401</html>\n@@HTTP 401@@\n",
+            "http:redir": "<html>404 Not Found</html>\n@@HTTP 404 0 http://localhost/r/test@@\n",
+            "http:ping": "<html>401</html>\n@@HTTP 401 0 http://localhost:8080/nl/jsp/ping.jsp@@\n",
         }
     )
     res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta", "stat", "syslogd", "web"])
@@ -124,15 +150,15 @@ def test_memory_age_disk_ports_logs_health(kb: KnowledgeBase) -> None:
     assert by(fs, "app1", "syslogd", "ports")[0].status == "fail"
     assert by(fs, "app1", "stat", "ports")[0].status == "fail"
     log = next(f for f in by(fs, "app1", "mta", "log") if "mta.log" in f.summary)
-    assert log.status == "warn" and "PGS-220000" in log.summary
+    assert log.status == "warn" and "PGS-220000" in log.summary and "1 error entry" in log.summary
     assert "hunter2" not in " ".join(log.evidence)  # redacted before anything is shown
     assert by(fs, "app1", "web", "redir_test")[0].status == "fail"
     ping = by(fs, "app1", "web", "ping_jsp")[0]
-    assert ping.status == "unknown" and ping.needs and "session" in ping.needs
+    assert ping.status == "unknown" and ping.needs and "session token" in ping.needs
 
 
 def test_log_missing_file_is_unknown_not_warning(kb: KnowledgeBase) -> None:
-    h = healthy(**{"log:var/prod/log/mta.log": ("tail: cannot open 'x' for reading: No such file or directory", 1)})
+    h = healthy(**{"log:var/prod/log/mta.log": ("stat: cannot statx 'x': No such file or directory", 1)})
     res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
     f = next(f for f in by(res.findings, "app1", "mta", "log") if "mta.log" in f.summary)
     assert f.status == "unknown" and f.needs
@@ -241,9 +267,410 @@ def test_asks_for_logs() -> None:
 
 
 def test_log_findings_carry_the_last_lines(kb: KnowledgeBase) -> None:
-    lines = "".join(f"2023-11-14T22:{i:02d}:00.000Z\t1\t1\t1\tinfo\tlog\tline {i} password=s3cret\n" for i in range(30))
+    lines = "@@STAT 2000 1700000000@@\n" + "".join(
+        f"2023-11-14T22:{i:02d}:00.000Z\t1\t1\t1\tinfo\tlog\tline {i} password=s3cret\n" for i in range(30)
+    )
     res, _ = run(
         kb, {"app1": fake_host(healthy(**{"log:var/prod/log/mta.log": lines})), "app2": fake_host(healthy())}, ["mta"]
     )
     f = next(f for f in by(res.findings, "app1", "mta", "log") if "mta.log" in f.summary)
     assert len(f.tail) == 20 and f.tail[-1].endswith("line 29 password=[REDACTED]") and "\t" not in f.tail[0]
+
+
+# ------------------------------------------------------------------ issue 7: answers a real server would confirm
+
+
+def run_on(kb: KnowledgeBase, env, hosts: dict[str, object], modules: list[str]):  # type: ignore[no-untyped-def]
+    transports = {name: FakeTransport(r) for name, r in hosts.items()}  # type: ignore[arg-type]
+    return Runner(lambda h: transports[h.name]).run(env, [kb.get(m) for m in modules]), transports
+
+
+def diagnose_on(kb: KnowledgeBase, matcher: Matcher, env, hosts: dict[str, object], question: str):  # type: ignore[no-untyped-def]
+    transports = {name: FakeTransport(r) for name, r in hosts.items()}  # type: ignore[arg-type]
+    return Diagnoser(kb, matcher, Runner(lambda h: transports[h.name])).diagnose(question, env)
+
+
+def check_on(kb: KnowledgeBase, matcher: Matcher, env, hosts: dict[str, object], modules: list[str]):  # type: ignore[no-untyped-def]
+    transports = {name: FakeTransport(r) for name, r in hosts.items()}  # type: ignore[arg-type]
+    return Diagnoser(kb, matcher, Runner(lambda h: transports[h.name])).check([kb.get(m) for m in modules], env)
+
+
+def env_with(**host_over: object):  # type: ignore[no-untyped-def]
+    extra = host_over.pop("campaign_api", None)
+    data: dict[str, object] = {
+        "instances": ["prod"],
+        "hosts": [{"name": "app1", "address": "10.0.0.1", **host_over}, {"name": "app2", "address": "10.0.0.2"}],
+    }
+    if extra:
+        data["campaign_api"] = extra
+    return parse_inventory({"environments": {"prod": data}}, "test").environment("prod")
+
+
+XSV_BODY = "XSV-350008 Session has expired or is invalid. Please reconnect."
+
+
+def test_item1_ping_without_session_is_cannot_tell_never_a_restart(kb: KnowledgeBase, matcher: Matcher) -> None:
+    """Campaign answers an HTTP error carrying XSV-350008 without a session (SDK:test/mock.js)."""
+    sick = healthy(**{"http:ping": f"{XSV_BODY}\n@@HTTP 500 0 http://localhost:8080/nl/jsp/ping.jsp@@\n"})
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(sick), "app2": fake_host(healthy())}, ["web"])
+    ping = by(d.findings, "app1", "web", "ping_jsp")[0]
+    assert ping.status == "unknown" and "XSV-350008" in ping.summary and "cannot tell" in ping.summary
+    assert ping.needs == "a monitoring session token (campaign_api in the inventory)"
+    assert ping.conditions == ("cannot_tell",)
+    assert not [s for s in d.next_steps if s.command and "restart web" in s.command]
+    assert any("session token" in s.text and s.risk.value == "read-only" for s in d.next_steps)
+    assert "Cannot tell" in d.verdict and d.status != "fail"
+    # a refused zone (XSV-350013) and a plain HTTP error without a session: cannot tell too, never fail
+    for body, code in (("XSV-350013 The '10.0.0.9' IP address is not in a security zone", 500), ("Error", 500)):
+        h = healthy(**{"http:ping": f"{body}\n@@HTTP {code} 0 x@@\n"})
+        res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web"])
+        assert by(res.findings, "app1", "web", "ping_jsp")[0].status == "unknown"
+    ok = by(d.findings, "app2", "web", "ping_jsp")[0]
+    assert ok.status == "ok"
+
+
+def test_item1_with_campaign_api_the_ssh_side_leaves_ping_to_the_api(kb: KnowledgeBase) -> None:
+    env = env_with(campaign_api={"url": "https://campaign.example.invalid", "login": "monitoring", "password_env": "X"})
+    res, transports = run_on(kb, env, {"app1": fake_host(healthy()), "app2": fake_host(healthy())}, ["web"])
+    assert not [f for f in res.findings if f.check == "ping_jsp"]
+    assert "ping.jsp" not in transports["app1"].scripts[0].text
+
+
+def test_item2_front_url_redirects_tls_loops_refused_told_apart(kb: KnowledgeBase, matcher: Matcher) -> None:
+    env = env_with(front_url="http://track.example.invalid")
+    ok_body = "<redir status='OK' date='2025-05-14 10:00:00.112Z' build='9379' host='track' localHost='app1'/>"
+    cases = {
+        "ok": (f"{ok_body}\n@@HTTP 200 1 https://track.example.invalid/r/test@@\n", 0, "ok", ()),
+        "tls": (
+            "curl: (60) SSL certificate problem: certificate has expired\n\n@@HTTP 000 1 https://track.example.invalid/r/test@@\n",
+            60,
+            "warn",
+            ("tls_error",),
+        ),
+        "loop": (
+            "curl: (47) Maximum (5) redirects followed\n\n@@HTTP 301 5 https://track.example.invalid/r/test@@\n",
+            47,
+            "warn",
+            ("redirect_loop",),
+        ),
+        "refused": (
+            "curl: (7) Failed to connect to track.example.invalid port 80 after 0 ms: Couldn't connect to server\n\n"
+            "@@HTTP 000 0 http://track.example.invalid/r/test@@\n",
+            7,
+            "warn",
+            ("front_unreachable",),
+        ),
+        "elsewhere": (
+            "<html>login</html>\n@@HTTP 200 1 https://sso.example.invalid/login@@\n",
+            0,
+            "warn",
+            ("front_redirect",),
+        ),
+        "not-served": (
+            "<html><h1>Not Found</h1></html>\n@@HTTP 404 1 https://track.example.invalid/r/test@@\n",
+            0,
+            "fail",
+            ("redir_failed",),
+        ),
+    }
+    summaries = set()
+    for name, (text, code, status, conds) in cases.items():
+        h = healthy(**{"http:redir": (text, code)})
+        res, transports = run_on(kb, env, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web"])
+        f = by(res.findings, "app1", "web", "redir_test")
+        assert len(f) == 1 and f[0].status == status and f[0].conditions == conds, (name, f)
+        summaries.add(f[0].summary)
+        assert "'http://track.example.invalid/r/test'" in transports["app1"].scripts[0].text or (
+            " http://track.example.invalid/r/test" in transports["app1"].scripts[0].text
+        )
+    assert len(summaries) == len(cases)  # each is its own finding
+    # only the front answering without <redir status='OK'> is a failure, and it never restarts web
+    h = healthy(**{"http:redir": cases["not-served"][:2]})
+    d = check_on(kb, matcher, env, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web"])
+    cmds = [s.command for s in d.next_steps if s.host == "app1"]
+    assert "nlserver restart web" not in cmds
+    assert any(s.step_id == "apache-after-upgrade" for s in d.next_steps)
+
+
+def test_item2_nothing_at_the_default_front_is_cannot_tell(kb: KnowledgeBase) -> None:
+    refused = "curl: (7) Failed to connect to localhost port 80 after 0 ms: Couldn't connect to server\n\n@@HTTP 000 0 http://localhost/r/test@@\n"
+    res, _ = run(
+        kb, {"app1": fake_host(healthy(**{"http:redir": (refused, 7)})), "app2": fake_host(healthy())}, ["web"]
+    )
+    f = by(res.findings, "app1", "web", "redir_test")[0]
+    assert f.status == "unknown" and f.needs and "front_url" in f.needs
+
+
+def test_item2_reported_under_web_when_tracking_asks(kb: KnowledgeBase) -> None:
+    h = healthy(
+        **{
+            "http:redir": "<html>404</html>\n@@HTTP 404 0 http://localhost/r/test@@\n",
+            "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6 MB\nsyslogd@default (2) - 7 MB\ntrackinglogd@default (7) - 45 MB",
+            "config": '### config-default.xml\n<trackinglogd autoStart="true"/><syslogd autoStart="true"/>',
+        }
+    )
+    res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["trackinglogd"])
+    f = [x for x in res.findings if x.host == "app1" and x.check == "redir_test"]
+    assert len(f) == 1 and f[0].module == "web" and f[0].status == "fail"
+
+
+OTHER_USER_PS = (
+    "2273 Ss neolane 14400 6600 nlserver watchdog -svc -noconsole\t-\t-\n"
+    "2320 Sl neolane 14400 23552 nlserver mta -tracefile:mta@prod -instance:prod -detach\t-\t-\n"
+    "zombies 0\n"
+)
+
+
+def test_item3_no_tasks_while_ps_shows_nlserver_of_another_user(kb: KnowledgeBase, matcher: Matcher) -> None:
+    h = healthy(
+        **{
+            "nlserver-pdump": f"{BANNER}\nNo tasks",
+            "env": "user cbot\nvar_dir /usr/local/neolane/nl6/var\n",
+            "ps": OTHER_USER_PS,
+        }
+    )
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["watchdog", "mta"])
+    for module in ("watchdog", "mta"):
+        f = by(d.findings, "app1", module, "process")[0]
+        assert f.status == "unknown" and "wrong_user" in f.conditions and "no_tasks" not in f.conditions
+        assert "user neolane" in f.summary and "cbot" in f.summary and "wrong user" in f.summary
+        assert f.needs and "neolane" in f.needs
+    assert not [s for s in d.next_steps if s.command and "watchdog -svc" in s.command]
+    assert not [s for s in d.next_steps if s.host == "app1" and s.risk.value == "changes-state"]
+    assert any("does not run as the Campaign user" in s.text for s in d.next_steps if s.host == "app1")
+
+
+def test_item3_same_user_other_install_root(kb: KnowledgeBase) -> None:
+    ps = (
+        "2273 Ss neolane 14400 6600 nlserver watchdog -svc\t/opt/campaign/nl6/bin/nlserver\t/opt/campaign/nl6\n"
+        "zombies 0\n"
+    )
+    h = healthy(**{"nlserver-pdump": f"{BANNER}\nNo tasks", "ps": ps})
+    res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["watchdog"])
+    f = by(res.findings, "app1", "watchdog", "process")[0]
+    assert f.status == "unknown" and "/opt/campaign/nl6" in f.summary and "NL_HOME" in f.summary
+    assert f.needs and "/opt/campaign/nl6" in f.needs
+
+
+def test_item4_silent_log_and_syslogd(kb: KnowledgeBase, matcher: Matcher) -> None:
+    old = f"@@STAT 300 {NOW - 7200}@@\n2023-11-14T20:10:00.000Z\t1\t1\t1\tinfo\tlog\tStarting main MTA\n"
+    h = healthy(
+        **{
+            "log:var/prod/log/mta.log": old,
+            "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6.6 MB\nmta@prod (3) - 23.0 MB\nstat@prod (4) - 1.5 MB",
+            "nlserver-monitor-missing": f"{BANNER}\nsyslogd@default",
+        }
+    )
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
+    log = next(f for f in by(d.findings, "app1", "mta", "log") if "mta.log" in f.summary)
+    assert log.status == "unknown" and "log silent since 2023-11-14 20:10 UTC" in log.summary
+    assert "no errors" not in log.summary and "log_silent" in log.conditions
+    writer = by(d.findings, "app1", "syslogd", "log_writer")[0]
+    assert writer.status == "fail" and "not_running" in writer.conditions and "lost" in writer.summary
+    assert any(s.command == "nlserver start syslogd" and s.host == "app1" for s in d.next_steps)
+    good = by(d.findings, "app2", "syslogd", "log_writer")[0]
+    assert good.status == "ok" and "6666/udp" in good.summary
+    # syslogd on the port TRACE_ADDR sets in customer.sh
+    h2 = healthy(**{"env": "user neolane\ntrace_addr localhost:6667\n"})
+    res, _ = run(kb, {"app1": fake_host(h2), "app2": fake_host(healthy())}, ["mta"])
+    moved = by(res.findings, "app1", "syslogd", "log_writer")[0]
+    assert moved.status == "fail" and "6667/udp" in moved.summary and "TRACE_ADDR" in moved.summary
+
+
+def test_item5_rotation_and_continuation_in_evidence(kb: KnowledgeBase) -> None:
+    prev = (
+        "@@STAT 10485000 1700000000@@\ncut fragment\n"
+        "2023-11-14T21:59:00.000Z\t1\t1\t1\terror\tlog\tPGS-220000 PostgreSQL error: ERROR:  duplicate key value "
+        'violates unique constraint "nmsbroadlog_id" (iRc=-2006)\nDETAIL:  Key (ibroadlogid)=(6604001) already exists.\n'
+    )
+    cur = "@@STAT 90 1700000000@@\n2023-11-14T22:00:00.000Z\t1\t1\t1\tinfo\tlog\tStarting main MTA\n"
+    h = healthy(**{"log:var/prod/log/mta_2.log": prev, "log:var/prod/log/mta.log": cur})
+    res, transports = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
+    log = next(f for f in by(res.findings, "app1", "mta", "log") if "mta.log" in f.summary)
+    assert log.status == "warn" and "mta_2.log" in log.summary and "PGS-220000" in log.summary
+    assert log.evidence[0].endswith("| DETAIL: Key (ibroadlogid)=(6604001) already exists.")
+    assert "cut fragment" not in " ".join(log.tail)
+    assert "mta_2.log" in transports["app1"].scripts[0].text
+
+
+def test_item6_xtk_var_dir_in_logs_disk_and_next_steps(kb: KnowledgeBase, matcher: Matcher) -> None:
+    h = healthy(
+        **{
+            "env": "user neolane\nvar_dir /data/nl6var\nxtk_var_dir /data/nl6var\n",
+            "log:var/prod/log/mta.log": (
+                f"@@STAT 200 {NOW}@@\n2023-11-14T22:10:00.000Z\t1\t1\t1\terror\tlog\tPGS-220000 PostgreSQL error\n"
+            ),
+            "df": "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sdb1 100 95 5 95% /data",
+        }
+    )
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
+    log = next(f for f in by(d.findings, "app1", "mta", "log") if "mta.log" in f.summary)
+    assert "/data/nl6var/prod/log/mta.log" in log.summary
+    disk = next(f for f in d.findings if f.host == "app1" and f.check == "disk")
+    assert disk.status == "fail" and "/data/nl6var (XTK_VAR_DIR)" in disk.summary
+    var = next(f for f in d.findings if f.host == "app1" and f.check == "var_dir")
+    assert var.evidence == ("/data/nl6var",)
+    cmds = [s.command for s in d.next_steps if s.host == "app1" and s.command]
+    assert "du -sh /data/nl6var/*" in cmds
+    assert "tail -n 200 /data/nl6var/prod/log/mta.log /data/nl6var/prod/log/mtachild.log" in cmds
+    assert not [f for f in d.findings if f.host == "app2" and f.check == "var_dir"]  # var not moved there
+
+
+def test_item7_autostart_in_serverconf_only_and_instance_file_wins(kb: KnowledgeBase) -> None:
+    only_server = healthy(
+        **{
+            "config": '### serverConf.xml\n<mta autoStart="true"/><stat autoStart="true"/>\n'
+            '### config-default.xml\n<web autoStart="true"/><syslogd autoStart="true"/>\n### config-prod.xml\n\n',
+            "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6.6 MB\nsyslogd@default (2) - 7 MB\nstat@prod (4) - 1.5 MB",
+        }
+    )
+    overridden = healthy(
+        **{
+            "config": '### serverConf.xml\n<mta autoStart="true"/>\n### config-prod.xml\n<mta autoStart="false"/>\n',
+            "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6.6 MB\nsyslogd@default (2) - 7 MB",
+        }
+    )
+    res, _ = run(kb, {"app1": fake_host(only_server), "app2": fake_host(overridden)}, ["mta"])
+    a1 = by(res.findings, "app1", "mta", "process")[0]
+    assert a1.status == "fail" and "autoStart in serverConf.xml" in a1.summary
+    a2 = by(res.findings, "app2", "mta", "process")[0]
+    assert a2.status == "ok" and "not configured" in a2.summary
+
+
+def test_item8_one_line_empty_pdump_and_missing_noise(kb: KnowledgeBase) -> None:
+    one_line = f"{BANNER} No tasks"
+    res, _ = run(
+        kb,
+        {
+            "app1": fake_host(healthy(**{"nlserver-pdump": one_line, "ps": "zombies 0\n"})),
+            "app2": fake_host(
+                healthy(**{"nlserver-monitor-missing": f"{BANNER}\nKilled\nwfserver\n12:00:00 >   error: x"})
+            ),
+        },
+        ["watchdog", "mta"],
+    )
+    f = by(res.findings, "app1", "watchdog", "process")[0]
+    assert f.status == "fail" and "no_tasks" in f.conditions
+    assert all(x.status != "fail" for x in res.findings if x.host == "app2" and x.check == "process")
+
+
+def test_item9_memory_limits_from_the_configuration(kb: KnowledgeBase) -> None:
+    conf = (
+        '### serverConf.xml\n<mta maxMemoryMb="900"><child maxWorkingSetMb="100"/></mta>\n'
+        '### config-prod.xml\n<mta autoStart="true"/><stat autoStart="true"/>\n'
+    )
+    ps = PS.replace("6 S neolane 600 40000 nlserver mtachild", "6 S neolane 600 120000 nlserver mtachild")
+    h = healthy(
+        **{
+            "config": conf,
+            "ps": ps,
+            "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6 MB\nsyslogd@default (2) - 7 MB\nmta@prod (3) - 950 MB\nstat@prod (4) - 1.5 MB",
+        }
+    )
+    res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta", "stat"])
+    mem = by(res.findings, "app1", "mta", "memory")[0]
+    assert mem.status == "warn" and "maxMemoryMb (900 MB, serverConf.xml)" in mem.summary
+    child = by(res.findings, "app1", "mta", "mtachild")[0]
+    assert (
+        child.status == "warn" and "maxWorkingSetMb (100 MB" in child.summary and "mtachild_memory" in child.conditions
+    )
+    ok = by(res.findings, "app2", "mta", "mtachild")[0]
+    assert ok.status == "ok" and "1 mtachild@prod" in ok.summary
+    assert any("UNCONFIRMED" in e for e in ok.evidence)  # the 128/256 discrepancy is said
+    assert by(res.findings, "app2", "mta", "memory")[0].summary.endswith("(maxMemoryMb 1024 MB)")
+    # other modules keep Adobe's per-process warning and alert levels
+    stat = by(res.findings, "app2", "stat", "memory")[0]
+    assert stat.status == "ok" and stat.summary.endswith("(maxProcessMemoryWarningMb 1600 MB)")
+
+
+def test_host_checks_cores_clock_tmp_system(kb: KnowledgeBase, matcher: Matcher) -> None:
+    import dataclasses
+
+    cores = (
+        "1700000000 2097152 /usr/local/neolane/nl6/core.3120\ncount 1\n"
+        "file ELF 64-bit LSB core file, x86-64, version 1 (SYSV), SVR4-style, from 'nlserver mta -tracefile:mta@prod'\n"
+    )
+    sick = healthy(
+        **{
+            "cores": cores,
+            "devices": "2049 /tmp\n2050 /usr/local/neolane/nl6/var\n",
+            "system": "SwapTotal: 1000 kB\nSwapFree: 50 kB\nloadavg 4.0 4.0 4.0\ncpus 4\nfile-nr 1000\t0\t100000\n"
+            "shm-listed\nshm neolane\nshm neolane\n",
+            "ps": PS.replace("zombies 0", "zombies 3"),
+        }
+    )
+    base = fake_host(sick)
+
+    def skewed(script):  # type: ignore[no-untyped-def]
+        res = base(script)
+        return dataclasses.replace(res, started_at=NOW - 5.0)  # the host's clock is 5 s ahead of the bot's
+
+    ok = fake_host(healthy())
+
+    def in_sync(script):  # type: ignore[no-untyped-def]
+        return dataclasses.replace(ok(script), started_at=float(NOW))
+
+    d = check_on(kb, matcher, ENV, {"app1": skewed, "app2": in_sync}, ["mta"])
+    fs = [f for f in d.findings if f.host == "app1"]
+    core = next(f for f in fs if f.check == "cores")
+    assert core.status == "fail" and "nlserver mta -tracefile:mta@prod" in core.summary and "core.3120" in core.summary
+    clock = next(f for f in fs if f.check == "clock")
+    assert clock.status == "warn" and "app1" in clock.summary and "+5.0 s" in clock.summary
+    tmp = next(f for f in fs if f.check == "tmp_device")
+    assert tmp.status == "warn" and "errno=18" in tmp.summary
+    system = {f.conditions[0]: f for f in fs if f.check == "system"}
+    assert system["swap_high"].status == "fail"  # 95 % used: Adobe's alert
+    assert system["load_high"].status == "warn" and "UNCONFIRMED" in system["load_high"].summary
+    assert system["zombies"].status == "warn"  # Adobe alerts at 2, but on an unclear basis: never fail
+    assert system["shm_segments"].status == "warn"
+    assert "files_high" not in system
+    steps = [s for s in d.next_steps if s.host == "app1"]
+    assert any("timedatectl" in (s.command or "") for s in steps)
+    assert any("TMPDIR=/usr/local/neolane/nl6/var/tmp" in s.text for s in steps)
+    assert any("gdb" in s.text for s in steps)
+    assert [f.status for f in d.findings if f.host == "app2" and f.check in ("cores", "tmp_device", "system")] == [
+        "ok",
+        "ok",
+        "ok",
+    ]
+
+
+def test_clock_agreement_and_one_host(kb: KnowledgeBase) -> None:
+    res, _ = run(kb, {"app1": fake_host(healthy()), "app2": fake_host(healthy())}, ["mta"])
+    agree = [f for f in res.findings if f.check == "clock"]
+    assert len(agree) == 1 and agree[0].host == "(all hosts)" and agree[0].status == "ok"
+    transports = {"app1": FakeTransport(fake_host(healthy()))}
+    one = Runner(lambda h: transports[h.name]).run(ENV, [kb.get("mta")], hosts=[ENV.host("app1")])
+    assert not [f for f in one.findings if f.check == "clock"]  # nothing to compare with
+
+
+def test_ip_affinities_shown_for_mail_not_sending(kb: KnowledgeBase, matcher: Matcher) -> None:
+    conf = (
+        '### serverConf.xml\n<mta><child><IPAffinity name="bulk"><IP address="192.0.2.10" heloHost="mta1.example.invalid" '
+        'publicId="1"/><IP address="192.0.2.11" publicId="2"/></IPAffinity></child></mta>\n'
+        '### config-prod.xml\n<mta autoStart="true"/><stat autoStart="true"/>\n'
+    )
+    other = conf.replace("192.0.2.11", "192.0.2.99")
+    d = diagnose_on(
+        kb,
+        matcher,
+        ENV,
+        {"app1": fake_host(healthy(config=conf)), "app2": fake_host(healthy(config=other))},
+        "mail not sending",
+    )
+    aff = by(d.findings, "app1", "mta", "ip_affinity")[0]
+    assert aff.status == "ok" and "bulk (2 IPs, serverConf.xml)" in aff.summary
+    assert "bulk [serverConf.xml]: 192.0.2.10 (heloHost mta1.example.invalid, publicId 1)" in aff.evidence
+    mismatch = [f for f in d.findings if f.check == "affinity_consistency"]
+    assert mismatch and mismatch[0].status == "warn" and "app1, app2" in mismatch[0].summary
+    assert any(s.step_id == "affinities" for s in d.next_steps)
+
+
+def test_scripts_stay_one_round_trip_with_the_new_checks(kb: KnowledgeBase) -> None:
+    _, transports = run(kb, {"app1": fake_host(healthy()), "app2": fake_host(healthy())}, list(kb.names))
+    for t in transports.values():
+        assert len(t.scripts) == 1
+        text = t.scripts[0].text
+        for sid in ("env", "config", "ps", "cores", "devices", "system", "http:redir"):
+            assert f":BEGIN:{sid}@@" in text
+        assert text.splitlines()[0].startswith("CB_NOW=$(date")

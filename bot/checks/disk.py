@@ -1,4 +1,5 @@
-"""Disk use of the Campaign data folder (`var`), against Adobe's 80/90 % thresholds."""
+"""Disk use of the Campaign data folder (`var`, or where `XTK_VAR_DIR` moves it), against Adobe's
+80/90 % thresholds (CC:production/using/monitoring-processes.md#system-indicators)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class DiskCheck(HostCheck):
             )
             return
         ev = [f"{du.filesystem} {du.used_pct}% used, mounted on {du.mount}"]
-        where = f"{ctx.host.nl_home}/var"
+        where = facts.var_dir + (" (XTK_VAR_DIR)" if facts.var_moved else "")
         if du.used_pct >= DISK_ALERT_PCT:
             yield finding(
                 ctx,
@@ -65,7 +66,7 @@ class DiskCheck(HostCheck):
                 ("disk_full",),
             )
         else:
-            yield finding(ctx, None, None, self.name, "ok", f"disk of var is {du.used_pct}% used", ev)
+            yield finding(ctx, None, None, self.name, "ok", f"disk of {where} is {du.used_pct}% used", ev)
 
 
 CHECK = DiskCheck()

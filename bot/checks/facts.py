@@ -1,8 +1,9 @@
 """What every check is handed: the host's context and its parsed base facts.
 
 The base facts come from the sections every script carries (`BASE_SECTIONS`): the host's clock,
-`nlserver pdump`, `nlserver monitor -missing`, the modules' configuration and the process list.
-They are parsed once, lazily, and shared by all checks of the host.
+the Campaign environment (user, `XTK_VAR_DIR`, `TMPDIR`, `TRACE_ADDR`), `nlserver pdump`,
+`nlserver monitor -missing`, the allow-listed configuration and the nlserver processes. They are
+parsed once, lazily, and shared by all checks of the host.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from bot.transports.base import CommandResult
 
 BASE_SECTIONS: tuple[s.Section, ...] = (
     s.now(),
+    s.environment(),
     s.nlserver("pdump"),
     s.nlserver("monitor", "-missing"),
-    s.config_autostart(),
+    s.config(),
     s.processes(),
 )
+
+SERVER_CONF = "serverConf.xml"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,18 @@ class HostContext:
     def asks_about(self, *names: str) -> bool:
         return any(m.name in names for m in self.modules)
 
+    @property
+    def front_url_configured(self) -> bool:
+        """Whether the inventory names this host's front URL (else it is the default http://localhost)."""
+        return "front_url" in self.host.model_fields_set
+
+
+def config_files(scope: str, instance: str | None) -> tuple[str, str]:
+    """Where a module's settings are read, the winning file first: `config-<instance>.xml`
+    (`config-default.xml` for server-wide modules), then `serverConf.xml`."""
+    own = "config-default.xml" if scope == "server" else f"config-{instance or 'default'}.xml"
+    return own, SERVER_CONF
+
 
 @dataclass
 class HostFacts:
@@ -66,6 +82,11 @@ class HostFacts:
         return p.parse_pdump(self.text("nlserver-pdump") or "")
 
     @cached_property
+    def config(self) -> p.ServerConfig:
+        text = self.text("config")
+        return p.parse_config(text) if text is not None else p.ServerConfig()
+
+    @cached_property
     def autostart(self) -> dict[str, dict[str, bool]]:
         text = self.text("config")
         return p.parse_autostart(text) if text is not None else {}
@@ -76,23 +97,81 @@ class HostFacts:
         return p.parse_missing(text) if text is not None else ()
 
     @cached_property
-    def ps(self) -> dict[int, p.PsRow]:
+    def procs(self) -> p.ProcessTable:
         text = self.text("ps")
-        return p.parse_ps(text) if text is not None else {}
+        return p.parse_processes(text) if text is not None else p.ProcessTable({}, None, False)
+
+    @property
+    def ps(self) -> dict[int, p.PsRow]:
+        return self.procs.rows
+
+    @cached_property
+    def env(self) -> p.HostEnv:
+        text = self.text("env")
+        return p.parse_env(text) if text is not None else p.HostEnv(None, None, None, None, None)
+
+    @cached_property
+    def now_f(self) -> float | None:
+        """The host's clock (epoch seconds, sub-second when `date` gives %N), read first in the script."""
+        text = self.text("now")
+        return p.epoch_float(text) if text is not None else None
 
     @cached_property
     def now_s(self) -> int | None:
-        text = self.text("now")
-        return p.epoch(text) if text is not None else None
+        return int(self.now_f) if self.now_f is not None else None
 
     @cached_property
     def now(self) -> datetime:
         """The host's clock (UTC); the bot's own when the host's could not be read."""
         return datetime.fromtimestamp(self.now_s, timezone.utc) if self.now_s else datetime.now(timezone.utc)
 
+    @property
+    def clock_offset_s(self) -> float | None:
+        """Host clock minus the bot's clock when it sent the script (None when either is unknown).
+
+        The host read its clock first thing, so this is the offset plus the time the script took to
+        start (connection, channel): a few milliseconds to a few hundred, the same for every host.
+        """
+        if self.now_f is None or self.result.started_at <= 0:
+            return None
+        return self.now_f - self.result.started_at
+
+    @cached_property
+    def var_dir(self) -> str:
+        """The data folder the probes read: `XTK_VAR_DIR` when the environment sets it, else <nl_home>/var."""
+        return self.env.var_dir or f"{self.ctx.host.nl_home}/var"
+
+    @property
+    def var_moved(self) -> bool:
+        """`XTK_VAR_DIR` moves var away from <nl_home>/var."""
+        return self.var_dir.rstrip("/") != f"{self.ctx.host.nl_home}/var"
+
+    def shown(self, rel_path: str) -> str:
+        """A knowledge path (`var/prod/log/mta.log`) as the user should look for it on this host."""
+        if self.var_moved and rel_path.startswith("var/"):
+            return f"{self.var_dir.rstrip('/')}/{rel_path[4:]}"
+        return rel_path
+
     @cached_property
     def banner(self) -> str:
         return self.pdump.banner.text if self.pdump.banner else "no banner"
+
+    def enabled_in(self, name: str, scope: str, instance: str | None) -> tuple[bool | None, str | None]:
+        """(enabled, file that says so) from `autoStart`, the instance file winning over serverConf.xml.
+
+        (None, None) when no configuration file could be read, or when the file that would decide
+        is unreadable; (False, None) when readable files leave it unset (Adobe's default: false).
+        """
+        conf = self.config
+        if not conf.files:
+            return None, None
+        for file in config_files(scope, instance):
+            if file in conf.unreadable:
+                return None, None
+            v = conf.autostart(file, name)
+            if v is not None:
+                return v, file
+        return False, None
 
     def configured(self, module: Module, instance: str | None) -> bool | None:
         """Is the module meant to run here? Inventory `modules` wins; else autoStart; None if unknown."""
@@ -101,11 +180,11 @@ class HostFacts:
             return module.name.lower() in (m.lower() for m in host.modules)
         if module.name == "watchdog":
             return True
-        if not self.autostart:
-            return None
-        file = "config-default.xml" if module.scope == "server" else f"config-{instance}.xml"
-        tags = self.autostart.get(file, {})
-        return any(k.lower() == module.name.lower() and v for k, v in tags.items())
+        return self.enabled_in(module.name, module.scope, instance)[0]
+
+    def setting(self, tag: str, attribute: str, scope: str, instance: str | None) -> tuple[str, str] | None:
+        """(value, file) of a module setting, the instance file winning over serverConf.xml."""
+        return self.config.setting(config_files(scope, instance), tag, attribute)
 
     def running(self, module: Module, instance: str | None) -> p.Proc | None:
         return self.pdump.find(module.process_name(instance))
@@ -116,10 +195,21 @@ class HostFacts:
             return True
         return self.running(module, instance) is not None or bool(self.configured(module, instance))
 
-    def runs_web(self) -> bool:
-        """Health URLs are fetched only where the web module runs or is meant to run."""
-        if self.pdump.find("web@default") is not None:
+    def runs(self, name: str) -> bool:
+        """A server-wide module (`web`, `trackinglogd`) runs here or is meant to."""
+        if self.pdump.find(f"{name}@default") is not None:
             return True
         if self.ctx.host.modules is not None:
-            return "web" in self.ctx.host.modules
-        return bool(self.autostart.get("config-default.xml", {}).get("web"))
+            return name.lower() in (m.lower() for m in self.ctx.host.modules)
+        return bool(self.enabled_in(name, "server", None)[0])
+
+    def runs_web(self) -> bool:
+        """Health URLs are fetched only where the web module runs or is meant to run."""
+        return self.runs("web")
+
+    def campaign_users(self) -> list[str]:
+        """Owners of the nlserver processes ps shows, most processes first."""
+        counts: dict[str, int] = {}
+        for r in self.procs.rows.values():
+            counts[r.user] = counts.get(r.user, 0) + 1
+        return sorted(counts, key=lambda u: -counts[u])

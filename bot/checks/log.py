@@ -1,8 +1,19 @@
-"""Module logs: error and warning lines (with Campaign error codes) in the recent window."""
+"""Module logs: error and warning entries (with Campaign error codes) in the recent window.
+
+Facts it respects (domain reference, section 9):
+- logs rotate: `<module>.log` moves to `<module>_2.log` at about 10 MB, so the window is read
+  across both (the rotated file only as far as the byte budget reaches);
+- an entry may span lines (a database error and its `DETAIL:` line): undated lines stay with their
+  entry, in the evidence too;
+- every module logs through syslogd, so a log with no line in the window is not "no errors": it
+  is silent, and the `log_writer` host check says whether syslogd runs;
+- `XTK_VAR_DIR` (customer.sh) moves var: the probe reads the logs there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 from bot.checks.base import ModuleCheck, finding
 from bot.checks.facts import HostContext, HostFacts
@@ -12,11 +23,20 @@ from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
 
-# What `tail` says when it cannot read a log, and what that means: the fact is unknown, not a warning.
+# What `tail` (or `stat`) says when it cannot read a log, and what that means: the fact is
+# unknown, not a warning.
 _UNREADABLE_LOG = (
-    (("No such file", "cannot open"), "does not exist on this host", "the log's path (nl_home, XTK_VAR_DIR)"),
+    (
+        ("No such file", "cannot open", "cannot stat"),
+        "does not exist on this host",
+        "the log's path (nl_home, XTK_VAR_DIR)",
+    ),
     (("ermission denied",), "is not readable by the bot's user", "read permission on the log for the bot's user"),
 )
+
+
+def _utc(ts: int | None) -> str:
+    return f"{datetime.fromtimestamp(ts, timezone.utc):%Y-%m-%d %H:%M} UTC" if ts is not None else "?"
 
 
 class LogCheck(ModuleCheck):
@@ -25,6 +45,7 @@ class LogCheck(ModuleCheck):
 
     def module_sections(self, ctx: HostContext, module: Module, instance: str | None) -> Iterable[Section]:
         for path in module.log_paths(instance):
+            yield s.log_rotated_tail(path)
             yield s.log_tail(path)
 
     def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:
@@ -36,6 +57,7 @@ class LogCheck(ModuleCheck):
     def _one(
         self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None, path: str, sec: p.SectionOutput
     ) -> Finding:
+        shown = facts.shown(path)
         if sec.exit_code not in (0, None):
             for needles, why, needs in _UNREADABLE_LOG:
                 if any(n in sec.text for n in needles):
@@ -45,13 +67,21 @@ class LogCheck(ModuleCheck):
                         instance,
                         self.name,
                         "unknown",
-                        f"cannot read {path}: it {why}",
+                        f"cannot read {shown}: it {why}",
                         [sec.text.strip()[:200]],
                         ("cannot_tell",),
                         needs=needs,
                     )
+        cur = p.parse_log_read(sec.text, s.LOG_TAIL_BYTES)
+        prev_sec = facts.sections.get(f"log:{s.rotated_path(path)}")
+        prev = p.parse_log_read(prev_sec.text, s.LOG_TAIL_BYTES) if prev_sec is not None else None
+        if prev is not None and prev.size is not None and prev.size > prev.read_bytes and "\n" not in prev.text:
+            prev = None  # only a fragment of one line was read: nothing whole to add
+        text = (prev.text.rstrip("\n") + "\n" if prev is not None and prev.text.strip() else "") + cur.text
+        rotated = f" and {s.rotated_path(path).rsplit('/', 1)[-1]}" if prev is not None and prev.text.strip() else ""
         window = ctx.host.log_window_min
-        scan = p.scan_log(sec.text, facts.now, window)
+        scan = p.scan_log(text, facts.now, window)
+        where = f"{shown}{rotated}"
         if scan.errors:
             codes = f" ({', '.join(scan.codes[:4])})" if scan.codes else ""
             return finding(
@@ -60,11 +90,14 @@ class LogCheck(ModuleCheck):
                 instance,
                 self.name,
                 "warn",
-                f"{len(scan.errors)} error line(s){codes} in {path} in the last {window} min",
+                f"{len(scan.errors)} error entr{'y' if len(scan.errors) == 1 else 'ies'}{codes} in {where} in the "
+                f"last {window} min",
                 list(scan.errors[-5:]),
                 ("log_errors",),
                 tail=scan.tail,
             )
+        if scan.lines_in_window == 0:
+            return self._silent(ctx, facts, module, instance, shown, scan, cur, window)
         if scan.warnings:
             return finding(
                 ctx,
@@ -72,18 +105,65 @@ class LogCheck(ModuleCheck):
                 instance,
                 self.name,
                 "ok",
-                f"no errors, {len(scan.warnings)} warning(s) in {path} in the last {window} min",
+                f"no errors, {len(scan.warnings)} warning(s) in {where} in the last {window} min",
                 list(scan.warnings[-3:]),
                 tail=scan.tail,
             )
-        last = f"; last line {scan.newest:%Y-%m-%d %H:%M} UTC" if scan.newest else "; no dated lines"
         return finding(
             ctx,
             module,
             instance,
             self.name,
             "ok",
-            f"no errors in {path} in the last {window} min{last}",
+            f"no errors in {where} in the last {window} min ({scan.lines_in_window} "
+            f"entr{'y' if scan.lines_in_window == 1 else 'ies'}; last one "
+            f"{scan.newest:%Y-%m-%d %H:%M} UTC)"
+            if scan.newest
+            else f"no errors in {where} in the last {window} min",
+            tail=scan.tail,
+        )
+
+    def _silent(
+        self,
+        ctx: HostContext,
+        facts: HostFacts,
+        module: Module,
+        instance: str | None,
+        shown: str,
+        scan: p.LogScan,
+        cur: p.LogRead,
+        window: int,
+    ) -> Finding:
+        """No entry in the window: the bot cannot tell whether errors happened (log lines are lost
+        when syslogd is down; an idle module may also log nothing)."""
+        if scan.newest is not None:
+            since = f"{scan.newest:%Y-%m-%d %H:%M} UTC"
+        elif cur.mtime is not None:
+            since = f"{_utc(cur.mtime)} (file modified; no dated line in what was read)"
+        else:
+            since = "? (no dated line)"
+        running = facts.running(module, instance) is not None or module.kind != "daemon"
+        if not running:
+            return finding(
+                ctx,
+                module,
+                instance,
+                self.name,
+                "ok",
+                f"{shown}: log silent since {since}; {module.process_name(instance)} does not run",
+                tail=scan.tail,
+            )
+        return finding(
+            ctx,
+            module,
+            instance,
+            self.name,
+            "unknown",
+            f"{shown}: log silent since {since}: no line in the last {window} min, so the bot cannot tell "
+            "whether errors happened (every module logs through syslogd: see the log writer finding)",
+            [f"{shown}: {cur.size if cur.size is not None else '?'} bytes, modified {_utc(cur.mtime)}"],
+            ("cannot_tell", "log_silent"),
+            needs=f"log lines in the window: syslogd writing {shown}, or a longer log_window_min for this host",
             tail=scan.tail,
         )
 

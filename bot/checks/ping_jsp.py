@@ -1,4 +1,15 @@
-"""`/nl/jsp/ping.jsp`: web -> Tomcat -> database round trip (needs a monitoring session token)."""
+"""`/nl/jsp/ping.jsp` on the host itself, without a session: what the SSH side can honestly say.
+
+ping.jsp and monitor.jsp answer only to a valid session token (a "monitoring" operator behind a
+trusted-IP / sessionTokenOnly zone); without one Campaign answers an HTTP error whose body carries
+`XSV-350008`, and `XSV-350013` for a refused security zone (codes seen in Adobe's JS SDK,
+`SDK:src/soap.js`, `SDK:test/client.test.js`; domain reference section 9, fact 1). Over SSH the bot
+has no session, so anything but `OK` is "cannot tell" (never a failure of web, never a reason to
+restart anything), and it says a token is needed.
+
+When the environment has `campaign_api`, the bot fetches ping.jsp itself with the operator's
+session (the `api_ping` check); this check then stays silent rather than say less.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +23,13 @@ from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
 
+NEEDS_SESSION = "a monitoring session token (campaign_api in the inventory)"
+
+
+def http_timeout(ctx: HostContext) -> float:
+    """Per health URL: at most 5 s, and at most a quarter of the host's command budget."""
+    return max(1.0, min(5.0, ctx.host.command_timeout_s / 4))
+
 
 class PingJspCheck(ModuleCheck):
     name = "ping_jsp"
@@ -19,58 +37,57 @@ class PingJspCheck(ModuleCheck):
     host_fact = True
 
     def module_sections(self, ctx: HostContext, module: Module, instance: str | None) -> Iterable[Section]:
-        yield s.http_get("http:ping", ctx.host.tomcat_port, "/nl/jsp/ping.jsp")
+        if ctx.env.campaign_api is None:
+            yield s.http_fetch(
+                "http:ping", f"http://localhost:{ctx.host.tomcat_port}", "/nl/jsp/ping.jsp", timeout_s=http_timeout(ctx)
+            )
 
     def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:
         sec = facts.sections.get("http:ping")
-        if sec is None or not facts.runs_web():
+        if sec is None or ctx.env.campaign_api is not None or not facts.runs_web():
             return
         url = f"http://localhost:{ctx.host.tomcat_port}/nl/jsp/ping.jsp"
-        if "not found" in sec.text and "curl" in sec.text and "@@HTTP" not in sec.text:
+        ans = p.parse_http(sec.text, sec.exit_code)
+        if ans.failure == "no_curl":
             yield finding(
                 ctx,
                 module,
                 None,
                 self.name,
                 "unknown",
-                f"cannot fetch {url}: curl is not installed on the host",
+                f"cannot tell ping.jsp: curl is not installed on {ctx.host.name}",
                 (),
                 ("cannot_tell",),
-                needs="curl on the host",
+                needs=f"curl on the host, or {NEEDS_SESSION}",
             )
             return
-        ans = p.parse_http(sec.text)
-        if ans.status is None:
-            yield finding(
-                ctx, module, None, self.name, "fail", f"{url} does not answer", [ans.error or ""], ("health_failed",)
-            )
-            return
-        line = ans.body.strip().replace("\n", " | ")[:200] or "(empty body)"
+        body = ans.body.strip().replace("\n", " | ")[:200]
         if ans.status == 200 and p.ping_ok(ans.body):
-            yield finding(ctx, module, None, self.name, "ok", "ping.jsp answers OK (web -> Tomcat -> database)", [line])
-        elif ans.status in (401, 403):
-            yield finding(
-                ctx,
-                module,
-                None,
-                self.name,
-                "unknown",
-                f"cannot tell: ping.jsp answered HTTP {ans.status}; it needs a monitoring session token",
-                [line],
-                ("cannot_tell",),
-                needs="a monitoring operator's session (campaign_api in the inventory)",
+            yield finding(ctx, module, None, self.name, "ok", "ping.jsp answers OK (web -> Tomcat -> database)", [body])
+            return
+        code = p.xsv_code(ans.body)
+        if code is not None:
+            meaning = {"XSV-350008": "session expired or invalid", "XSV-350013": "security zone refused"}.get(
+                code, "session refused"
             )
+            why = (
+                f"ping.jsp answered {code} ({meaning}): it needs an operator's session, which the bot has not over SSH"
+            )
+        elif ans.status is not None:
+            why = f"ping.jsp answered HTTP {ans.status} without OK, to a request without a session"
         else:
-            yield finding(
-                ctx,
-                module,
-                None,
-                self.name,
-                "fail",
-                f"ping.jsp answered HTTP {ans.status} without OK",
-                [line],
-                ("health_failed",),
-            )
+            why = f"ping.jsp did not answer on {ctx.host.name} ({ans.error or 'no answer'})"
+        yield finding(
+            ctx,
+            module,
+            None,
+            self.name,
+            "unknown",
+            f"cannot tell ping.jsp (web -> Tomcat -> database): {why}",
+            [f"{url}: {body or ans.error or 'no body'}"],
+            ("cannot_tell",),
+            needs=NEEDS_SESSION,
+        )
 
 
 CHECK = PingJspCheck()

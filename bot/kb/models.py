@@ -44,6 +44,26 @@ Condition = Literal[
     "workflow_late",
     "delivery_stuck",
     "monitoring_failed",
+    # Host facts over SSH (bot/checks/*.py, issue 7): pdump blind while nlserver runs, a silent log,
+    # the front serving /r/test, mtachild memory, core files, clocks, TMPDIR, system indicators,
+    # IP affinities.
+    "wrong_user",
+    "log_silent",
+    "redir_failed",
+    "front_unreachable",
+    "front_redirect",
+    "tls_error",
+    "redirect_loop",
+    "mtachild_memory",
+    "core_file",
+    "clock_skew",
+    "tmp_cross_device",
+    "swap_high",
+    "files_high",
+    "load_high",
+    "zombies",
+    "shm_segments",
+    "affinity_mismatch",
 ]
 
 

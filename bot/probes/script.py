@@ -1,8 +1,13 @@
 """Build one batched, read-only script per host from fixed templates.
 
-Every variable part (install root, instance names, log paths, ports) is validated against the
+Every variable part (install root, instance names, log paths, URLs, ports) is validated against the
 knowledge base and inventory first and shell-quoted; sections are framed by markers carrying a
 random token, so a log line cannot forge a section boundary.
+
+The script starts by reading the host's clock (before anything else can delay it: the clock-skew
+check compares it with the time the bot sent the script), then sources the Campaign environment
+(`env.sh`, `customer.sh`) so that `XTK_VAR_DIR`, `TMPDIR` and `TRACE_ADDR` are the ones Campaign
+uses, and sets `VAR_DIR` (the data folder, `XTK_VAR_DIR` or `<nl_home>/var`) for the sections.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import secrets
 import shlex
 from dataclasses import dataclass, field
 
-from bot.inventory import INSTANCE_RE, PATH_RE, Host
+from bot.inventory import INSTANCE_RE, PATH_RE, Host, http_url
 from bot.transports.base import Script
 
 # The only nlserver verbs probes may send. Anything that changes state (start, stop, restart,
@@ -20,7 +25,47 @@ from bot.transports.base import Script
 READ_ONLY_VERBS = frozenset({"pdump", "monitor"})
 
 LOG_TAIL_BYTES = 65536
+HTTP_MAX_BYTES = 262144
+MAX_REDIRECTS = 5
 _REL_PATH_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+_URL_PATH_RE = re.compile(r"^/[A-Za-z0-9_./-]*$")
+
+# What may leave the host from the configuration files (they also hold database passwords and the
+# internal account's): these elements (serverConf.xml's module nodes, mta's <child> and its IP
+# affinities), and on them only these attributes. Everything else is dropped on the host.
+CONFIG_ELEMENTS = (
+    "web",
+    "syslogd",
+    "trackinglogd",
+    "watchdog",
+    "mta",
+    "child",
+    "IPAffinity",
+    "IP",
+    "stat",
+    "wfserver",
+    "inMail",
+    "sms",
+    "interactiond",
+    "pipelined",
+    "tracking",
+    "archiving",
+    "nmac",
+)
+CONFIG_ATTRIBUTES = (
+    "autoStart",
+    "_autoStart",
+    "maxMemoryMb",
+    "maxWorkingSetMb",
+    "maxProcessMemoryWarningMb",
+    "maxProcessMemoryAlertMb",
+    "statServerAddress",
+    "name",
+    "address",
+    "heloHost",
+    "publicId",
+)
+_XML_NAME_RE = re.compile(r"^_?[A-Za-z][A-Za-z0-9]*$")
 
 
 class UnsafeProbeError(ValueError):
@@ -32,6 +77,7 @@ class Section:
     id: str
     command: str
     verb: str | None = None  # the nlserver verb, if the section calls nlserver
+    label: str | None = None  # how the audit log describes it, when the command is too long to read
 
 
 def nlserver(verb: str, *args: str) -> Section:
@@ -44,40 +90,152 @@ def nlserver(verb: str, *args: str) -> Section:
 
 
 def now() -> Section:
-    return Section("now", "date -u +%s")
+    """The host's clock, as read by the prelude's first line (`date -u +%s.%N`)."""
+    return Section("now", 'echo "${CB_NOW:-}"')
 
 
-def config_autostart() -> Section:
-    # Only the tags that carry autoStart leave the host: config files also hold database passwords.
+def environment() -> Section:
+    """The bot's user on the host and what the Campaign environment sets (no other variable leaves)."""
     return Section(
-        "config",
-        'for f in "$NL_HOME"/conf/config-*.xml; do [ -e "$f" ] || continue; echo "### ${f##*/}"; '
-        "tr '\\n' ' ' < \"$f\" | grep -o '<[A-Za-z][A-Za-z0-9_]*[^<>]*[Aa]uto[Ss]tart[^<>]*>'; done",
+        "env",
+        label="id -un; echo VAR_DIR XTK_VAR_DIR TMPDIR TRACE_ADDR",
+        command='echo "user $(id -un 2>/dev/null)"; echo "var_dir $VAR_DIR"; echo "xtk_var_dir ${XTK_VAR_DIR:-}"; '
+        'echo "tmpdir ${TMPDIR:-}"; echo "trace_addr ${TRACE_ADDR:-}"',
     )
 
 
+_CONFIG_AWK = r"""
+BEGIN { ne = split(els, E, " "); for (i = 1; i <= ne; i++) keep[tolower(E[i])] = 1; na = split(ats, A, " ") }
+{ s = s $0 " " }
+END {
+  out = ""
+  while ((i = index(s, "<!--")) > 0) {
+    out = out substr(s, 1, i - 1); s = substr(s, i + 4); j = index(s, "-->")
+    if (j == 0) { s = ""; break }
+    s = substr(s, j + 3)
+  }
+  s = out s
+  n = split(s, P, "<")
+  for (k = 2; k <= n; k++) {
+    p = P[k]
+    if (!match(p, /^\/?[A-Za-z_][A-Za-z0-9_.:-]*/)) continue
+    name = substr(p, 1, RLENGTH); closing = 0
+    if (substr(name, 1, 1) == "/") { closing = 1; name = substr(name, 2) }
+    if (!(tolower(name) in keep)) continue
+    if (closing) { printf "</%s>", name; continue }
+    e = index(p, ">"); if (e == 0) continue
+    t = substr(p, 1, e - 1)
+    self = (substr(t, length(t), 1) == "/")
+    line = "<" name
+    for (i = 1; i <= na; i++)
+      if (match(t, "[ ]" A[i] "[ ]*=[ ]*(\"[^\"]*\"|'[^']*')")) line = line " " substr(t, RSTART + 1, RLENGTH - 1)
+    printf "%s%s>", line, (self ? "/" : "")
+  }
+  print ""
+}
+"""
+
+
+def config(elements: tuple[str, ...] = CONFIG_ELEMENTS, attributes: tuple[str, ...] = CONFIG_ATTRIBUTES) -> Section:
+    """serverConf.xml and every config-<x>.xml: allow-listed elements and attributes only.
+
+    The host strips comments (a commented-out `<mta autoStart="true"/>` enables nothing) and
+    prints, per file, `### <file>` then the kept tags on one line; the bot parses that fragment with
+    a real XML parser. A file the bot's user cannot read is `### <file> UNREADABLE`.
+    """
+    for n in (*elements, *attributes):
+        if not _XML_NAME_RE.match(n):
+            raise UnsafeProbeError(f"{n!r} is not a plain XML name")
+    awk = shlex.quote(_CONFIG_AWK.strip())
+    return Section(
+        "config",
+        label="read autoStart, memory limits and IP affinities (allow-listed) from <nl_home>/conf/*.xml",
+        command='for f in "$NL_HOME"/conf/serverConf.xml "$NL_HOME"/conf/config-*.xml; do [ -e "$f" ] || continue; '
+        'n=${f##*/}; case "$n" in *[!A-Za-z0-9_.-]*) continue ;; esac; '
+        'if [ ! -r "$f" ]; then echo "### $n UNREADABLE"; continue; fi; echo "### $n"; '
+        f"tr '\\r\\n\\t' '   ' < \"$f\" | awk -v els={shlex.quote(' '.join(elements))} "
+        f"-v ats={shlex.quote(' '.join(attributes))} {awk}; done",
+    )
+
+
+def config_autostart() -> Section:
+    """The configuration section (kept under this name for the runner's instance discovery)."""
+    return config()
+
+
+_PS = (
+    "if command -v ps >/dev/null 2>&1; then ps -eo pid=,stat=,user:32=,etimes=,rss=,args= 2>/dev/null | "
+    "{ z=0; set -f; while IFS= read -r cb_l; do set -- $cb_l; "
+    'case "$2" in Z*) z=$((z+1)) ;; esac; '
+    'case "${6##*/}" in nlserver*) '
+    'cb_e=$(readlink "/proc/$1/exe" 2>/dev/null); cb_c=$(readlink "/proc/$1/cwd" 2>/dev/null); '
+    'printf \'%s\\t%s\\t%s\\n\' "$cb_l" "${cb_e:--}" "${cb_c:--}" ;; esac; '
+    'done; set +f; echo "zombies $z"; }; else echo NO-PS; fi'
+)
+
+
 def processes() -> Section:
-    return Section("ps", "ps -eo pid=,etimes=,rss=,comm=")
+    """nlserver processes (pid, state, user, age, memory, command line, and the binary and working
+    folder when the bot may read them), and the host's count of zombie processes. Other processes'
+    command lines never leave the host (they may carry secrets)."""
+    return Section("ps", _PS, label="ps -eo pid,stat,user,etimes,rss,args (nlserver rows only; zombie count)")
 
 
 def disk() -> Section:
-    return Section("df", 'df -P "$NL_HOME/var"')
+    return Section("df", 'df -P "$VAR_DIR"')
 
 
 def listening() -> Section:
     return Section("ports", "ss -lntuH 2>/dev/null || netstat -lntu")
 
 
-def log_tail(rel_path: str) -> Section:
+def _var_path(rel_path: str) -> str:
+    """A knowledge path (`var/prod/log/mta.log`) as a shell word under `$VAR_DIR` or `$NL_HOME`."""
     if not _REL_PATH_RE.match(rel_path) or ".." in rel_path.split("/"):
         raise UnsafeProbeError(f"log path {rel_path!r} is not a plain relative path")
-    return Section(f"log:{rel_path}", f'tail -c {LOG_TAIL_BYTES} -- "$NL_HOME"/{shlex.quote(rel_path)}')
+    if rel_path.startswith("var/"):
+        return f'"$VAR_DIR"/{shlex.quote(rel_path[4:])}'
+    return f'"$NL_HOME"/{shlex.quote(rel_path)}'
+
+
+def _shown(rel_path: str) -> str:
+    return "<var>/" + rel_path[4:] if rel_path.startswith("var/") else "<nl_home>/" + rel_path
+
+
+def rotated_path(rel_path: str) -> str:
+    """`var/prod/log/mta.log` -> `var/prod/log/mta_2.log` (where syslogd moves a full log)."""
+    if not rel_path.endswith(".log"):
+        raise UnsafeProbeError(f"log path {rel_path!r} does not end in .log")
+    return rel_path[:-4] + "_2.log"
+
+
+def log_tail(rel_path: str) -> Section:
+    """`@@STAT <size> <mtime>@@`, then the last LOG_TAIL_BYTES of the log (under XTK_VAR_DIR if set)."""
+    f = _var_path(rel_path)
+    return Section(
+        f"log:{rel_path}",
+        f"stat -c '@@STAT %s %Y@@' -- {f} && tail -c {LOG_TAIL_BYTES} -- {f}",
+        label=f"tail -c {LOG_TAIL_BYTES} {_shown(rel_path)}",
+    )
+
+
+def log_rotated_tail(rel_path: str) -> Section:
+    """The end of `<module>_2.log`, only as much as the current file leaves of the byte budget: when
+    the current file is shorter than LOG_TAIL_BYTES, the window may reach back into the rotated one."""
+    cur, prev = _var_path(rel_path), _var_path(rotated_path(rel_path))
+    return Section(
+        f"log:{rotated_path(rel_path)}",
+        label=f"tail {_shown(rotated_path(rel_path))} (only what {_shown(rel_path)} leaves of the budget)",
+        command=f"cb_s=$(stat -c %s -- {cur} 2>/dev/null || echo 0); "
+        f'if [ "$cb_s" -lt {LOG_TAIL_BYTES} ] && [ -r {prev} ]; then '
+        f"stat -c '@@STAT %s %Y@@' -- {prev} && tail -c $(({LOG_TAIL_BYTES} - cb_s)) -- {prev}; fi",
+    )
 
 
 def redir_logs(instance: str) -> Section:
     if not INSTANCE_RE.match(instance):
         raise UnsafeProbeError(f"instance {instance!r} is not valid")
-    d = f'"$NL_HOME"/var/{shlex.quote(instance)}/redir/log'
+    d = f'"$VAR_DIR"/{shlex.quote(instance)}/redir/log'
     return Section(
         f"redir:{instance}",
         f'if cd {d} 2>/dev/null; then n=0; for f in *.log; do [ -e "$f" ] || continue; n=$((n+1)); '
@@ -86,28 +244,96 @@ def redir_logs(instance: str) -> Section:
     )
 
 
-def http_get(section_id: str, port: int, path: str) -> Section:
-    if not 0 < port < 65536:
-        raise UnsafeProbeError("invalid health URL")
-    return http_url_get(section_id, f"http://localhost:{port}", path)
+def http_fetch(section_id: str, base_url: str, path: str, *, follow: bool = False, timeout_s: float = 5.0) -> Section:
+    """GET `base_url + path` on the host with curl; with `follow`, redirects are followed (at most
+    MAX_REDIRECTS, http and https only). The output is the body, then a trailer
+    `@@HTTP <status> <redirects> <final url>@@` (curl writes it on errors too); curl's exit code is the
+    section's. TLS certificates are verified (an error is a finding, never skipped)."""
+    try:
+        url = http_url(base_url.rstrip("/"), "base URL")
+    except ValueError as e:
+        raise UnsafeProbeError(str(e)) from e
+    if not _URL_PATH_RE.match(path) or ".." in path.split("/"):
+        raise UnsafeProbeError("invalid health URL path")
+    if not 0.5 <= timeout_s <= 60:
+        raise UnsafeProbeError("invalid health URL timeout")
+    opts = [
+        "-sS",
+        "--proto",
+        "=http,https",
+        "--connect-timeout",
+        f"{min(3.0, timeout_s):g}",
+        "-m",
+        f"{timeout_s:g}",
+        "--max-filesize",
+        str(HTTP_MAX_BYTES),
+        "-o",
+        "-",
+        "-w",
+        shlex.quote("\n@@HTTP %{http_code} %{num_redirects} %{url_effective}@@\n"),
+    ]
+    if follow:
+        opts += ["-L", "--max-redirs", str(MAX_REDIRECTS), "--proto-redir", "=http,https"]
+    return Section(section_id, f"curl {' '.join(opts)} {shlex.quote(url + path)}")
 
 
-def http_url_get(section_id: str, base_url: str, path: str) -> Section:
-    """GET `base_url + path` on the host with curl (the base URL is validated by the inventory)."""
-    if not re.fullmatch(r"/[A-Za-z0-9_./-]*", path) or not re.fullmatch(r"https?://[A-Za-z0-9._~:/\[\]@%-]+", base_url):
-        raise UnsafeProbeError("invalid health URL")
-    url = shlex.quote(base_url.rstrip("/") + path)
-    return Section(section_id, f"curl -sS -m 5 -o - -w '\\n@@HTTP %{{http_code}}@@\\n' {url}")
+def cores() -> Section:
+    """Core files (`core`, `core.<pid>`) in the install folder, where the modules run, and in var:
+    the newest few (`mtime size path`), the count, and what `file` says of the newest."""
+    return Section(
+        "cores",
+        label="find <nl_home> <var> -maxdepth 2 -name core -o -name core.N; stat; file (newest)",
+        command='cb_c=$(find "$NL_HOME" "$VAR_DIR" -maxdepth 2 -type f \\( -name core -o -name "core.[0-9]*" \\) '
+        "2>/dev/null | sort -u); "
+        'if [ -n "$cb_c" ]; then '
+        'cb_s=$(echo "$cb_c" | while IFS= read -r f; do stat -c \'%Y %s %n\' -- "$f"; done | sort -n); '
+        'echo "$cb_s" | tail -n 5; echo "count $(echo "$cb_c" | wc -l)"; '
+        'cb_n=$(echo "$cb_s" | tail -n 1 | cut -d " " -f 3-); '
+        'if command -v file >/dev/null 2>&1; then echo "file $(file -b -- "$cb_n" 2>&1 | head -c 400)"; '
+        'else echo "file -"; fi; else echo "count 0"; fi',
+    )
+
+
+def devices() -> Section:
+    """The device of the temporary folder (TMPDIR, else /tmp) and of var (symbolic links followed)."""
+    return Section("devices", 'stat -L -c "%d %n" -- "${TMPDIR:-/tmp}" "$VAR_DIR"')
+
+
+def system() -> Section:
+    """What Adobe's Linux system indicators read: swap (`free`), load (`uptime`) and CPUs (`nproc`),
+    file handles (`sysctl fs.file-nr`), and the shared-memory segments by owner (`ipcs -m`); /proc
+    when a command is missing. Output: `SwapTotal:`/`SwapFree:` lines, `loadavg`, `cpus`, `file-nr`,
+    `shm-listed` and one `shm <owner>` per segment."""
+    return Section(
+        "system",
+        label="free -k; uptime; nproc; sysctl -n fs.file-nr; ipcs -m (or /proc)",
+        command=(
+            "if command -v free >/dev/null 2>&1; then LC_ALL=C free -k 2>/dev/null | "
+            "awk '$1 == \"Swap:\" { print \"SwapTotal:\", $2, \"kB\"; print \"SwapFree:\", $4, \"kB\" }'; "
+            "else grep -E '^Swap(Total|Free):' /proc/meminfo 2>/dev/null; fi; "
+            "cb_l=$(LC_ALL=C uptime 2>/dev/null | sed -n 's/.*load averages*: *//p' | tr -d ','); "
+            '[ -n "$cb_l" ] || cb_l=$(cut -d " " -f 1-3 /proc/loadavg 2>/dev/null); echo "loadavg $cb_l"; '
+            'echo "cpus $(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"; '
+            'echo "file-nr $(sysctl -n fs.file-nr 2>/dev/null || cat /proc/sys/fs/file-nr 2>/dev/null)"; '
+            "if command -v ipcs >/dev/null 2>&1; then echo shm-listed; "
+            "ipcs -m 2>/dev/null | awk '$2 ~ /^[0-9]+$/ && NF >= 5 { print \"shm\", $3 }'; fi"
+        ),
+    )
 
 
 def prelude(nl_home: str) -> list[str]:
-    """The lines every script starts with: the install root, its env.sh, and nlserver's path."""
+    """The lines every script starts with: the host's clock, the install root, the Campaign
+    environment (env.sh and customer.sh), the data folder and nlserver's path."""
     if not PATH_RE.match(nl_home) or ".." in nl_home.split("/"):
         raise UnsafeProbeError("install root is not a plain absolute path")
     return [
+        "CB_NOW=$(date -u +%s.%N 2>/dev/null)",
         f"NL_HOME={shlex.quote(nl_home)}",
         "export NL_HOME",
         '[ -r "$NL_HOME/env.sh" ] && . "$NL_HOME/env.sh" >/dev/null 2>&1',
+        '[ -r "$NL_HOME/customer.sh" ] && . "$NL_HOME/customer.sh" >/dev/null 2>&1',
+        "set +eu",
+        'case "${XTK_VAR_DIR:-}" in /?*) VAR_DIR=${XTK_VAR_DIR%/} ;; *) VAR_DIR="$NL_HOME/var" ;; esac',
         'NLSERVER="$NL_HOME/bin/nlserver"',
         "exec </dev/null",
     ]
@@ -137,8 +363,14 @@ class Plan:
 
 
 def _describe(s: Section) -> str:
+    if s.label:
+        return s.label
     return (
-        s.command.replace('"$NLSERVER"', "nlserver").replace('"$NL_HOME"', "<nl_home>").replace("$NL_HOME", "<nl_home>")
+        s.command.replace('"$NLSERVER"', "nlserver")
+        .replace('"$NL_HOME"', "<nl_home>")
+        .replace("$NL_HOME", "<nl_home>")
+        .replace('"$VAR_DIR"', "<var>")
+        .replace("$VAR_DIR", "<var>")
     )
 
 

@@ -1,0 +1,79 @@
+"""Core files (`core`, `core.<pid>`) in the install folder and in var.
+
+After a crash the watchdog restarts the module, so pdump looks healthy: the core file is the trace
+(CC:production/using/monitoring-processes.md, "Core files": Adobe's indicator alerts at 1;
+CC:production/using/stack-trace-in-linux.md: `gdb nlserver <core>`, then `bt`, for support). The
+modules run with the install folder as working directory, so that is where cores land. `file`
+tells which command crashed when it can read the core's notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from bot.checks.base import HostCheck, finding
+from bot.checks.facts import HostContext, HostFacts
+from bot.models import Finding
+from bot.probes import parsers as p
+from bot.probes import script as s
+from bot.probes.script import Section
+
+CORE_ALERT = 1  # Adobe's "Core files" indicator: alert at 1 (max 1)
+
+
+class CoresCheck(HostCheck):
+    name = "cores"
+    order = 210
+
+    def sections(self, ctx: HostContext) -> Iterable[Section]:
+        yield s.cores()
+
+    def evaluate(self, ctx: HostContext, facts: HostFacts) -> Iterable[Finding]:
+        text = facts.text("cores")
+        if text is None:
+            return
+        cores = p.parse_cores(text)
+        where = f"{ctx.host.nl_home} and {facts.var_dir}"
+        if cores.count == 0 or cores.newest is None:
+            yield finding(ctx, None, None, self.name, "ok", f"no core file in {where}")
+            return
+        mtime, _, path = cores.newest
+        when = f"{datetime.fromtimestamp(mtime, timezone.utc):%Y-%m-%d %H:%M} UTC"
+        ev = [
+            f"{p_} ({sz // 1024} KiB, {datetime.fromtimestamp(t, timezone.utc):%Y-%m-%d %H:%M} UTC)"
+            for t, sz, p_ in reversed(cores.listed)
+        ]
+        if cores.file_says:
+            ev.insert(0, f"file: {cores.file_says[:250]}")
+        if cores.file_says and "core file" not in cores.file_says.lower():
+            yield finding(
+                ctx,
+                None,
+                None,
+                self.name,
+                "ok",
+                f"{cores.count} file(s) named core in {where}, but `file` says the newest ({path}) is not a core dump",
+                ev,
+            )
+            return
+        crashed = p.core_command(cores.file_says)
+        which = (
+            f", from `{crashed}`"
+            if crashed
+            else (", which binary: unknown (`file` not available)" if not cores.file_says else "")
+        )
+        yield finding(
+            ctx,
+            None,
+            None,
+            self.name,
+            "fail",
+            f"{cores.count} core file(s) on {ctx.host.name} (Adobe alerts at {CORE_ALERT}); newest {path}, {when}"
+            f"{which}: a module crashed, and the watchdog restarted it, so pdump can look healthy",
+            ev,
+            ("core_file",),
+        )
+
+
+CHECK = CoresCheck()

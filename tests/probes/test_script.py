@@ -1,0 +1,145 @@
+"""The probe templates run for real (dash, awk, stat, find, ps on this machine) on fixture install trees.
+
+These prove what leaves a host: only allow-listed configuration, only nlserver processes, and that
+the Campaign environment (customer.sh: XTK_VAR_DIR, TMPDIR) is the one the probes use.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.inventory import Host
+from bot.probes import parsers as p
+from bot.probes import script as s
+from bot.transports.local import LocalTransport
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def run(home: Path, *sections: s.Section) -> dict[str, p.SectionOutput]:
+    plan = s.Plan(Host(name="t", transport="local", nl_home=str(home)))
+    for sec in sections:
+        plan.add(sec)
+    res = LocalTransport().run(plan.script(), timeout_s=20)
+    assert res.exit_code == 0, res.stderr
+    return p.split_sections(res.stdout, plan.token)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "nl6"
+    shutil.copytree(FIX / "conf", h / "conf")
+    (h / "var" / "prod" / "log").mkdir(parents=True)
+    return h
+
+
+def test_config_leaves_only_allow_listed_tags_and_attributes(home: Path) -> None:
+    out = run(home, s.config())["config"].text
+    assert "s3cret" not in out and "password" not in out.lower() and "dbcnx" not in out and "xtk" not in out
+    assert "msgDump" not in out and "httpPort" not in out  # not allow-listed
+    conf = p.parse_config(out)
+    assert conf.files == ("serverConf.xml", "config-default.xml", "config-prod.xml")
+    assert conf.autostart("serverConf.xml", "inMail") is False  # the commented-out node enabled nothing
+    assert conf.autostart("serverConf.xml", "trackinglogd") is True
+    assert conf.autostart("config-prod.xml", "inMail") is None and conf.renamed_autostart("config-prod.xml", "inMail")
+    files = ("config-prod.xml", "serverConf.xml")
+    assert conf.setting(files, "mta", "maxMemoryMb") == ("900", "serverConf.xml")
+    assert conf.setting(files, "child", "maxWorkingSetMb") == ("256", "config-prod.xml")
+    ips = [e.get("address") for e in conf.elements if e.tag == "IP"]
+    assert ips == ["192.0.2.10", "192.0.2.11", "192.0.2.20"]
+
+
+def test_logs_follow_xtk_var_dir_and_read_the_rotated_file_only_when_needed(home: Path, tmp_path: Path) -> None:
+    var = tmp_path / "data" / "var"
+    (var / "prod" / "log").mkdir(parents=True)
+    (home / "customer.sh").write_text(f"export XTK_VAR_DIR={var}\nexport TMPDIR=/dev/shm\n")
+    (var / "prod" / "log" / "mta_2.log").write_text((FIX / "mta_2.log").read_text())
+    (var / "prod" / "log" / "mta.log").write_text((FIX / "mta_current.log").read_text())
+    rel = "var/prod/log/mta.log"
+    sec = run(home, s.environment(), s.log_rotated_tail(rel), s.log_tail(rel), s.disk(), s.devices())
+    env = p.parse_env(sec["env"].text)
+    assert env.var_dir == str(var) and env.xtk_var_dir == str(var) and env.tmpdir == "/dev/shm"
+    cur = p.parse_log_read(sec[f"log:{rel}"].text, s.LOG_TAIL_BYTES)
+    assert cur.size == (FIX / "mta_current.log").stat().st_size and "Starting main MTA" in cur.text
+    prev = p.parse_log_read(sec["log:var/prod/log/mta_2.log"].text, s.LOG_TAIL_BYTES)
+    assert "DETAIL:" in prev.text
+    dev = p.parse_devices(sec["devices"].text)
+    assert dev.tmp is not None and dev.tmp[1] == "/dev/shm" and dev.var is not None and dev.var[1] == str(var)
+    # a current file larger than the budget leaves nothing to read of the rotated one
+    (var / "prod" / "log" / "mta.log").write_text("x" * (s.LOG_TAIL_BYTES + 10))
+    sec = run(home, s.log_rotated_tail(rel))
+    assert sec["log:var/prod/log/mta_2.log"].text == ""
+
+
+def test_missing_log_says_so(home: Path) -> None:
+    sec = run(home, s.log_tail("var/prod/log/inMail.log"))["log:var/prod/log/inMail.log"]
+    assert sec.exit_code != 0 and "No such file" in sec.text
+
+
+def test_cores_are_found_in_the_install_folder_and_var(home: Path) -> None:
+    (home / "core.3120").write_bytes(b"\x7fELF" + b"\0" * 60)
+    (home / "var" / "prod" / "core").write_bytes(b"not a core")
+    (home / "var" / "prod" / "log" / "core.1").write_bytes(b"too deep: var/<instance>/log is not searched")
+    cores = p.parse_cores(run(home, s.cores())["cores"].text)
+    assert cores.count == 2
+    assert {x[2] for x in cores.listed} == {str(home / "core.3120"), str(home / "var" / "prod" / "core")}
+    if shutil.which("file"):
+        assert cores.file_says is not None
+
+
+def test_ps_rows_are_nlserver_processes_only(home: Path) -> None:
+    sec = run(home, s.processes())["ps"]
+    t = p.parse_processes(sec.text)
+    assert t.available and t.zombies is not None
+    # the probe script itself mentions nlserver; only processes whose command is nlserver count
+    assert all(r.command.rsplit("/", 1)[-1].startswith("nlserver") for r in t.rows.values())
+    assert "CB_NOW" not in sec.text
+
+
+def test_clock_is_read_before_the_environment(home: Path) -> None:
+    (home / "env.sh").write_text("sleep 1\n")
+    plan = s.Plan(Host(name="t", transport="local", nl_home=str(home)))
+    plan.add(s.now())
+    res = LocalTransport().run(plan.script(), timeout_s=20)
+    now = p.epoch_float(p.split_sections(res.stdout, plan.token)["now"].text)
+    assert now is not None and abs(now - res.started_at) < 0.9  # read before env.sh's second
+    assert plan.script().text.splitlines()[0].startswith("CB_NOW=$(date")
+
+
+@pytest.mark.parametrize(
+    "base,path",
+    [
+        ("http://localhost'; id; '", "/r/test"),
+        ("http://x y", "/r/test"),
+        ("ftp://x", "/r/test"),
+        ("http://user:pw@x", "/r/test"),
+        ("http://x", "/r/../../etc/passwd"),
+        ("http://x", "/r/test?x=`id`"),
+    ],
+)
+def test_http_fetch_refuses_anything_but_a_plain_url(base: str, path: str) -> None:
+    with pytest.raises(s.UnsafeProbeError):
+        s.http_fetch("http:x", base, path)
+
+
+def test_http_fetch_quotes_the_url_and_follows_redirects_only_when_asked() -> None:
+    sec = s.http_fetch("http:redir", "https://track1.example.invalid", "/r/test", follow=True, timeout_s=3)
+    assert shlex.split(sec.command)[-1] == "https://track1.example.invalid/r/test" and "--max-redirs 5" in sec.command
+    odd = s.http_fetch("http:redir", "http://x/$(id)", "/r/test")  # legal in a URL, so quoted, never run
+    assert shlex.split(odd.command)[-1] == "http://x/$(id)/r/test" and "'http://x/$(id)/r/test'" in odd.command
+    assert "--proto-redir =http,https" in sec.command and "-k" not in sec.command.split()
+    assert "-L" not in s.http_fetch("http:ping", "http://localhost:8080", "/nl/jsp/ping.jsp").command.split()
+
+
+def test_log_paths_and_config_names_are_validated() -> None:
+    for bad in ("/etc/passwd", "var/../../etc/passwd", "var/prod/log/x;id.log"):
+        with pytest.raises(s.UnsafeProbeError):
+            s.log_tail(bad)
+    with pytest.raises(s.UnsafeProbeError):
+        s.config(elements=("mta'; id; '",))
+    with pytest.raises(s.UnsafeProbeError):
+        s.rotated_path("var/prod/log/mta.txt")

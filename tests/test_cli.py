@@ -167,11 +167,13 @@ def test_doctor_simulated(tmp_path: Path) -> None:
     p = run("doctor", "--json", cwd=tmp_path)
     assert p.returncode == 0
     rows = json.loads(p.stdout)["hosts"]
-    assert {r["host"] for r in rows} == {"app1", "app2", "track1"}
+    assert {r["host"] for r in rows} == {"app1", "app2", "track1", "track2"}
     assert all(r["nlserver"] and r["build"] == "9379@3f1a2b7" for r in rows)
 
 
 def test_chat_shows_the_log_when_asked(tmp_path: Path) -> None:
     p = run("run", stdin="show the mta log\n", cwd=tmp_path)
     assert p.returncode == 0
-    assert "last 2 lines:" in p.stdout and "PGS-220000 PostgreSQL error" in p.stdout
+    # app2's mta log, read across the rotated mta_2.log, with the DETAIL line of its database error
+    assert "last 6 lines:" in p.stdout and "PGS-220000 PostgreSQL error" in p.stdout
+    assert "DETAIL:  Key (ibroadlogid)=(6604001) already exists." in p.stdout

@@ -1,8 +1,6 @@
 #!/bin/sh
-# Simulated `ps -eo pid=,etimes=,rss=,comm=` for the simulated nlserver processes.
+# Simulated `ps -eo pid=,stat=,user:32=,etimes=,rss=,args=`: the simulated host's processes
+# (sim/processes, written by the fleet builder: nlserver modules, mtachild workers, any zombies).
 SIM=$(cd "$(dirname "$0")/.." && pwd)
-[ -s "$SIM/state" ] || exit 0
-while read -r name pid mem etimes; do
-  rss=$(awk -v m="$mem" 'BEGIN { printf "%d", m * 1024 }')
-  echo "$pid $etimes $rss nlserver"
-done < "$SIM/state"
+[ -f "$SIM/processes" ] && cat "$SIM/processes"
+exit 0

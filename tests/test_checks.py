@@ -470,6 +470,13 @@ def test_item4_silent_log_and_syslogd(kb: KnowledgeBase, matcher: Matcher) -> No
     assert any(s.command == "nlserver start syslogd" and s.host == "app1" for s in d.next_steps)
     good = by(d.findings, "app2", "syslogd", "log_writer")[0]
     assert good.status == "ok" and "6666/udp" in good.summary
+    # with syslogd running and listening, a silent log means the module logged nothing: said, not "no errors"
+    res, _ = run(
+        kb, {"app1": fake_host(healthy(**{"log:var/prod/log/mta.log": old})), "app2": fake_host(healthy())}, ["mta"]
+    )
+    idle = next(f for f in by(res.findings, "app1", "mta", "log") if "mta.log" in f.summary)
+    assert idle.status == "ok" and "log silent since 2023-11-14 20:10 UTC" in idle.summary
+    assert "logged nothing" in idle.summary and "no errors" not in idle.summary
     # syslogd on the port TRACE_ADDR sets in customer.sh
     h2 = healthy(**{"env": "user neolane\ntrace_addr localhost:6667\n"})
     res, _ = run(kb, {"app1": fake_host(h2), "app2": fake_host(healthy())}, ["mta"])

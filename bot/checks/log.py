@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from bot.checks.base import ModuleCheck, finding
 from bot.checks.facts import HostContext, HostFacts
+from bot.checks.log_writer import syslogd_writing
 from bot.kb.models import Module
 from bot.models import Finding
 from bot.probes import parsers as p
@@ -44,6 +45,8 @@ class LogCheck(ModuleCheck):
     order = 50
 
     def module_sections(self, ctx: HostContext, module: Module, instance: str | None) -> Iterable[Section]:
+        if module.log_paths(instance):
+            yield s.listening()  # is syslogd listening? (a silent log means something else then)
         for path in module.log_paths(instance):
             yield s.log_rotated_tail(path)
             yield s.log_tail(path)
@@ -134,8 +137,9 @@ class LogCheck(ModuleCheck):
         cur: p.LogRead,
         window: int,
     ) -> Finding:
-        """No entry in the window: the bot cannot tell whether errors happened (log lines are lost
-        when syslogd is down; an idle module may also log nothing)."""
+        """No entry in the window. Never "no errors": when syslogd runs and listens, the module logged
+        nothing (idle, or stuck: the finding says silent, and since when); otherwise the bot cannot
+        tell whether errors happened, as log lines are lost while syslogd is down."""
         if scan.newest is not None:
             since = f"{scan.newest:%Y-%m-%d %H:%M} UTC"
         elif cur.mtime is not None:
@@ -151,6 +155,19 @@ class LogCheck(ModuleCheck):
                 self.name,
                 "ok",
                 f"{shown}: log silent since {since}; {module.process_name(instance)} does not run",
+                tail=scan.tail,
+            )
+        if syslogd_writing(facts):
+            return finding(
+                ctx,
+                module,
+                instance,
+                self.name,
+                "ok",
+                f"{shown}: log silent since {since}: no line in the last {window} min; syslogd runs and listens, "
+                f"so {module.process_name(instance)} logged nothing (idle, or stuck)",
+                [f"{shown}: {cur.size if cur.size is not None else '?'} bytes, modified {_utc(cur.mtime)}"],
+                ("log_silent",),
                 tail=scan.tail,
             )
         return finding(

@@ -30,6 +30,19 @@ def syslogd_port(trace_addr: str | None) -> tuple[int, str]:
     return SYSLOGD_PORT, "default"
 
 
+def syslogd_writing(facts: HostFacts) -> bool | None:
+    """True when syslogd@default runs and listens on its port; False when it does not run or does not
+    listen; None when the bot cannot tell (no pdump line and no socket list)."""
+    proc = facts.pdump.find("syslogd@default")
+    text = facts.text("ports")
+    listening = p.parse_listening(text) if text is not None else None
+    if proc is None:
+        return False if facts.pdump.recognised and not facts.pdump.no_tasks else None
+    if listening is None:
+        return None
+    return ("udp", syslogd_port(facts.env.trace_addr)[0]) in listening
+
+
 class LogWriterCheck(HostCheck):
     name = "log_writer"
     order = 49

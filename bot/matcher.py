@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.kb.models import KnowledgeBase
 from bot.models import Match
-from bot.text import TypoIndex, fold, keys, split_compound, undouble, word_groups, words
+from bot.text import TypoIndex, compound_tail, fold, keys, split_compound, undouble, word_groups, words
 
 ABSTAIN_BELOW = 1.5  # raw evidence the best module needs, or the matcher says nothing
 TERSE_ABSTAIN_BELOW = 1.0  # the same for a question of one or two words
@@ -277,6 +277,10 @@ class Matcher:
         fixed = self._typos.correct(w)
         if fixed is not None:
             return [_Token(w, keys(fixed), fixed)], f"read '{w}' as '{fixed}'"
+        if len(w) >= 8:
+            tail = compound_tail(w, self._splittable)
+            if tail:
+                return [_Token(tail[0], keys(tail[0])), _Token(tail[1], keys(tail[1]))], None
         return [_Token(w, keys(w))], None
 
     def tokens(self, text: str) -> tuple[list[_Token], list[str]]:

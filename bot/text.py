@@ -203,3 +203,14 @@ def split_compound(word: str, known: Callable[[str], bool], parts: int = 3) -> t
             if rest:
                 return (base, *rest)
     return None
+
+
+def compound_tail(word: str, known: Callable[[str], bool]) -> tuple[str, str] | None:
+    """A Dutch (or English) compound is a kind of its last part: bevestigingsmails are mails,
+    opschoonworkflow is a workflow. The longest known last part of at least four letters, after a
+    first part of at least three, or None."""
+    for i in range(3, len(word) - 3):
+        if known(word[i:]):
+            return word[:i], word[i:]
+    return None
+

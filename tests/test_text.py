@@ -1,5 +1,6 @@
 from bot.text import (
     TypoIndex,
+    compound_tail,
     damerau,
     fold,
     keys,
@@ -77,3 +78,12 @@ def test_split_compound() -> None:
     assert split_compound("mxregels", known) == ("mx", "regels")
     assert split_compound("printerproblemen", known) is None
     assert split_compound("mail", known) is None
+
+
+def test_compound_tail_is_the_kind_of_thing() -> None:
+    known = {"mails", "workflow", "logs"}.__contains__
+    assert compound_tail("bevestigingsmails", known) == ("bevestigings", "mails")
+    assert compound_tail("opschoonworkflow", known) == ("opschoon", "workflow")
+    assert compound_tail("mails", known) is None  # nothing before the known part
+    assert compound_tail("printerproblemen", known) is None
+

@@ -377,6 +377,47 @@ def test_fan_out_reports_every_host_once_with_many_silent_hosts(edges: EdgeLab, 
             m.close()
 
 
+def test_a_silent_host_does_not_hold_up_another_hosts_connect(edges: EdgeLab) -> None:
+    """One pool, two hosts: while one connect waits for a banner that never comes, another host connects
+    and runs (proved by overlap: the silent connect is still pending when the other one is done)."""
+    from bot.probes import script as s
+
+    env = _env(edges)
+    mute = _Mute("127.0.0.60")
+    real = env.host("garbled")
+    silent = real.model_copy(
+        update={"name": "mute", "port": mute.port, "address": "127.0.0.60", "connect_timeout_s": 5}
+    )
+    pool = ConnectionPool()
+    waiting: list[BaseException] = []
+
+    def connect_silent() -> None:
+        try:
+            pool.get(silent)
+        except BaseException as e:
+            waiting.append(e)
+
+    t = threading.Thread(target=connect_silent)
+    try:
+        t.start()
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not any(
+            c.raddr and c.raddr.port == mute.port for c in psutil.Process().net_connections("tcp")
+        ):
+            time.sleep(0.01)
+        assert t.is_alive()  # connected at TCP level, waiting for the SSH banner
+        plan = s.Plan(real)
+        plan.add(s.nlserver_present())
+        res = SSHTransport(real, pool).run(plan.script(), timeout_s=5)
+        assert res.exit_code == 0 and b"present" in res.stdout
+        assert t.is_alive() and not waiting  # the silent connect is still pending: no shared lock held
+        t.join(10)
+        assert len(waiting) == 1 and "did not speak SSH" in str(waiting[0])
+    finally:
+        pool.close()
+        mute.close()
+
+
 def test_known_hosts_unreadable_line_does_not_break_other_hosts_sharing_it(
     edges: EdgeLab, kb: KnowledgeBase, tmp_path: Path
 ) -> None:

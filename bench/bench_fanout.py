@@ -58,9 +58,7 @@ def one_run(env: Environment, order: list[Host], workers: int) -> dict[str, floa
     connect_errors = {f.host: f for f in res.findings if f.check == "connect"}
     real = [h for h in order if h.name.startswith("real")]
     silent = [h for h in order if h.name.startswith("silent")]
-    real_ok = sum(
-        1 for h in real if h.name not in connect_errors and any(f.host == h.name for f in res.findings)
-    )
+    real_ok = sum(1 for h in real if h.name not in connect_errors and any(f.host == h.name for f in res.findings))
     kinds = Counter(
         "cut by run deadline" if "deadline" in f.summary else "no SSH banner" if "did not speak SSH" in f.summary
         else f.summary[:40]
@@ -70,19 +68,14 @@ def one_run(env: Environment, order: list[Host], workers: int) -> dict[str, floa
         "wall": wall,
         "real_ok": real_ok,
         "real": len(real),
-        "silent_seen": sum(1 for h in silent if "did not speak SSH" in connect_errors.get(h.name, _NONE).summary),
+        "silent_seen": sum(
+            1 for h in silent if h.name in connect_errors and "did not speak SSH" in connect_errors[h.name].summary
+        ),
         "silent": len(silent),
         "cut": kinds.get("cut by run deadline", 0),
         "other": sum(v for k, v in kinds.items() if k not in ("cut by run deadline", "no SSH banner")),
         "max_host_s": max(res.host_ms.values(), default=0) / 1000,
     }
-
-
-class _Nothing:
-    summary = ""
-
-
-_NONE = _Nothing()
 
 
 def main() -> None:
@@ -127,8 +120,8 @@ def main() -> None:
         print(f"per-host deadline {deadline:g} s (connect {CONNECT_S:g} + command {COMMAND_S:g}); target: run <= "
               f"{2 * deadline:g} s with every host checked")  # fmt: skip
         print()
-        print("| workers | host order | wall s (median of %d) | min-max s | real hosts checked | silent hosts reported "
-              "as silent | cut by the run deadline | slowest host s |" % args.repeat)  # fmt: skip
+        print(f"| workers | host order | wall s (median of {args.repeat}) | min-max s | real hosts checked | silent "
+              "hosts reported as silent | cut by the run deadline | slowest host s |")  # fmt: skip
         print("|---|---|---|---|---|---|---|---|")
         for workers in (16, DEFAULT_CONCURRENCY, args.hosts):
             for label, order in orders.items():

@@ -21,6 +21,7 @@ from bot.text import TypoIndex, compound_tail, fold, keys, split_compound, undou
 
 ABSTAIN_BELOW = 1.5  # raw evidence the best module needs, or the matcher says nothing
 TERSE_ABSTAIN_BELOW = 1.0  # the same for a question of one or two words
+JARGON = 0.5  # context words this strong are Campaign's own: they outweigh an off-topic word
 KEEP_RATIO = 0.25  # other modules need this share of the best module's evidence
 MIN_EVIDENCE = 0.8
 ALIAS_WEIGHT = 2.0  # an alias without an explicit signal weight
@@ -76,6 +77,7 @@ _DOMAIN_WORD = "maildomain"
 # "mails to gmail are deferred", "quota voor hotmail": a mail provider after these words is where
 # mail goes (a recipient domain), not someone's desktop mail client.
 _RECIPIENT_WORDS = frozenset("to for towards at naar voor bij richting".split())  # noqa: SIM905
+_MAIL_PROVIDERS = frozenset("outlook gmail hotmail yahoo icloud aol msn live ziggo kpn telenet".split())  # noqa: SIM905
 
 # A compiled phrase: per word the set of its keys (English and Dutch stems); GAP between words.
 _Alt = tuple[frozenset[str] | None, ...]
@@ -202,6 +204,7 @@ class Matcher:
                 terms.append(_Term(name, (self._intern((alt,)),), ALIAS_WEIGHT, is_alias=True))
             self._terms[m.name] = terms
         offtopic_words = {w for phrase in kb.lexicon.offtopic_words for w in words(phrase)}
+        self._offtopic_words = frozenset(offtopic_words)
         # Words the question is split and corrected into: everything the knowledge can match.
         self._known_keys = frozenset(k for w in vocab for k in keys(w))
         # Separable verbs join into lexicon words only (never into a module name: "mailing ... in").
@@ -260,28 +263,39 @@ class Matcher:
         return bool(keys(word) & self._known_keys)
 
     def _splittable(self, word: str) -> bool:
-        # Dutch compounds may start with a particle: doorkliks = door + kliks, aangeklikt = aan + geklikt
-        return word in _PARTICLES or (word not in self._no_split and bool(keys(word) & self._split_keys))
+        # Dutch compounds may start with a particle: doorkliks = door + kliks, aangeklikt = aan + geklikt.
+        # A piece known only by a stem much shorter than itself is noise (ining -> in).
+        if word in _PARTICLES or word in self._vocab or word in self._offtopic_words:
+            return True
+        if word in self._no_split:
+            return False
+        floor = max(3, len(word) - 3)
+        return any(len(k) - 2 >= floor for k in keys(word) & self._split_keys)
 
     def _word(self, w: str) -> tuple[list[_Token], str | None]:
         """Tokens for one word (known as is, split as a compound, or typo-corrected) and a note."""
-        if w in self._vocab or w in self._no_split:
+        if w in self._vocab or w in self._no_split or w in self._offtopic_words:
             return [_Token(w, keys(w))], None
         split = split_compound(w, self._splittable)
-        if split:
+        fixed = None if split and all(self._written(p) for p in split) else self._typos.correct(w)
+        if split and fixed is None:
             # trackinglogs = tracking + logs, and still the word itself (the alias trackinglog)
             whole = keys(w) if self._known(w) else frozenset()
             return [_Token(split[0], keys(split[0]) | whole), *(_Token(p, keys(p)) for p in split[1:])], None
         if self._known(w):
             return [_Token(w, keys(w))], None
-        fixed = self._typos.correct(w)
         if fixed is not None:
+            # a misspelt word beats a split into pieces known only by their stems (workslows)
             return [_Token(w, keys(fixed), fixed)], f"read '{w}' as '{fixed}'"
         if len(w) >= 8:
             tail = compound_tail(w, self._splittable)
             if tail:
                 return [_Token(tail[0], keys(tail[0])), _Token(tail[1], keys(tail[1]))], None
         return [_Token(w, keys(w))], None
+
+    def _written(self, piece: str) -> bool:
+        """A compound piece that is a word of the knowledge as written (not only by its stem)."""
+        return piece in self._vocab or piece in self._offtopic_words or piece in _PARTICLES
 
     def tokens(self, text: str) -> tuple[list[_Token], list[str]]:
         """The question's tokens (after domain masking, compound splitting, typo correction and
@@ -395,9 +409,11 @@ class Matcher:
             return []
         context = {k for ks in sets for k in ks} & self._context.keys()
         bonus = min(sum(self._context[k] for k in context), 0.6)
+        jargon = any(self._context[k] >= JARGON for k in context)
         written = [frozenset((t.word,)) for t in toks]
         offtopic = any(
-            _match_at(alt, written, i) is not None and (i == 0 or toks[i - 1].word not in _RECIPIENT_WORDS)
+            _match_at(alt, written, i) is not None
+            and not (i > 0 and toks[i].word in _MAIL_PROVIDERS and toks[i - 1].word in _RECIPIENT_WORDS)
             for alt in self._offtopic
             for i, w in enumerate(written)
             if w & (alt[0] or frozenset())
@@ -411,7 +427,7 @@ class Matcher:
         if strong:
             if best < ABSTAIN_BELOW:
                 return []
-        elif (offtopic and not context) or best + bonus < self._threshold(toks) or self._looks_like_code(text):
+        elif (offtopic and not jargon) or best + bonus < self._threshold(toks) or self._looks_like_code(text):
             # not about Campaign, someone's desktop or office tools, or a pasted command line
             return []
         out: list[Match] = []

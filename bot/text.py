@@ -90,8 +90,8 @@ def stem_nl(word: str) -> str:
 
 
 # Words whose stems would meet a different word: niets (nothing) is not niet (not), alles is not alle,
-# gaten (holes) is not gaat (goes).
-_UNSTEMMED = frozenset({"niets", "alles", "gaten", "status", "news", "dns", "tls", "ssl", "https", "jsp"})
+# gaten (holes) is not gaat (goes), stats (football stats) is not the module stat.
+_UNSTEMMED = frozenset({"niets", "alles", "gaten", "stats", "status", "news", "dns", "tls", "ssl", "https", "jsp"})
 
 
 @lru_cache(maxsize=16384)

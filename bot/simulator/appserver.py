@@ -130,7 +130,10 @@ class SimulatedAppServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sim-appserver", daemon=True)
+        # A short poll interval: stop() (also run at exit) returns within it, so no CLI exit waits.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sim-appserver", daemon=True
+        )
         self._thread.start()
         atexit.register(self.stop)
 

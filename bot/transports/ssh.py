@@ -122,7 +122,10 @@ def load_private_key(path: Path) -> paramiko.PKey:
     try:
         return paramiko.PKey.from_path(path)
     except TypeError as e:
-        # cryptography raises TypeError exactly when the key is encrypted and no password was given.
+        # cryptography raises TypeError when the key is encrypted and no password was given
+        # ("Password was not given but private key is encrypted", "Key is password-protected, ...").
+        if "password" not in str(e).lower() and "encrypt" not in str(e).lower():
+            raise TransportConfigError(f"cannot load SSH key {path}: {e}") from e
         raise TransportConfigError(
             f"SSH key {path} is encrypted (passphrase-protected): the bot has no passphrase and does not use an "
             "SSH agent; give it a key without a passphrase, readable only by the bot's user"

@@ -167,6 +167,7 @@ class Matcher:
         # per part: its alternatives by the keys of their first word, and those keys (fast rejection)
         self._part_index: list[dict[str, tuple[_Alt, ...]]] = []
         self._part_first: list[frozenset[str]] = []
+        self._parts_by_key: dict[str, set[int]] = {}  # a key -> the parts an alternative starts with it
         self._concepts: dict[str, tuple[_Alt, ...]] = {
             name: tuple(dict.fromkeys(_pattern(p) for p in members if words(p)))
             for name, members in kb.lexicon.concepts.items()
@@ -224,9 +225,13 @@ class Matcher:
         self._context = {k: v for w, v in kb.lexicon.context_words.items() for k in keys(fold(w))}
         # Off-topic phrases match written words (and plurals), not stems: the Dutch stem of "meeting"
         # is that of "gemeten" (measured).
-        self._offtopic = {
-            tuple(frozenset((w, w + "s")) for w in words(p)) for p in kb.lexicon.offtopic_words if words(p)
-        }
+        self._offtopic: dict[str, list[_Alt]] = {}
+        for phrase in dict.fromkeys(kb.lexicon.offtopic_words):
+            ws = words(phrase)
+            if ws:
+                alt = tuple(frozenset((w, w + "s")) for w in ws)
+                for first in (ws[0], ws[0] + "s"):
+                    self._offtopic.setdefault(first, []).append(alt)
 
     # -- compilation -------------------------------------------------------------------------
     def _intern(self, part: _Part) -> int:
@@ -241,6 +246,8 @@ class Matcher:
                     index.setdefault(k, []).append(alt)
             self._part_index.append({k: tuple(v) for k, v in index.items()})
             self._part_first.append(frozenset(index))
+            for k in index:
+                self._parts_by_key.setdefault(k, set()).add(len(self._parts) - 1)
         return self._part_ids[part]
 
     def _compile_part(self, text: str, vocab: set[str]) -> int:
@@ -345,6 +352,10 @@ class Matcher:
             for k in ks:
                 positions.setdefault(k, []).append(i)
         present = frozenset(positions)
+        # parts that may occur at all: a term needing any other part cannot match (fast rejection)
+        possible: set[int] = set()
+        for k in present:
+            possible.update(self._parts_by_key.get(k, ()))
         part_cache: dict[int, _Hit | None] = {}
 
         def part_hit(pid: int) -> _Hit | None:
@@ -357,7 +368,7 @@ class Matcher:
         named: list[tuple[str, _Hit]] = []
         for m in self.kb.modules:
             for term in self._terms[m.name]:
-                if term.is_alias:
+                if term.is_alias and term.parts[0] in possible:
                     hit = part_hit(term.parts[0])
                     if hit is not None:
                         named.append((m.name, hit))
@@ -375,6 +386,8 @@ class Matcher:
             reasons: list[str] = []
             mentioned = False
             for term in self._terms[m.name]:
+                if not possible.issuperset(term.parts):
+                    continue
                 found: list[_Hit] = []
                 for p in term.parts:
                     h = part_hit(p)
@@ -413,10 +426,9 @@ class Matcher:
         written = [frozenset((t.word,)) for t in toks]
         offtopic = any(
             _match_at(alt, written, i) is not None
-            and not (i > 0 and toks[i].word in _MAIL_PROVIDERS and toks[i - 1].word in _RECIPIENT_WORDS)
-            for alt in self._offtopic
-            for i, w in enumerate(written)
-            if w & (alt[0] or frozenset())
+            and not (i > 0 and t.word in _MAIL_PROVIDERS and toks[i - 1].word in _RECIPIENT_WORDS)
+            for i, t in enumerate(toks)
+            for alt in self._offtopic.get(t.word, ())
         )
         if first_mention is not None:
             scored = [

@@ -53,14 +53,41 @@ def test_targets(matcher: Matcher, path: Path) -> None:
     assert r["top1_en"] >= 0.85 and r["top1_nl"] >= 0.85, r
 
 
+def _rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def test_blind_set_meets_the_acceptance_thresholds(matcher: Matcher) -> None:
     """Issue 9: top-1 >= 95 % overall and >= 92 % in Dutch, off-topic abstention >= 95 %.
     Only aggregate figures are reported: the blind set is not to be tuned on question by question."""
-    rows = [json.loads(line) for line in BLIND.read_text().splitlines() if line.strip()]
+    rows = _rows(BLIND)
     assert len(rows) >= 100 and sum(r["lang"] == "nl" for r in rows) >= 40
     assert sum(not r["expect_top1_in"] for r in rows) >= 20
     r = evaluate(matcher, BLIND)
     assert r["top1"] >= 0.95 and r["top1_nl"] >= 0.92 and r["abstain"] >= 0.95, r
+
+
+def test_blind_set_2_top1_meets_the_acceptance_thresholds(matcher: Matcher) -> None:
+    """The second blind set (written after the first was measured): top-1 >= 95 %, Dutch >= 92 %."""
+    rows = _rows(BLIND2)
+    assert len(rows) >= 80 and sum(not r["expect_top1_in"] for r in rows) >= 20
+    r = evaluate(matcher, BLIND2)
+    assert r["top1"] >= 0.95 and r["top1_nl"] >= 0.92, r
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss: 20 of 22 off-topic questions of blind set 2 abstain (90.9 %, target 95 %); "
+    "see docs/benchmarks.md. Strict: this fails loudly once the target is met, so the mark is removed.",
+)
+def test_blind_set_2_abstention_meets_the_acceptance_threshold(matcher: Matcher) -> None:
+    r = evaluate(matcher, BLIND2)
+    assert r["abstain"] >= 0.95, r
+
+
+def test_blind_set_2_abstention_does_not_regress(matcher: Matcher) -> None:
+    r = evaluate(matcher, BLIND2)
+    assert r["abstain"] >= 0.90, r
 
 
 def test_documented_symptoms_point_to_their_module(kb: KnowledgeBase, matcher: Matcher) -> None:

@@ -7,6 +7,18 @@ Term syntax in `signals`: parts joined by ` + ` must all occur anywhere in the q
 part, space-separated elements must occur next to each other; an element `@NAME` is any word or
 phrase of that lexicon concept. In a phrase, `...` allows up to three words in between, for Dutch
 separable verbs ("komen ... aan" matches "komen niet aan").
+
+Reading a question (`tokens`): mail domains are masked; a hyphenated word is read whole when known,
+else as its pieces; each word is kept when the knowledge has it, split when it is a compound of known
+words, typo-corrected (rapidfuzz) when it is one or two edits from one, else read as a kind of its
+last part (bevestigingsmails -> mails); Dutch separable verbs are joined (haalt ... op = ophalen).
+Words meet the knowledge through their Snowball stems (`bot.text.keys`).
+
+Deciding (`match`): every module sums the weights of its terms found; a module name inside a longer
+name of another module does not count, and a name used as a place ("on the app server") counts half
+and does not make the module the subject. Nothing is returned when the best module has too little
+evidence (less for a one- or two-word question), when off-topic words occur without Campaign jargon,
+or when the text is pasted code or a command line, unless a module is named.
 """
 
 from __future__ import annotations

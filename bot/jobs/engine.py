@@ -18,6 +18,7 @@ Process roles:
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -89,11 +90,17 @@ class _QuietConsumer(Consumer):  # type: ignore[misc]
 
 
 def make_huey(sqlite_path: str, redis_url: str | None, immediate: bool = False) -> Huey:
-    """The queue: Redis when configured (scale-out), else the same SQLite file as the state store."""
-    if redis_url:
-        h: Huey = RedisHuey(QUEUE_NAME, url=redis_url, results=False, blocking=True, read_timeout=1, utc=True)
-    else:
-        h = SqliteHuey(QUEUE_NAME, filename=sqlite_path, results=False, utc=True, timeout=10)
+    """The queue: Redis when configured (scale-out), else the same SQLite file as the state store.
+
+    Raises StoreError (one line, no secret) when the queue's storage cannot be opened.
+    """
+    try:
+        if redis_url:
+            h: Huey = RedisHuey(QUEUE_NAME, url=redis_url, results=False, blocking=True, read_timeout=1, utc=True)
+        else:
+            h = SqliteHuey(QUEUE_NAME, filename=sqlite_path, results=False, utc=True, timeout=10)
+    except (sqlite3.Error, OSError, ValueError) as e:
+        raise StoreError(f"job queue storage cannot be opened: {type(e).__name__}: {e}") from e
     h.immediate = immediate
     return h
 

@@ -106,11 +106,13 @@ def web_client(svc: Services) -> WebClient:
 
 
 def job_engine(svc: Services) -> JobEngine:
+    """The job engine on the deployment's store (opened first: a broken store is one clear line)."""
     from bot.jobs.engine import JobEngine, make_huey
 
+    store = svc.store
     redis = svc.settings.campaign_bot_redis_url
     huey = make_huey(svc.settings.campaign_bot_state_db, redis.get_secret_value() if redis else None)
-    return JobEngine(huey, svc.store, threads=svc.settings.campaign_bot_workers)
+    return JobEngine(huey, store, threads=svc.settings.campaign_bot_workers)
 
 
 # ---------------------------------------------------------------------------------------- worker
@@ -134,7 +136,12 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     life.install()
     if parent_pid is not None:
         die_with_parent(parent_pid, life.stop.set)
-    svc.inventory()  # a broken inventory stops start-up (exit 2) instead of answering from nothing
+    try:
+        svc.inventory()
+    except ConfigError as e:
+        # `serve` refused to start with it; a worker started later answers every question with
+        # the reason instead (a job must never wait for a worker that cannot start).
+        log.error("the inventory is not usable; questions will be answered with the reason: %s", e)
     engine = job_engine(svc)
     calls = SlackCalls(web_client(svc))
     svc.identity = SlackIdentity(calls)

@@ -115,6 +115,7 @@ def slack_inventory(path: Path, fleet: Fleet) -> Path:
     good = [fleet.hosts["good1"], fleet.hosts["good2"]]
     data["environments"] = {
         "prod": {
+            "aliases": ["production", "productie", "prd"],
             "instances": ["prod"],
             "channels": ["CPROD"],
             "hosts": good,

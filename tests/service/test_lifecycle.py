@@ -1,0 +1,166 @@
+"""The service never loses a question and never outlives its configuration: signals, killed
+workers, restarts with a job running, inventory changes, broken stores."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from tests.harness.fake_slack import FakeSlack
+from tests.harness.service import Lab, build_hosts, set_slow, write_inventory
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    fake = FakeSlack().start()
+    homes = build_hosts(tmp_path / "hosts")
+    lab = Lab(tmp_path, fake, write_inventory(tmp_path / "inventory.yaml", homes), homes)
+    try:
+        yield lab
+    finally:
+        lab.close()
+        fake.stop()
+
+
+def gone(pid: int, within: float) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigterm_stops_serve_and_its_worker(lab: Lab) -> None:
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    start = time.monotonic()
+    assert svc.stop(signal.SIGTERM) == 0
+    assert time.monotonic() - start < 15
+    assert gone(worker, 1)
+
+
+def test_sigint_stops_gracefully_too(lab: Lab) -> None:
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    assert svc.stop(signal.SIGINT) == 0
+    assert gone(worker, 1)
+
+
+def test_a_killed_serve_takes_its_worker_with_it(lab: Lab) -> None:
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    svc.proc.kill()
+    svc.proc.wait(5)
+    assert gone(worker, 5), "the worker outlived its serve process"
+
+
+def test_killed_worker_mid_diagnosis_reruns_and_updates_the_same_message(lab: Lab) -> None:
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    set_slow(lab.homes["app2"], 6)
+    ts = svc.mention("mail not sending")
+    lab.wait_thread(ts, "Checking")  # the first reply: the checks are running
+    time.sleep(1.0)  # let the worker record where it answers (a kill before that is a different test)
+    os.kill(worker, signal.SIGKILL)
+    set_slow(lab.homes["app2"], 0)
+    final = lab.wait_thread(ts, ":books:", timeout=60)
+    assert "interrupted and run again" in " ".join(lab.thread(ts))
+    assert "mta@prod" in final
+    assert len(lab.answers_in(ts)) == 1, "the re-run must update the same message, not post a second answer"
+
+
+def test_restart_with_a_job_running_answers_after_the_restart(lab: Lab) -> None:
+    svc = lab.start("serve")
+    svc.wait_worker()
+    set_slow(lab.homes["app2"], 8)
+    ts = svc.mention("mail not sending")
+    lab.wait_thread(ts, "Checking")
+    assert svc.stop(signal.SIGTERM) == 0  # the running job is handed back
+    set_slow(lab.homes["app2"], 0)
+    lab.start("serve")
+    lab.wait_thread(ts, ":books:", timeout=60)
+    assert len(lab.answers_in(ts)) == 1
+
+
+def test_inventory_change_applies_to_the_next_question(lab: Lab) -> None:
+    svc = lab.start("serve")
+    svc.wait_worker()
+    ts = svc.mention("is mta running?", user="UALICE")
+    lab.wait_thread(ts, ":books:")
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["environments"]["prod"]["protected"] = True
+    data["environments"]["prod"]["access"] = {"users": ["UBOSS"]}
+    lab.inventory.write_text(yaml.safe_dump(data))
+    ts2 = svc.mention("is mta running?", user="UALICE")
+    lab.wait_thread(ts2, "protected")
+    ts3 = svc.mention("is mta running?", user="UBOSS")
+    lab.wait_thread(ts3, ":books:")
+
+
+def test_a_broken_inventory_is_never_replaced_by_the_old_one(lab: Lab) -> None:
+    svc = lab.start("serve")
+    svc.wait_worker()
+    lab.inventory.write_text("environments:\n  prod:\n    hosts: [{name: app1, port: nope}]\n")
+    ts = svc.mention("is mta running?")
+    text = lab.wait_thread(ts, "inventory cannot be used")
+    assert "port" in text
+
+
+def test_sighup_rereads_the_inventory(lab: Lab) -> None:
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["environments"]["prod"]["aliases"] = ["produktion"]
+    lab.inventory.write_text(yaml.safe_dump(data))
+    svc.proc.send_signal(signal.SIGHUP)
+    os.kill(worker, signal.SIGHUP)
+    ts = svc.mention("mail not sending in produktion")
+    lab.wait_thread(ts, ":books:")
+
+
+def test_corrupt_state_file_stops_start_up_with_one_line(lab: Lab) -> None:
+    (lab.tmp / "state.sqlite3").write_bytes(b"garbage" * 1000)
+    svc = lab.start("serve", wait=False)
+    assert svc.proc.wait(20) == 2
+    out = svc.log.read_text()
+    assert "corrupt" in out and "Traceback" not in out and len(out.strip().splitlines()) <= 3
+
+
+def test_failed_final_update_falls_back_to_a_new_message(lab: Lab) -> None:
+    svc = lab.start("serve")
+    svc.wait_worker()
+    lab.fake.fail["chat.update"] = ["message_not_found"] * 50
+    ts = svc.mention("mail not sending")
+    lab.wait_thread(ts, ":books:")
+    lab.fake.fail.pop("chat.update")
+
+
+def test_unwritable_audit_log_still_answers_and_says_so(lab: Lab) -> None:
+    (lab.tmp / "audit-dir").mkdir()
+    svc = lab.start("serve", CAMPAIGN_BOT_AUDIT_LOG=str(lab.tmp / "audit-dir"))
+    svc.wait_worker()
+    ts = svc.mention("mail not sending")
+    text = lab.wait_thread(ts, ":books:")
+    assert "audit log could not be written" in text
+
+
+def test_state_store_rows_stay_valid(lab: Lab) -> None:
+    svc = lab.start("serve")
+    svc.wait_worker()
+    ts = svc.mention("mail not sending")
+    lab.wait_thread(ts, ":books:")
+
+    def states() -> list[str]:
+        with sqlite3.connect(lab.tmp / "state.sqlite3") as db:
+            return [r[0] for r in db.execute("SELECT json_extract(value, '$.state') FROM cb_state WHERE ns='job'")]
+
+    assert lab.fake.wait_for(lambda: bool(states()) and all(s == "done" for s in states()), timeout=20), states()

@@ -1,0 +1,88 @@
+"""The conversation issue's table, end to end through `campaign-bot serve` and a fake Slack API:
+the same answers as the terminal chat (tests/terminal), rendered as Block Kit."""
+
+from __future__ import annotations
+
+import json
+
+from tests.slack.conftest import Bot
+from tests.slack.test_e2e import final_update, mention, texts_of
+
+
+def thread_texts(bot: Bot, ts: str) -> str:
+    posted = {c.result.get("ts") for c in bot.fake.of("chat.postMessage") if c.params.get("thread_ts") == ts}
+    parts = texts_of(bot, "chat.postMessage", thread_ts=ts)
+    parts += [json.dumps(c.params.get("blocks", "")) for c in bot.fake.of("chat.update") if c.params.get("ts") in posted]
+    return "\n".join(parts)
+
+
+def wait_thread(bot: Bot, ts: str, needle: str) -> str:
+    assert bot.fake.wait_for(lambda: needle in thread_texts(bot, ts), timeout=30), thread_texts(bot, ts)[-2000:]
+    return thread_texts(bot, ts)
+
+
+def test_vague_question_sweeps_and_names_what_is_down(bot: Bot) -> None:
+    ts, _ = mention(bot, "is everything ok on prod?")
+    final = final_update(bot, ts, "Environment *prod*")
+    assert "mta@prod" in final and "good2" in final and "good1" in final
+
+
+def test_host_question_checks_that_host(bot: Bot) -> None:
+    ts, _ = mention(bot, "why is good2 red")
+    final = final_update(bot, ts, "Environment *prod*")
+    assert "1 host" in final and "good2" in final and "*good1*" not in final
+
+
+def test_environment_alias_from_another_channel(bot: Bot) -> None:
+    ts, _ = mention(bot, "mail not sending in production", channel="CELSE")
+    final = final_update(bot, ts, "Environment *prod*")
+    assert "mta" in final
+
+
+def test_unknown_environment_and_instance_are_refused(bot: Bot) -> None:
+    ts, _ = mention(bot, "mail not sending on staging")
+    text = wait_thread(bot, ts, "unknown environment")
+    assert "known: locked, prod" in text
+    ts2, _ = mention(bot, "mta@staging")
+    assert "known: prod" in wait_thread(bot, ts2, "unknown instance")
+
+
+def test_single_word_and_slack_link(bot: Bot) -> None:
+    ts, _ = mention(bot, "exports")
+    assert "export" in final_update(bot, ts, "Environment *prod*")
+    ts2, _ = mention(bot, "mail not sending <https://status.example.com/incidents/1|status>")
+    assert "mta" in final_update(bot, ts2, "Environment *prod*")
+
+
+def test_is_mta_running_gets_a_direct_answer(bot: Bot) -> None:
+    ts, _ = mention(bot, "is mta running on prod?")
+    final = final_update(bot, ts, ":speech_balloon:")
+    assert "mta@prod runs on good1" in final and "mta@prod is NOT running on good2" in final
+
+
+def test_placeholders_are_escaped_in_mrkdwn(bot: Bot) -> None:
+    status, body, _ = bot.command("mta")
+    assert status == 200
+    card = json.loads(body)
+    text = json.dumps(card["blocks"])
+    assert "&lt;instance&gt;" in text and "<instance>" not in text
+
+
+def test_run_checks_where_the_bot_is_not_a_member_answers_through_response_url(bot: Bot) -> None:
+    bot.fake.absent_channels.add("CNOTIN")
+    before = len(bot.fake.responses)
+    status, _, _ = bot.action(
+        "run_checks", json.dumps({"module": "stat", "instance": "prod", "env": "prod"}), user="UALICE", channel="CNOTIN"
+    )
+    assert status == 200
+    assert bot.fake.wait_for(lambda: any("stat" in json.dumps(r) and "Environment" in json.dumps(r)
+                                         for r in bot.fake.responses[before:]), timeout=30)
+
+
+def test_ephemeral_errors_do_not_echo_button_values(bot: Bot) -> None:
+    before = len(bot.fake.of("chat.postMessage")) + len(bot.fake.of("chat.postEphemeral"))
+    bot.action("run_checks", json.dumps({"module": "<script>mta", "env": "prod`$(id)`"}), user="UALICE")
+    bot.action("act:forged", "forged-<value>", user="UOPS", thread_ts="1700000000.000001")
+    assert bot.fake.wait_for(lambda: len(bot.fake.of("chat.postEphemeral")) + len(bot.fake.of("chat.postMessage")) >= before + 2)
+    sent = json.dumps([c.params for c in bot.fake.calls if c.method in ("chat.postEphemeral", "chat.postMessage")])
+    assert "$(id)" not in sent and "<script>" not in sent and "forged-<value>" not in sent

@@ -32,6 +32,7 @@ bench: install-dev
 	$(BIN)/python bench/bench_matcher.py
 	$(BIN)/python bench/bench_ssh.py
 	$(BIN)/python bench/bench_slack.py
+	$(BIN)/python bench/bench_http.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@ workers, restarts with a job running, inventory changes, broken stores."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -164,3 +165,107 @@ def test_state_store_rows_stay_valid(lab: Lab) -> None:
             return [r[0] for r in db.execute("SELECT json_extract(value, '$.state') FROM cb_state WHERE ns='job'")]
 
     assert lab.fake.wait_for(lambda: bool(states()) and all(s == "done" for s in states()), timeout=20), states()
+
+
+def test_action_interrupted_by_a_crash_says_outcome_unknown(lab: Lab) -> None:
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["environments"]["prod"].update({"actions": "enabled", "operators": ["UOPS"]})
+    lab.inventory.write_text(yaml.safe_dump(data))
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    ts = svc.mention("mail not sending", user="UOPS")
+    lab.wait_thread(ts, ":books:")
+    button = next(
+        b["accessory"]
+        for c in reversed(lab.fake.of("chat.update"))
+        for b in (c.params.get("blocks") or [])
+        if b.get("accessory", {}).get("action_id", "").startswith("act:")
+        and "nlserver start mta@prod" in b["text"]["text"]
+    )
+    set_slow(lab.homes["app2"], 6)  # the simulated `nlserver start` now takes 6 s (and then refuses)
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0001"},
+        "user": {"id": "UOPS"},
+        "api_app_id": "A0001",
+        "channel": {"id": "CPROD"},
+        "container": {"type": "message", "channel_id": "CPROD", "message_ts": ts},
+        "message": {"ts": "1800000000.999999", "thread_ts": ts},
+        "trigger_id": "9.9",
+        "response_url": lab.fake.url + "response",
+        "actions": [
+            {
+                "action_id": button["action_id"],
+                "block_id": "b",
+                "type": "button",
+                "value": button["value"],
+                "action_ts": "1",
+            }
+        ],
+    }
+    import urllib.parse
+
+    from tests.harness.service import sign
+
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    assert svc.post(body, sign(body), "application/x-www-form-urlencoded")[0] == 200
+    log = lab.homes["app2"] / "sim" / "invocations.log"
+    assert lab.fake.wait_for(lambda: "start mta@prod" in log.read_text(), timeout=30)
+    os.kill(worker, signal.SIGKILL)  # while the command runs on the host
+    set_slow(lab.homes["app2"], 0)
+    text = lab.wait_thread(ts, "interrupted while this ran", timeout=60)
+    assert "nlserver start mta@prod" in text
+    assert log.read_text().count("start mta@prod") == 1, "a confirmed action must never run twice"
+    outcomes = [r["outcome"] for r in lab.audit() if str(r.get("outcome", "")).startswith("action")]
+    assert outcomes.index("action-started") < outcomes.index("action-outcome-unknown")
+
+
+def test_refused_click_keeps_the_button_for_the_operator(lab: Lab) -> None:
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["environments"]["prod"].update({"actions": "enabled", "operators": ["UOPS"]})
+    lab.inventory.write_text(yaml.safe_dump(data))
+    svc = lab.start("serve")
+    svc.wait_worker()
+    ts = svc.mention("mail not sending", user="UOPS")
+    lab.wait_thread(ts, ":books:")
+    button = next(
+        b["accessory"]
+        for c in reversed(lab.fake.of("chat.update"))
+        for b in (c.params.get("blocks") or [])
+        if b.get("accessory", {}).get("action_id", "").startswith("act:")
+        and "nlserver start mta@prod" in b["text"]["text"]
+    )
+    import urllib.parse
+
+    from tests.harness.service import sign
+
+    def click(user: str) -> None:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0001"},
+            "user": {"id": user},
+            "api_app_id": "A0001",
+            "channel": {"id": "CPROD"},
+            "container": {"type": "message", "channel_id": "CPROD", "message_ts": ts},
+            "message": {"ts": "1800000000.999998", "thread_ts": ts},
+            "trigger_id": f"t-{user}",
+            "response_url": lab.fake.url + "response",
+            "actions": [
+                {
+                    "action_id": button["action_id"],
+                    "block_id": "b",
+                    "type": "button",
+                    "value": button["value"],
+                    "action_ts": "1",
+                }
+            ],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        assert svc.post(body, sign(body), "application/x-www-form-urlencoded")[0] == 200
+
+    click("UMALLORY")
+    lab.wait_thread(ts, "not an operator")
+    click("UOPS")
+    lab.wait_thread(ts, "exit 3")  # it ran (the simulator refuses to change state, with exit 3)
+    refusals = [r for r in lab.audit() if r.get("outcome") == "action-refused"]
+    assert refusals and refusals[0]["user"] == "UMALLORY"

@@ -175,6 +175,8 @@ def next_steps(
     hosts = {h.name: h for h in env.hosts}
     out: list[NextStep] = []
     seen: set[tuple[str | None, str | None, str]] = set()
+    # Hosts where pdump cannot see the running modules: no state-changing step is offered for them.
+    blind = {f.host for f in findings if "wrong_user" in f.conditions}
 
     def add(
         host: Host | None,
@@ -188,6 +190,8 @@ def next_steps(
         key = (host.name if host else None, command, step_text)
         if key in seen:
             return
+        if risk == Risk.CHANGES_STATE and host is not None and host.name in blind:
+            return  # the bot cannot see what runs there (wrong user or environment): change nothing
         seen.add(key)
         where = f"on {host.name}: " if host else ""
         out.append(
@@ -215,6 +219,33 @@ def next_steps(
             fill(cmd, module="", nl_home=h.nl_home, var_dir=vd) if cmd else None,
             risk,
             src,
+        )
+
+    # Hosts we could not check come first (the worst status): why, and how to test the access again.
+    for f in findings:
+        if f.status != "error":
+            continue
+        h = hosts.get(f.host)
+        if h is not None and f.error_kind in _ERROR_STEPS:
+            text, cmd = _ERROR_STEPS[f.error_kind]
+            fmt = {
+                "host": h.name,
+                "port": h.port,
+                "address": h.address or "",
+                "known_hosts": h.known_hosts,
+                "user": h.user,
+            }
+            add(h, None, text.format(**fmt), cmd.format(**fmt) if cmd else None, Risk.READ_ONLY, "")
+
+    unchecked = sorted({f.host for f in findings if f.status == "error" and f.host in hosts})
+    if unchecked:
+        add(
+            None,
+            None,
+            f"test the bot's access to {', '.join(unchecked)} (connect, host key, auth, nlserver)",
+            f"campaign-bot doctor --env {env.name}",
+            Risk.READ_ONLY,
+            "",
         )
 
     by_key: dict[tuple[str, str | None, str | None], set[str]] = {}
@@ -258,33 +289,6 @@ def next_steps(
                 Risk.READ_ONLY,
                 "",
             )
-
-    # Hosts we could not check: why, and how to test the access again.
-    for f in findings:
-        if f.status != "error":
-            continue
-        h = hosts.get(f.host)
-        if h is not None and f.error_kind in _ERROR_STEPS:
-            text, cmd = _ERROR_STEPS[f.error_kind]
-            fmt = {
-                "host": h.name,
-                "port": h.port,
-                "address": h.address or "",
-                "known_hosts": h.known_hosts,
-                "user": h.user,
-            }
-            add(h, None, text.format(**fmt), cmd.format(**fmt) if cmd else None, Risk.READ_ONLY, "")
-
-    unchecked = sorted({f.host for f in findings if f.status == "error" and f.host in hosts})
-    if unchecked:
-        add(
-            None,
-            None,
-            f"test the bot's access to {', '.join(unchecked)} (connect, host key, auth, nlserver)",
-            f"campaign-bot doctor --env {env.name}",
-            Risk.READ_ONLY,
-            "",
-        )
 
     # General steps of the checked modules when nothing (or not everything) explains the symptom.
     problems = any(f.status in ("warn", "fail") for f in findings)

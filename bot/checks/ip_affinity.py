@@ -63,8 +63,22 @@ class IpAffinityCheck(ModuleCheck):
     def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:
         if not facts.config.files:
             return  # the process check already says the configuration could not be read
-        found = declared(facts, instance)
         files = " / ".join(config_files("instance", instance))
+        unread = [f for f in config_files("instance", instance) if f in facts.config.unreadable]
+        if unread:
+            yield finding(
+                ctx,
+                module,
+                instance,
+                self.name,
+                "unknown",
+                f"cannot tell the IP affinities declared for {instance}: the bot cannot read {', '.join(unread)}",
+                (),
+                ("cannot_tell",),
+                needs=f"read access to conf/{unread[0]} for the bot's user (only allow-listed tags leave the host)",
+            )
+            return
+        found = declared(facts, instance)
         if not found:
             yield finding(
                 ctx,

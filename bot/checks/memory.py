@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.checks.base import ModuleCheck, finding
-from bot.checks.facts import HostContext, HostFacts
+from bot.checks.facts import HostContext, HostFacts, config_files
 from bot.kb.models import Module
 from bot.models import Finding
 
@@ -38,12 +38,14 @@ class Limit:
 def limit(facts: HostFacts, tag: str, attribute: str, scope: str, instance: str | None, default: int) -> Limit:
     """A memory limit from the configuration (instance file first), else Adobe's default."""
     found = facts.setting(tag, attribute, scope, instance)
+    unread = [f for f in config_files(scope, instance) if f in facts.config.unreadable]
+    caveat = f"; {', '.join(unread)} unreadable, it may set another value" if unread else ""
     if found is not None:
         value, file = found
         if value.strip().isdigit() and int(value) > 0:
-            return Limit(attribute, int(value), file)
-        return Limit(attribute, default, f"default; {file} has {value!r}, not a number")
-    return Limit(attribute, default, "default")
+            return Limit(attribute, int(value), file + caveat)
+        return Limit(attribute, default, f"default; {file} has {value!r}, not a number{caveat}")
+    return Limit(attribute, default, "default" + caveat)
 
 
 class MemoryCheck(ModuleCheck):

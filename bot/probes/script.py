@@ -163,12 +163,16 @@ def config_autostart() -> Section:
     return config()
 
 
+# The binary and working folder are read for the first PS_LINKED nlserver rows only: they tell the
+# install root the modules run from (one is enough; every readlink is a process on the host).
+PS_LINKED = 3
 _PS = (
     "if command -v ps >/dev/null 2>&1; then ps -eo pid=,stat=,user:32=,etimes=,rss=,args= 2>/dev/null | "
-    "{ z=0; set -f; while IFS= read -r cb_l; do set -- $cb_l; "
+    "{ z=0; n=0; set -f; while IFS= read -r cb_l; do set -- $cb_l; "
     'case "$2" in Z*) z=$((z+1)) ;; esac; '
-    'case "${6##*/}" in nlserver*) '
-    'cb_e=$(readlink "/proc/$1/exe" 2>/dev/null); cb_c=$(readlink "/proc/$1/cwd" 2>/dev/null); '
+    'case "${6##*/}" in nlserver*) n=$((n+1)); cb_e=; cb_c=; '
+    f'if [ "$n" -le {PS_LINKED} ]; then '
+    'cb_e=$(readlink "/proc/$1/exe" 2>/dev/null); cb_c=$(readlink "/proc/$1/cwd" 2>/dev/null); fi; '
     'printf \'%s\\t%s\\t%s\\n\' "$cb_l" "${cb_e:--}" "${cb_c:--}" ;; esac; '
     'done; set +f; echo "zombies $z"; }; else echo NO-PS; fi'
 )

@@ -76,6 +76,7 @@ class HostScenario:
     cpus: int = 4
     files: tuple[int, int] = (2304, 1623744)
     shm_owners: tuple[str, ...] = ()
+    real_tools: tuple[str, ...] = ()  # host commands left real (e.g. curl, to fetch a real HTTP front)
 
 
 def _ok_redir(host: str, local: str, instance: str) -> str:
@@ -336,7 +337,8 @@ def build_host(
     (var / "default" / "log").mkdir(parents=True, exist_ok=True)
     _install("nlserver.sh", home / "bin" / "nlserver")
     for tool in _SHIMS:
-        _install(f"{tool}.sh", home / "sim" / "bin" / tool)
+        if tool not in sc.real_tools:
+            _install(f"{tool}.sh", home / "sim" / "bin" / tool)
     sim = home / "sim"
     (sim / "banner").write_text(BANNER + "\n")
     (sim / "mode").write_text(sc.mode + "\n")

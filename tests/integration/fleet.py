@@ -30,7 +30,7 @@ def fleet() -> Iterator[Fleet]:
     """Healthy and faulty simulated Campaign hosts, each behind its own real sshd on 127.0.0.N."""
     require_sshd()
     lab = SshdLab()
-    app1, app2, _ = default_scenarios()
+    app1, app2, *_ = default_scenarios()
     plan = [
         ("good1", "127.0.0.2", _scenario(app1, "good1"), {}),
         ("good2", "127.0.0.3", _scenario(app2, "good2"), {}),

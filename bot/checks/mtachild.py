@@ -38,8 +38,8 @@ class MtachildCheck(HostCheck):
                 continue
             lim = limit(facts, "child", "maxWorkingSetMb", "instance", inst, MAX_WORKING_SET_MB)
             note = (
-                " (default; another Adobe page says 256: UNCONFIRMED)"
-                if lim.source == "default"
+                f" ({lim.source}; another Adobe page says 256: UNCONFIRMED)"
+                if lim.source.startswith("default")
                 else f" ({lim.source})"
             )
             if not rows:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import math
 import re
@@ -45,6 +46,7 @@ __all__ = [
     "RedactingFilter",
     "install_log_redaction",
     "is_secret_key",
+    "preload",
     "redact",
     "redact_and_clip",
     "redact_data",
@@ -123,12 +125,27 @@ _HEADER_KEYS = frozenset({"authorization", "proxyauthorization", "cookie", "setc
 _KEY_PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_]+")
 
 
+# Where a key word (see `_KEY_WORDS`) may sit inside a key; found with str.find on the lower-cased text.
+_HINTS = (
+    "pass", "pw", "psw", "secret", "token", "cred", "key", "sig", "sid", "auth", "sess", "cookie", "bearer",
+    "contrase", "kennwort", "wachtwoord",
+)  # fmt: skip
+_HINT_RE = re.compile("(?i:" + "|".join(_HINTS) + ")")  # the same, for text whose lower case changes length
+
+
 def _key_parts(key: str) -> list[str]:
     return [p.lower() for p in _KEY_PART_RE.findall(key)]
 
 
 def is_secret_key(key: str) -> bool:
     """Whether a field, attribute, header or parameter named `key` holds a secret (case and separators ignored)."""
+    if not _HINT_RE.search(key):
+        return False
+    return _secret_key(key) if len(key) <= 128 else _secret_key.__wrapped__(key)
+
+
+@functools.lru_cache(maxsize=4096)  # the same few keys come back in every text
+def _secret_key(key: str) -> bool:
     parts = _key_parts(key)
     if not parts or parts[-1] in _NOT_SECRET_LAST:
         return False
@@ -151,12 +168,10 @@ _PEM_LABEL = r"[A-Z0-9]+(?: [A-Z0-9]+)*"
 # Every PEM block's body is redacted: private keys (PKCS#1/#8, EC, DSA, OpenSSH, encrypted, PGP) are secret;
 # certificates, CSRs and public keys are not, but their base64 carries no evidence for a reader and a
 # body line cannot be told from a key line once a block is cut, so they are treated alike.
-_PEM_FULL = re.compile(r"(-----BEGIN " + _PEM_LABEL + r"-----)(.*?)(-----END " + _PEM_LABEL + r"-----)", re.S)
-# A block cut after its BEGIN line: its body is base64 lines and `Header: value` lines (Proc-Type, DEK-Info).
-_PEM_OPEN = re.compile(
-    r"(-----BEGIN " + _PEM_LABEL + r"-----)"
-    r"((?:" + _SEP + r"[ \t]*(?:[A-Za-z][\w-]*:[^\r\n\\|]*|[A-Za-z0-9+/=]+)?[ \t]*)*)"
-)
+_PEM_BEGIN = re.compile(r"-----BEGIN " + _PEM_LABEL + r"-----")
+_PEM_END = re.compile(r"-----END " + _PEM_LABEL + r"-----")
+# The body of a block cut after its BEGIN line: base64 lines and `Header: value` lines (Proc-Type, DEK-Info).
+_PEM_BODY = re.compile(r"(?:" + _SEP + r"[ \t]*(?:[A-Za-z][\w-]*:[^\r\n\\|]*|[A-Za-z0-9+/=]+)?[ \t]*)*")
 # PuTTY key files: the private part is the `Private-Lines: N` base64 lines, and the MAC.
 _PUTTY = re.compile(
     r"(Private-Lines:[ \t]*\d+[ \t]*" + _SEP + r")((?:[ \t]*[A-Za-z0-9+/=]+[ \t]*(?:" + _SEP + r"|$))+)"
@@ -211,20 +226,44 @@ def _pem_tail_start(text: str, end_marker: int) -> int:
         start = i = b
 
 
+def _pem_spans(text: str) -> list[Span]:
+    """The bodies of PEM blocks: between a BEGIN line and the next END line; after a BEGIN line whose END
+    was cut off (`_PEM_BODY`); before an END line whose BEGIN was cut off (`_pem_tail_start`). Linear in
+    the text, however many markers it holds."""
+    begins = [m.span() for m in _PEM_BEGIN.finditer(text)] if "-----BEGIN " in text else []
+    ends = [m.start() for m in _PEM_END.finditer(text)] if "-----END " in text else []
+    spans: list[Span] = []
+    paired: set[int] = set()
+    j = 0
+    for i, (_, body) in enumerate(begins):
+        next_begin = begins[i + 1][0] if i + 1 < len(begins) else len(text)
+        while j < len(ends) and ends[j] < body:
+            j += 1
+        if j < len(ends) and ends[j] < next_begin:
+            spans.append((body, ends[j]))
+            paired.add(j)
+            j += 1
+        else:
+            cut = _PEM_BODY.match(text, body, next_begin)
+            if cut and cut.end() > body:
+                spans.append((body, cut.end()))
+    for k, end in enumerate(ends):
+        if k not in paired:
+            start = _pem_tail_start(text, end)
+            if start < end:
+                spans.append((start, end))
+    return spans
+
+
 def _redact_blocks(text: str) -> str:
-    if "-----BEGIN " in text:
-        text = _PEM_FULL.sub(lambda m: m.group(1) + _blank_lines(m.group(2)) + m.group(3), text)
-        text = _PEM_OPEN.sub(lambda m: m.group(1) + _blank_lines(m.group(2)), text)
-    if "-----END " in text:
-        spans = []
-        pos = text.find("-----END ")
-        while pos >= 0:
-            start = _pem_tail_start(text, pos)
-            if start < pos:
-                spans.append((start, pos))
-            pos = text.find("-----END ", pos + 1)
-        for s, e in reversed(spans):
-            text = text[:s] + _blank_lines(text[s:e]) + text[e:]
+    if "-----BEGIN " in text or "-----END " in text:
+        spans = _merge(_pem_spans(text))
+        if spans:
+            parts, last = [], 0
+            for s, e in spans:
+                parts += [text[last:s], _blank_lines(text[s:e])]
+                last = e
+            text = "".join([*parts, text[last:]])
     if "Private-Lines:" in text:
         text = _PUTTY.sub(lambda m: m.group(1) + _blank_lines(m.group(2)), text)
     if "Private-MAC:" in text:
@@ -239,12 +278,6 @@ def _redact_blocks(text: str) -> str:
 # with a literal where they can (the regex engine then skips ahead fast), rare forms are gated by a plain
 # substring test, and key/value assignments are found from their key words, not by trying every position.
 
-# Where a key word (see `_KEY_WORDS`) may sit inside a key; found with str.find on the lower-cased text.
-_HINTS = (
-    "pass", "pw", "psw", "secret", "token", "cred", "key", "sig", "sid", "auth", "sess", "cookie", "bearer",
-    "contrase", "kennwort", "wachtwoord",
-)  # fmt: skip
-_HINT_RE = re.compile("(?i:" + "|".join(_HINTS) + ")")  # the same, for text whose lower case changes length
 _KEY_CHARS = frozenset("_.-$@")
 # After a key: its closing quote (the same as the opening one), then the operator.
 _OPERATOR = re.compile(r"[ \t]*(:=|=>|==|=|:)(?!//)[ \t]*")
@@ -301,34 +334,39 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(re.compile(r"ya29\.[0-9A-Za-z_\-]{20,}")),
     # Azure AD client secrets (`xxx8Q~...`).
     _Rule(re.compile(r"(?<![\w~.-])[A-Za-z0-9_.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}"), gate=("q~",), word=False),
-    # JWTs, also cut ones (detect-secrets requires all three parts to decode).
-    _Rule(re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-+/=]*)?")),
+    # JWTs, also cut ones (detect-secrets requires all three parts to decode). Only from the start of a
+    # token, so a long run of "eyJ" is scanned once, not once per occurrence.
+    _Rule(
+        re.compile(r"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}+\.eyJ[A-Za-z0-9_\-]*+(?:\.[A-Za-z0-9_\-+/=]*+)?"),
+        gate=("eyJ",),
+        word=False,
+    ),
     # URL credentials, an empty user name included (redis://:pw@host); the password may contain '@'.
-    _Rule(re.compile(r"://[^\s/?#@:\"']*:([^\s/?#\"']+)@"), 1, word=False),
+    _Rule(re.compile(r"://[^\s/?#@:\"']{0,256}+:([^\s/?#\"']{1,512})@"), 1, word=False),
     # Campaign: nlserver config -setdblogin:[dbms:]account[:database]/password@server (MSSQL quotes it).
     _Rule(
-        re.compile(r"(?i)-setdblogin:[^\s/@]*/(\\*\"[^\"\r\n]*\"?|[^\s@\"\\]+)(?=@|\s|$|\\)"),
+        re.compile(r"(?i)-setdblogin:[^\s/@]{0,256}+/(\\*\"[^\"\r\n]*\"?|[^\s@\"\\]+)(?=@|\s|$|\\)"),
         1,
         gate=("setdblogin",),
         word=False,
     ),
     # Oracle: jdbc:oracle:thin:user/pass@host, sqlplus user/pass@tns, CONNECT user/pass.
     _Rule(
-        re.compile(r"(?i)jdbc:oracle:[a-z0-9]+:@?[^\s/@\"']+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"),
+        re.compile(r"(?i)jdbc:oracle:[a-z0-9]+:@?[^\s/@\"']{1,256}+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"),
         1,
         gate=("jdbc:oracle",),
         word=False,
     ),
     _Rule(
         re.compile(
-            r"(?i)(?:sqlplus|sqlldr|expdp|impdp|exp|imp|rman|dgmgrl)(?:[ \t]+-\S+)*[ \t]+"
-            r"[^\s/@\"'-][^\s/@\"']*/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"
+            r"(?i)(?:sqlplus|sqlldr|expdp|impdp|exp|imp|rman|dgmgrl)(?:[ \t]++-\S{1,64}+){0,8}[ \t]++"
+            r"[^\s/@\"'-][^\s/@\"']{0,256}+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"
         ),
         1,
         gate=("sqlplus", "sqlldr", "expdp", "impdp", "exp ", "imp ", "rman", "dgmgrl"),
     ),
     _Rule(
-        re.compile(r"(?:CONNECT|connect|Connect|CONN|conn)[ \t]+[^\s/@\"']+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"),
+        re.compile(r"(?:CONNECT|connect|Connect|CONN|conn)[ \t]++[^\s/@\"']{1,256}+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"),
         1,
         gate=("conn",),
     ),
@@ -368,12 +406,14 @@ _ENTROPY_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-\\])[A-Za-z0-9+/_\-]{20,}(?:={1,2
 _MATCH_KEY = re.compile(r"[A-Za-z_][\w.\-]*[ \t]*[=:][ \t]*")
 _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 _DIGEST_LABEL = re.compile(r"(?i)(?:sha\d*|md5|commit|digest|checksum|fingerprint|hash|etag|build)[\W_]{0,3}$")
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-]*")
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 # detect-secrets detectors not used: the keyword and entropy plugins (used here through their keyword
 # list and entropy measure, with bounded values), the private key plugin (blocks are handled as blocks),
 # public IPs (evidence, not secrets), URL credentials (the targeted form above also takes an empty user
-# name and a password holding '@'), and the vendor assignment forms (Cloudant, IBM, SoftLayer) whose
+# name and a password holding '@'), JWTs (the targeted form also takes cut ones, and is linear on a run
+# of "eyJ" where this one is quadratic), and the vendor assignment forms (Cloudant, IBM, SoftLayer) whose
 # matches have no group for the value, so they would hide the key name; the key/value detector covers them.
 _DS_SKIPPED = frozenset(
     {
@@ -383,6 +423,7 @@ _DS_SKIPPED = frozenset(
         "PrivateKeyDetector",
         "IPPublicDetector",
         "BasicAuthDetector",
+        "JwtTokenDetector",
         "CloudantDetector",
         "IbmCloudIamDetector",
         "IbmCosHmacDetector",
@@ -400,6 +441,7 @@ _DS_GATES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("k_live_", ("k_live_",)),
     ("aws.{0,20}", ("aws",)),
     ("hooks\\.slack", ("hooks.slack",)),
+    ("_authToken=", ("_authtoken",)),  # `//.+/:_authToken=`: quadratic on a long run of slashes otherwise
 )
 
 
@@ -454,6 +496,13 @@ def _engine() -> _Engine:
     return _engine_cache[0]
 
 
+def preload() -> None:
+    """Load detect-secrets in a background thread (its import takes a few hundred ms), so that the first
+    redaction of a short-lived process (the CLI) does not wait for it while hosts are being checked."""
+    if not _engine_cache:
+        threading.Thread(target=_engine, name="redact-preload", daemon=True).start()
+
+
 @dataclass(frozen=True)
 class _Text:
     """The text being redacted: `raw` (after blocks), `view` (see `_view`, same offsets), and `lower`
@@ -473,9 +522,8 @@ def _token_span(text: str, start: int, end: int) -> Span:
     """Widen a token match to the whole token, so a longer token than the pattern expects is not half-shown."""
     while start > 0 and text[start - 1] in _TOKEN_CHARS:
         start -= 1
-    while end < len(text) and text[end] in _TOKEN_CHARS:
-        end += 1
-    return start, end
+    tail = _TOKEN_TAIL.match(text, end)
+    return start, tail.end() if tail else end
 
 
 def _starts_word(text: str, pos: int) -> bool:
@@ -487,7 +535,10 @@ def _ds_spans(t: _Text, eng: _Engine) -> Iterator[Span]:
     for pattern, gate in eng.ds_patterns:
         if not t.has(gate):
             continue
+        covered = -1
         for m in pattern.finditer(text):
+            if m.start() < covered:
+                continue  # inside a token already widened (a long run of token characters)
             groups = [i for i in range(1, (m.re.groups or 0) + 1) if m.group(i) and len(m.group(i)) >= 6]
             if groups:  # the pattern names the secret part (AWS secret, npm token)
                 yield m.span(groups[-1])
@@ -501,7 +552,9 @@ def _ds_spans(t: _Text, eng: _Engine) -> Iterator[Span]:
             while e > s and text[e - 1] in " \t\"'":
                 e -= 1
             if e > s:
-                yield _token_span(text, s, e)
+                span = _token_span(text, s, e)
+                covered = span[1]
+                yield span
 
 
 def _find_all(haystack: str, needle: str) -> Iterator[int]:
@@ -516,20 +569,26 @@ def _targeted_spans(t: _Text) -> Iterator[Span]:
     for rule in _RULES:
         if not t.has(rule.gate):
             continue
+        covered = -1
         for m in rule.pattern.finditer(text):
-            if rule.word and not _starts_word(text, m.start()):
+            if m.start() < covered or (rule.word and not _starts_word(text, m.start())):
                 continue
             if rule.group:
                 s, e = m.span(rule.group)
                 if e > s:
                     yield s, e
             else:
-                yield _token_span(text, *m.span())
+                span = _token_span(text, *m.span())
+                covered = span[1]
+                yield span
     if "/" in text:
         for at in _find_all(text, "@"):
             start = at
-            while start > 0 and not text[start - 1].isspace() and text[start - 1] not in "\"'(<[{=,;":
+            floor = max(0, at - 256)  # a user/password pair is short; never rescan a long run for each '@'
+            while start > floor and not text[start - 1].isspace() and text[start - 1] not in "\"'(<[{=,;@":
                 start -= 1
+            if start == floor and floor > 0:
+                continue
             up = _USER_PASS_AT.match(text, start, at)
             if (
                 up
@@ -540,9 +599,13 @@ def _targeted_spans(t: _Text) -> Iterator[Span]:
                 yield up.span(1)
     for prefix in _CUT_PREFIXES:
         if prefix in text:
+            covered = -1
             for pos in _find_all(text, prefix):
+                if pos < covered:
+                    continue
                 rest = _CUT_REST.match(text, pos + len(prefix))
                 if rest and _starts_word(text, pos):
+                    covered = rest.end()
                     yield pos, rest.end()
     if "basic" in t.lower:
         for m in _BASIC.finditer(text):
@@ -689,7 +752,7 @@ def _assignment_spans(t: _Text) -> Iterator[Span]:
     done = -1
     for hint in _hint_positions(t):
         if hint < done:
-            continue  # a second key word in a key already looked at
+            continue  # a second key word in a key, or a key inside a value, already looked at
         s = hint
         while s > 0 and _is_key_char(text[s - 1]):
             s -= 1
@@ -719,20 +782,28 @@ def _assignment_spans(t: _Text) -> Iterator[Span]:
         header = _is_header_key(key) or (op.group(1) == ":" and "-" in key.lstrip("-") and _at_line_start(text, q))
         span = _value_span(text, raw, op.end(), q if quote else s, op.group(1), header)
         if span:
+            done = max(done, span[1])  # whatever key is inside this value is hidden with it
             yield span
     if "alue" in text:
         for pos in _find_all(t.lower, "value") if t.ascii else (m.start() for m in re.finditer("(?i)value", text)):
-            m = next((x for x in _NAME_VALUE.finditer(text, max(0, pos - 200), pos + 40) if x.start("vk") == pos), None)
+            before = t.lower[max(0, pos - 160) : pos]
+            if not any(w in before for w in ("name", "key", "param", "propert", "variable")):
+                continue
+            m = next((x for x in _NAME_VALUE.finditer(text, max(0, pos - 160), pos + 40) if x.start("vk") == pos), None)
             if m and is_secret_key(m.group("k")):
                 span = _value_span(text, raw, m.end(), m.start("vk"), "=", False)
                 if span:
                     yield span
     if "<" in text:
+        done = -1
         for m in _XML_TAG.finditer(text):
+            if m.start() < done:
+                continue
             named = _XML_NAME_ATTR.search(m.group("attrs") or "")
             if is_secret_key(m.group("tag").rsplit(":", 1)[-1]) or (named is not None and is_secret_key(named["k"])):
                 span = _element_content(text, m.end())
                 if span:
+                    done = span[1]
                     yield span
 
 
@@ -827,10 +898,11 @@ def redact(text: str) -> str:
     spans = [x for x in (_trim(text, s, e) for s, e in spans) if x[1] > x[0] and text[x[0] : x[1]] != REDACTED]
     if not spans:
         return text
-    # A value found once is hidden wherever else it appears (a password echoed in a later error line).
-    values = {text[s:e] for s, e in spans if e - s >= 8 and "\n" not in text[s:e]}
+    # A value found once is hidden wherever else it appears (a password echoed in a later error line);
+    # the longest few hundred are enough, and keep the pattern small on hostile input.
+    values = sorted({text[s:e] for s, e in spans if 8 <= e - s <= 512 and "\n" not in text[s:e]}, key=len)[-256:]
     if values:
-        again = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+        again = re.compile("|".join(re.escape(v) for v in reversed(values)))
         spans.extend(m.span() for m in again.finditer(text))
     return _apply(text, _merge(spans))
 

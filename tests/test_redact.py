@@ -422,3 +422,13 @@ def test_plant_writes_log_lines_a_log_check_reads_as_recent(tmp_path: Path) -> N
     raw = tmp_path / "conf.xml"
     plant(raw, [find_case("campaign-dbcnx")], raw=True)
     assert raw.read_text() == find_case("campaign-dbcnx").text + "\n"
+
+
+def test_preload_loads_the_detectors_in_the_background() -> None:
+    code = (
+        "import time, bot.redact as r; r.preload(); t = time.time()\n"
+        "while not r._engine_cache and time.time() - t < 30: time.sleep(0.01)\n"
+        "print(bool(r._engine_cache), r.redact('password=x'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.stdout.split() == ["True", "password=[REDACTED]"], out.stderr

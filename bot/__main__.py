@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
             settings,
             inventory=getattr(args, "inventory", None),
             knowledge=args.knowledge,
-            env=getattr(args, "env", None) if command == "run" else None,
+            env=getattr(args, "env", None) if command in ("run", "watch") else None,
         )
         if command == "knowledge":
             kb = svc.kb
@@ -221,6 +221,12 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
             return cli.cmd_diagnose(args, svc, out)
         if command == "doctor":
             return cli.cmd_doctor(args, svc, out)
+        if command == "watch":
+            from bot.watch.terminal import run_terminal_watch
+
+            # Alert state must outlive one cron run; the simulated fleet is rebuilt each time anyway.
+            svc.shared_state = not svc.inventory_source.simulated
+            return run_terminal_watch(args, svc, out)
         if command == "run":
             return _terminal_chat(svc, out, inp)
         raise ConfigError(f"unknown command {command}")

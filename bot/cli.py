@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--inventory", metavar="PATH")
     w.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
 
+    wa = sub.add_parser("watch", help="run an environment's scheduled checks in the terminal (new, ongoing, recovered)")
+    wa.add_argument("--env", help="environment (default: the default one)")
+    wa.add_argument("--once", action="store_true", help="one round, then exit (cron, monitoring systems)")
+    wa.add_argument("--inventory", metavar="PATH")
+    wa.add_argument("--json", action="store_true", help="one JSON object per round")
+
     ex = sub.add_parser("example", help="print a file shipped with the package")
     ex.add_argument("what", choices=["inventory", "slack-manifest"])
     return ap

@@ -322,6 +322,59 @@ class Conversation:
             out.append((i, action_id))
         return tuple(out)
 
+    # ------------------------------------------------------------------ for the watch and alert surfaces
+    def may_check(self, env_name: str, user: str, place: str) -> AccessDecision:
+        """Whether `user` may run read-only checks (and act on alerts) in `env_name`."""
+        inv = self._current_inventory()
+        if isinstance(inv, Refusal):
+            return AccessDecision(False, inv.reason)
+        env = inv.find_environment(env_name)
+        if env is None:
+            return AccessDecision(False, f"unknown environment {env_name!r}")
+        return self._access(env, user, place, False)
+
+    def audit_event(self, **fields: Any) -> str | None:
+        """Record an event of another surface (alert buttons, alert intake); None when written."""
+        return self._audit(**fields)
+
+    def investigate(
+        self,
+        env_name: str,
+        host_name: str,
+        module: str | None,
+        *,
+        user: str,
+        place: str,
+        thread: str | None,
+        surface: Surface = "slack",
+        listener: Listener | None = None,
+        label: str = "",
+        trusted: bool = False,
+    ) -> Reply:
+        """The full diagnosis of one host (and module) of an alert, as an answer in the alert's thread.
+
+        `trusted` is for the monitoring systems that authenticated with the alert token (not people).
+        """
+        inv = self._current_inventory()
+        if isinstance(inv, Refusal):
+            return inv
+        env = inv.find_environment(env_name)
+        if env is None:
+            return Refusal(
+                why="unknown_environment",
+                reason=f"unknown environment {env_name!r}",
+                known=tuple(sorted(inv.environments)),
+            )
+        hosts = tuple(h for h in env.hosts if h.name == host_name) or None
+        if module is not None and module in self.kb.names:
+            modules = tuple(select_modules([Match(module=module, score=1.0, reasons=("alert",))], self.kb))
+        else:
+            modules = self.understanding.host_modules()
+        text = label or f"investigate {module or 'all modules'} on {host_name}"
+        decision = self.understanding.decision("host" if hosts else "module", text, env, modules, hosts, (), True)
+        q = Question(text=text, user=user, place=place, thread=thread, surface=surface, trusted=trusted)
+        return self.run(decision, q, listener)
+
     # ------------------------------------------------------------------ /campaign-module
     def module_command(self, arg: str, user: str, place: str, trusted: bool = False) -> Reply:
         """`/campaign-module [MODULE[@instance]] [environment]`: a card; nothing runs from here."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from bot.conversation.replies import (
     ActionOutcome,
     Answer,
@@ -15,7 +18,9 @@ from bot.conversation.replies import (
     Reply,
 )
 from bot.kb.models import KnowledgeBase
+from bot.models import Diagnosis
 from bot.render import slack as blocks
+from bot.watch.model import AlertState, WatchRound
 
 Message = tuple[list[blocks.Block], str]
 
@@ -44,7 +49,9 @@ def refusal(r: Refusal, kb: KnowledgeBase) -> Message:
         else:
             hint = f" Known modules: {', '.join(kb.names)}."
         name = (r.subject or "")[:60]
-        return blocks.notice_blocks(":grey_question:", f"Unknown module '{name}'.{hint} Try /campaign-module for the list.")
+        return blocks.notice_blocks(
+            ":grey_question:", f"Unknown module '{name}'.{hint} Try /campaign-module for the list."
+        )
     if r.why == "expired":
         return blocks.notice_blocks(":hourglass:", f"{r.reason}.")
     if r.why == "configuration":
@@ -83,3 +90,145 @@ def ok_status(r: Reply) -> bool:
     if isinstance(r, Answer):
         return r.diagnosis.status in ("ok", "unknown", "warn")
     return not isinstance(r, Problem)
+
+
+# ---------------------------------------------------------------------------------------- alerts
+
+SNOOZES = ((3600, "1 h"), (4 * 3600, "4 h"), (24 * 3600, "24 h"))
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
+
+
+def alert_message(alert: AlertState, kb: KnowledgeBase) -> Message:
+    """The root message of an alert thread: what, where, since when, evidence, next steps, buttons."""
+    icon = blocks.STATUS_EMOJI.get(alert.status, ":grey_question:")
+    if alert.open:
+        head = f":rotating_light: {icon} *{alert.status}* · {blocks.esc(alert.subject, 200)} · *{blocks.esc(alert.environment, 60)}*"
+    else:
+        head = (
+            f":white_check_mark: Recovered · {blocks.esc(alert.subject, 200)} · *{blocks.esc(alert.environment, 60)}*"
+        )
+    facts = [
+        f"open since {_clock(alert.opened_at)}",
+        f"seen {alert.count} time{'s' if alert.count != 1 else ''}",
+        f"last {_clock(alert.last_seen)}",
+    ]
+    if not alert.open and alert.recovered_at:
+        facts.append(f"recovered {_clock(alert.recovered_at)}")
+    if alert.flapping:
+        facts.append("flapping")
+    if alert.snoozed_until > time.time():
+        facts.append(f"snoozed until {_clock(alert.snoozed_until)} by <@{blocks.esc(alert.snoozed_by or '?', 30)}>")
+    if alert.acked_by:
+        when = f" at {_clock(alert.acked_at)}" if alert.acked_at else ""
+        facts.append(f"acknowledged by <@{blocks.esc(alert.acked_by, 30)}>{when}")
+    if alert.source != "watch":
+        facts.append(f"from {alert.source}")
+    out: list[blocks.Block] = [blocks.section(head), blocks.context(" · ".join(facts))]
+    if alert.detail:
+        d = Diagnosis.model_validate(alert.detail)
+        body, _ = blocks.result_blocks(d, kb)
+        out.extend(body[: blocks.MAX_BLOCKS - 4])
+    else:
+        out.append(blocks.section(blocks.esc(alert.summary, 2000)))
+    buttons: list[dict[str, Any]] = []
+    if alert.open:
+        buttons += [
+            {
+                "type": "button",
+                "text": blocks.plain_text(f"Snooze {label}", 75),
+                "action_id": f"alert:snooze:{secs}",
+                "value": alert.key,
+            }
+            for secs, label in SNOOZES
+        ]
+        if not alert.acked_by:
+            buttons.append(
+                {
+                    "type": "button",
+                    "text": blocks.plain_text("Acknowledge", 75),
+                    "action_id": "alert:ack",
+                    "value": alert.key,
+                }
+            )
+    buttons.append(
+        {
+            "type": "button",
+            "text": blocks.plain_text("Investigate", 75),
+            "action_id": "alert:investigate",
+            "value": alert.key,
+            "style": "primary",
+        }
+    )
+    out.append({"type": "actions", "block_id": f"alert:{alert.key}", "elements": buttons})
+    state = "open" if alert.open else "recovered"
+    return out[: blocks.MAX_BLOCKS], blocks.fallback(
+        f"[{state}] {alert.status}: {alert.subject} ({alert.environment}): {alert.summary}"
+    )
+
+
+def alert_note(text: str, kb: KnowledgeBase, detail: Diagnosis | None = None) -> Message:
+    """A message in an alert thread (a change, flapping, an external alert's state)."""
+    out = [blocks.section(f":bell: {blocks.esc(text, 2500)}")]
+    if detail is not None:
+        body, _ = blocks.result_blocks(detail, kb)
+        out.extend(body[: blocks.MAX_BLOCKS - 1])
+    return out, blocks.fallback(text)
+
+
+def recovered_note(alert: AlertState) -> Message:
+    text = f"Recovered: {alert.subject} ({alert.environment}) is fine again."
+    return [blocks.section(f":white_check_mark: {blocks.esc(text, 1000)}")], blocks.fallback(text)
+
+
+def notice(text: str) -> Message:
+    """A short line written by the bot itself (user mentions stay mentions)."""
+    return blocks.notice_blocks(":information_source:", text)
+
+
+def home_view(
+    user: str,
+    environments: list[tuple[str, bool, str, bool, WatchRound | None, list[AlertState]]],
+    simulated: bool = False,
+) -> dict[str, Any]:
+    """The App Home tab: per environment the last watch result, the open alerts, what this user may do.
+
+    `environments` holds (name, may check, why, may act, last round, open alerts).
+    """
+    out: list[blocks.Block] = [
+        {"type": "header", "text": blocks.plain_text("Campaign servers", 150)},
+        blocks.context(
+            f"For <@{blocks.esc(user, 30)}> · updated {_clock(time.time())}"
+            + (" · :test_tube: simulated fleet" if simulated else "")
+        ),
+    ]
+    for name, can_check, why, can_act, last, alerts in environments[:10]:
+        out.append(blocks.divider())
+        if last is None:
+            state = "no scheduled check has run yet"
+        else:
+            icon = blocks.STATUS_EMOJI.get(last.status, ":grey_question:")
+            state = f"{icon} last check {_clock(last.at)}: {blocks.esc(last.verdict, 1200)}"
+        out.append(blocks.section(f"*{blocks.esc(name, 60)}*\n{state}"))
+        if alerts:
+            lines = [
+                f"{blocks.STATUS_EMOJI.get(a.status, ':grey_question:')} {blocks.esc(a.subject, 150)}: "
+                f"{blocks.esc(a.summary, 200)}"
+                + (" _(snoozed)_" if a.snoozed(time.time()) else "")
+                + (f" _(acknowledged by <@{blocks.esc(a.acked_by, 30)}>)_" if a.acked_by else "")
+                for a in alerts[:15]
+            ]
+            more = f"\n… and {len(alerts) - 15} more" if len(alerts) > 15 else ""
+            out.append(blocks.section(f"*Open alerts ({len(alerts)})*\n" + "\n".join(lines) + more))
+        else:
+            out.append(blocks.context("No open alerts."))
+        may = [
+            "you may run read-only checks" if can_check else f"you may not run checks ({blocks.esc(why, 200)})",
+            "you may run confirmed state-changing steps"
+            if can_act
+            else "state-changing steps are shown as commands for you",
+        ]
+        out.append(blocks.context(" · ".join(may)))
+    return {"type": "home", "blocks": out[:100]}

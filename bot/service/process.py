@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     from bot.__main__ import Services
     from bot.jobs.engine import JobEngine
+    from bot.slack.calls import SlackCalls
+    from bot.watch.engine import Watch
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,61 @@ def job_engine(svc: Services) -> JobEngine:
     return JobEngine(huey, store, threads=svc.settings.campaign_bot_workers)
 
 
+def slack_watch(svc: Services, calls: SlackCalls) -> Watch:
+    """The watch, posting alert threads in each environment's `watch.channel` (else CAMPAIGN_BOT_ALERT_CHANNEL)."""
+    from bot.slack.alerts import SlackAlerts
+    from bot.watch.engine import Watch
+
+    default = svc.settings.campaign_bot_alert_channel
+
+    def channel_for(env_name: str) -> str | None:
+        try:
+            env = svc.inventory().find_environment(env_name)
+        except ConfigError:
+            env = None
+        return (env.watch.channel if env is not None and env.watch is not None else None) or default
+
+    return Watch(
+        kb=svc.kb,
+        diagnoser=svc.diagnoser,
+        store=svc.store,
+        notifier=SlackAlerts(calls, svc.kb, channel_for),
+        audit=svc.audit,
+    )
+
+
+def _post_notice(calls: SlackCalls, channel: str, msg: tuple[list[dict[str, Any]], str]) -> None:
+    calls.post(channel, None, msg)
+
+
+def home_for(svc: Services, watch: Watch) -> Callable[[str], dict[str, Any]]:
+    """The App Home view of a user: each environment's last watch, its open alerts, what the user may do."""
+    from bot.access import may_act
+    from bot.present import slack as present
+
+    def home(user: str) -> dict[str, Any]:
+        try:
+            inv = svc.inventory()
+        except ConfigError as e:
+            return {"type": "home", "blocks": [present.notice(f"The inventory cannot be used: {e}")[0][0]]}
+        rows = []
+        for env in inv.environments.values():
+            decision = svc.conversation.may_check(env.name, user, "")
+            rows.append(
+                (
+                    env.name,
+                    decision.allowed,
+                    decision.reason,
+                    may_act(env, user).allowed,
+                    watch.last_round(env.name),
+                    watch.open_alerts(env.name),
+                )
+            )
+        return present.home_view(user, rows, inv.simulated)
+
+    return home
+
+
 # ---------------------------------------------------------------------------------------- worker
 
 
@@ -127,9 +184,13 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     `extras` start what else a worker runs beside the jobs (the watch scheduler); each gets the
     services, the engine and the Slack calls, and returns its stop function (or None).
     """
+    from bot.present import slack as present
+    from bot.slack.alerts import AlertButtons
     from bot.slack.answers import SlackAnswers
     from bot.slack.calls import SlackCalls
     from bot.slack.identity import SlackIdentity
+    from bot.watch.intake import AlertIntake
+    from bot.watch.scheduler import WatchScheduler, run_round
 
     svc.settings.require_slack()
     life = Lifecycle(on_reload=svc.inventory_source.reload)
@@ -145,11 +206,22 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     engine = job_engine(svc)
     calls = SlackCalls(web_client(svc))
     svc.identity = SlackIdentity(calls)
-    answers = SlackAnswers(svc.conversation, calls, svc.kb)
+    watch = slack_watch(svc, calls)
+    buttons = AlertButtons(watch, svc.conversation, calls, svc.kb)
+    answers = SlackAnswers(svc.conversation, calls, svc.kb, alerts=buttons)
+    intake = AlertIntake(
+        watch,
+        svc.conversation,
+        post_unknown=lambda channel, text: _post_notice(calls, channel, present.notice(text)),
+        show_answer=lambda answer, channel, ts: answers.show(answer, channel, ts, None),
+    )
     engine.register("question", answers.question)
     engine.register("click", answers.click)
+    engine.register("watch", lambda job: run_round(watch, svc.store, svc.inventory, job.record.payload))
+    engine.register("alert", lambda job: intake.handle(job.record.payload["source"], job.record.payload["alerts"]))
     engine.give_up = answers.gave_up
     stops = [stop for start in extras if (stop := start(svc, engine, calls)) is not None]
+    stops.append(WatchScheduler(svc.inventory, engine.submit).start())
     engine.start()
     log.info("worker %s: %d threads, state in %s", engine.worker, engine.threads, svc.store.description)
     try:
@@ -259,6 +331,10 @@ def run_serve(
     client = web_client(svc)
     calls = SlackCalls(client)
     svc.identity = SlackIdentity(calls)
+    watch = slack_watch(svc, calls)
+    home = home if home is not None else home_for(svc, watch)
+    if alert_routes is None:
+        alert_routes = default_alert_routes(svc)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ack")
     try:
         bolt = build_bolt(
@@ -308,3 +384,24 @@ def run_serve(
         executor.shutdown(wait=False, cancel_futures=True)
         svc.pool.close()
     return 0
+
+
+def default_alert_routes(svc: Services) -> Callable[[JobEngine], dict[str, Any]]:
+    """`POST /alerts/alertmanager` and `/alerts/grafana` (served only when CAMPAIGN_BOT_ALERT_TOKEN is set)."""
+    from bot.webhooks.alerts import alert_app
+
+    def routes(engine: JobEngine) -> dict[str, Any]:
+        token = svc.settings.campaign_bot_alert_token
+        common = {
+            "inventory": svc.inventory,
+            "resolver": svc.resolver,
+            "submit": engine.submit,
+            "default_channel": svc.settings.campaign_bot_alert_channel,
+        }
+        return {
+            "alertmanager": alert_app("alertmanager", **common),  # type: ignore[arg-type]
+            "grafana": alert_app("grafana", **common),  # type: ignore[arg-type]
+            "alert_token": token.get_secret_value() if token else None,
+        }
+
+    return routes

@@ -21,6 +21,7 @@ from bot.models import STATUS_ORDER, Finding
 from bot.present import slack as present
 from bot.redact import redact
 from bot.render import slack as blocks
+from bot.slack.alerts import AlertButtons
 from bot.slack.calls import SlackCalls
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,13 @@ class Progress:
 class SlackAnswers:
     """Job handlers for `question` and `click` jobs."""
 
-    def __init__(self, core: Conversation, calls: SlackCalls, kb: KnowledgeBase) -> None:
+    def __init__(
+        self, core: Conversation, calls: SlackCalls, kb: KnowledgeBase, alerts: AlertButtons | None = None
+    ) -> None:
         self.core = core
         self.calls = calls
         self.kb = kb
+        self.alerts = alerts
 
     # ------------------------------------------------------------------ questions
     def question(self, job: JobContext) -> None:
@@ -160,6 +164,9 @@ class SlackAnswers:
             message.get("thread_ts") or message.get("ts") or (body.get("container") or {}).get("message_ts") or ""
         )
         response_url = body.get("response_url")
+        if action_id.startswith("alert:") and self.alerts is not None:
+            self._alert_button(action_id, value, user, channel)
+            return
         kind: Literal["run_checks", "clarify", "action"] = (
             "action"
             if action_id.startswith("act:")
@@ -194,6 +201,18 @@ class SlackAnswers:
         except Exception as e:
             self.fail(channel, parent, None, progress.ts if progress else None, e)
             raise
+
+    def _alert_button(self, action_id: str, value: str, user: str, channel: str) -> None:
+        refusal, answer = self.alerts.press(action_id, value, user, channel) if self.alerts else (None, None)
+        if refusal is not None:
+            # Only the person who pressed needs to know why; the alert thread stays clean.
+            self.calls.ephemeral(channel, user, present.refusal(refusal, self.kb)[1])
+            return
+        if isinstance(answer, Answer | Refusal):
+            alert = self.alerts.watch.get(value[:64]) if self.alerts else None
+            if alert is not None and alert.channel and alert.ts:
+                progress = None
+                self.show(answer, alert.channel, alert.ts, progress)
 
     def _click_via_response_url(
         self,

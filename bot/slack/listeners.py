@@ -94,6 +94,7 @@ def build_bolt(
     app.action("run_checks")(click)
     app.action(re.compile(r"^clarify:"))(click)
     app.action(re.compile(r"^act:"))(click)
+    app.action(re.compile(r"^alert:"))(click)
 
     if home is not None:
 

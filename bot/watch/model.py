@@ -1,0 +1,109 @@
+"""Alerts: what the watch remembers about each problem, and what happened to it in a round.
+
+A problem's *subject* is (environment, host, module, instance, check): one alert thread per
+subject. Its *fingerprint* adds the status, so a problem is told by these fields, never by its text
+(a memory figure that changes from 1650 to 1700 MB is the same problem; warn turning into fail
+is a change of that problem, reported in its thread).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.models import STATUS_ORDER, Finding, Status
+
+PROBLEM = frozenset({"warn", "fail", "error"})
+
+
+def subject_key(env: str, host: str, module: str | None, instance: str | None, check: str) -> str:
+    """A short stable id for a subject (used as the store key and in button values)."""
+    raw = "\x1f".join((env, host, module or "", instance or "", check))
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def fingerprint(env: str, f: Finding) -> str:
+    raw = "\x1f".join((env, f.host, f.module or "", f.instance or "", f.check, f.status))
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+class AlertState(BaseModel):
+    """One subject's alert, as stored (namespace `alert`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    environment: str
+    host: str
+    module: str | None
+    instance: str | None
+    check: str
+    status: Status
+    fingerprint: str
+    summary: str
+    source: Literal["watch", "alertmanager", "grafana"] = "watch"
+    open: bool = True
+    opened_at: float
+    last_seen: float
+    count: int = 1
+    channel: str | None = None
+    ts: str | None = None  # the thread's root message
+    snoozed_until: float = 0.0
+    snoozed_status: Status | None = None
+    snoozed_by: str | None = None
+    acked_by: str | None = None
+    acked_at: float | None = None
+    changes: tuple[float, ...] = ()  # when it opened, changed status or recovered (flapping window)
+    flapping: bool = False
+    recovered_at: float | None = None
+    detail: dict[str, Any] | None = None  # the last Diagnosis about this host and module (JSON), for the root message
+
+    @property
+    def subject(self) -> str:
+        if not self.module:
+            return f"{self.host} {self.check}"
+        return f"{self.module}{'@' + self.instance if self.instance else ''} {self.check} on {self.host}"
+
+    def snoozed(self, now: float) -> bool:
+        return self.snoozed_until > now
+
+    def worse_than_snoozed(self, status: Status) -> bool:
+        return self.snoozed_status is not None and STATUS_ORDER[status] > STATUS_ORDER[self.snoozed_status]
+
+
+EventKind = Literal["opened", "ongoing", "changed", "recovered", "flapping", "snooze_ended"]
+
+
+class WatchEvent(BaseModel):
+    """What a round did to one alert (for the terminal, the audit and tests)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: EventKind
+    key: str
+    subject: str
+    status: Status
+    summary: str
+    notified: bool  # whether anything was posted (a snoozed or flapping alert is kept quiet)
+
+
+class WatchRound(BaseModel):
+    """One scheduled check of one environment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    environment: str
+    at: float
+    status: Status
+    verdict: str
+    events: tuple[WatchEvent, ...]
+    problems: int
+    hosts: int
+    simulated: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """As `campaign-bot check`: 1 when a finding is fail or error."""
+        return 1 if self.status in ("fail", "error") else 0

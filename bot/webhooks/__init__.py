@@ -1,0 +1,1 @@
+"""Webhook edges: alert intake from Alertmanager and Grafana (`alerts.py`)."""

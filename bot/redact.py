@@ -14,9 +14,9 @@ Contract (every sink relies on it):
   could otherwise hide a key from the detectors ("pass<ESC>[0mword=...") and they are unsafe in a terminal.
 - A value found once is redacted wherever else it occurs in the same text.
 
-What finds secrets: the token catalogue of **detect-secrets** (Yelp's maintained detector: AWS key ids,
-GitHub, GitLab, Slack, Stripe, Twilio, SendGrid, npm, PyPI, JWT, Azure storage keys, Discord, Mailchimp,
-OpenAI, Square, Telegram, Artifactory, URL credentials), its keyword list and its entropy measure and
+What finds secrets: the token catalogue of **detect-secrets** (Yelp's maintained detector: AWS key ids
+and secrets, GitHub, GitLab, Slack, Stripe, Twilio, SendGrid, npm, PyPI, Azure storage keys, Discord,
+Mailchimp, OpenAI, Square, Telegram, Artifactory), its keyword list, its entropy measure and its
 false-positive heuristics; plus targeted forms it does not cover, each marked below with why: key/value
 assignments in JSON/YAML/XML/INI/URL/header syntax with *bounded* values (its keyword regexes take the rest
 of the line, which would destroy evidence such as a Campaign error code after the value), Slack `xoxe`/`xapp`,
@@ -97,13 +97,12 @@ def strip_control(text: str) -> str:
 # ---------------------------------------------------------------------------- secret keys
 
 # Key words that make a key secret wherever they appear in it (`db_password`, `internalPassword`,
-# `X-Security-Token`, `AccountKey`). The first block is detect-secrets' keyword list (keyword.DENYLIST),
-# without separators; the rest are the forms it lacks (tokens, session ids, cookies, headers, Dutch/German).
-_KEY_WORDS = (
-    *("apikey", "authkey", "servicekey", "accountkey", "dbkey", "databasekey", "privkey", "privatekey"),
-    *("clientkey", "dbpass", "databasepass", "keypass", "password", "passwd", "pwd", "secret", "contraseña"),
-    *("contrasena", "passphrase", "passwort", "wachtwoord", "kennwort", "motdepasse", "token", "credential"),
-    *("accesskey", "sharedaccesskey", "sharedaccesssignature", "masterkey", "encryptionkey", "signingkey"),
+# `X-Security-Token`, `AccountKey`): detect-secrets' keyword list (keyword.DENYLIST: password, passwd, pwd,
+# secret, api_key, private_key, db_pass, ...; read when the detectors load), plus the forms it lacks:
+# tokens, session ids, cookies, signatures, headers, more languages.
+_OWN_KEY_WORDS = (
+    *("passphrase", "passwort", "wachtwoord", "kennwort", "motdepasse", "token", "credential", "accesskey"),
+    *("sharedaccesskey", "sharedaccesssignature", "masterkey", "encryptionkey", "signingkey", "secretkey"),
     *("subscriptionkey", "licensekey", "sessionid", "sessionkey", "sessid", "signature", "authorization"),
     *("cookie", "bearer"),
 )
@@ -125,7 +124,8 @@ _HEADER_KEYS = frozenset({"authorization", "proxyauthorization", "cookie", "setc
 _KEY_PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_]+")
 
 
-# Where a key word (see `_KEY_WORDS`) may sit inside a key; found with str.find on the lower-cased text.
+# Where a key word may sit inside a key (every key word contains one); found with str.find on the
+# lower-cased text.
 _HINTS = (
     "pass", "pw", "psw", "secret", "token", "cred", "key", "sig", "sid", "auth", "sess", "cookie", "bearer",
     "contrase", "kennwort", "wachtwoord",
@@ -152,7 +152,7 @@ def _secret_key(key: str) -> bool:
     joined = "".join(parts)
     if joined in _NOT_SECRET_KEYS:
         return False
-    return any(w in joined for w in _KEY_WORDS) or any(p in _KEY_PARTS for p in parts)
+    return any(w in joined for w in _engine().key_words) or any(p in _KEY_PARTS for p in parts)
 
 
 def _is_header_key(key: str) -> bool:
@@ -454,6 +454,7 @@ class _Engine:
     """detect-secrets' patterns and measures, loaded once (importing it costs about 0.2 s)."""
 
     ds_patterns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]
+    key_words: tuple[str, ...]
     b64_entropy: Callable[[str], float]
     hex_entropy: Callable[[str], float]
     b64_limit: float
@@ -475,6 +476,7 @@ def _engine() -> _Engine:
             from detect_secrets.filters.heuristic import is_potential_uuid, is_sequential_string
             from detect_secrets.plugins.base import RegexBasedDetector
             from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString, HexHighEntropyString
+            from detect_secrets.plugins.keyword import DENYLIST
 
             patterns: list[tuple[re.Pattern[str], tuple[str, ...]]] = []
             classes: list[Any] = sorted(get_mapping_from_secret_type_to_class().values(), key=lambda c: c.__name__)
@@ -485,6 +487,7 @@ def _engine() -> _Engine:
             _engine_cache.append(
                 _Engine(
                     ds_patterns=tuple(patterns),
+                    key_words=tuple(dict.fromkeys([*(w.replace("_?", "") for w in DENYLIST), *_OWN_KEY_WORDS])),
                     b64_entropy=b64.calculate_shannon_entropy,
                     hex_entropy=hexa.calculate_shannon_entropy,
                     b64_limit=b64.entropy_limit,

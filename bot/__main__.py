@@ -20,6 +20,7 @@ from typing import TextIO
 
 from bot import cli
 from bot.audit import AuditLog
+from bot.campaign_api import campaign_api_factory
 from bot.checks.registry import Registry, default_registry, validate_knowledge
 from bot.config import Settings, load_settings
 from bot.conversation.core import Conversation, Identity
@@ -27,7 +28,7 @@ from bot.conversation.understand import Understanding
 from bot.diagnosis import Diagnoser
 from bot.errors import CampaignBotError, ConfigError
 from bot.inventory import Host, Inventory, find_inventory_path
-from bot.kb.loader import load_knowledge
+from bot.kb.loader import load_campaign_api, load_knowledge
 from bot.kb.models import KnowledgeBase
 from bot.matcher import Matcher
 from bot.redact import install_log_redaction
@@ -135,7 +136,12 @@ class Services:
 
     @cached_property
     def runner(self) -> Runner:
-        return Runner(self.transport_for, self.registry, max_workers=self.settings.campaign_bot_concurrency)
+        return Runner(
+            self.transport_for,
+            self.registry,
+            max_workers=self.settings.campaign_bot_concurrency,
+            api_for=campaign_api_factory(self.kb.campaign_api or load_campaign_api()),
+        )
 
     @cached_property
     def diagnoser(self) -> Diagnoser:

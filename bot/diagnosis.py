@@ -337,7 +337,7 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
     errors = [f for f in findings if f.status == "error"]
     warns = [f for f in findings if f.status == "warn"]
     unknown = [f for f in findings if f.status == "unknown"]
-    hosts_n = len({f.host for f in findings if f.host != "(all hosts)"})
+    hosts_n = len({f.host for f in findings if not f.host.startswith("(")})  # not "(all hosts)", "(campaign API)"
     parts = []
     if fails:
         first = fails[0]

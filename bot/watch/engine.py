@@ -261,8 +261,7 @@ class Watch:
         elif flapping:
             kind, notified = "flapping", not quiet_snooze
             if notified:
-                self._ensure_thread(rec, detail)
-                rec = self.get(key) or rec
+                rec = self._ensure_thread(rec, detail)
                 self.notifier.note(rec, self._flap_text(rec, window))
         elif quiet_snooze:
             kind, notified = "opened", False
@@ -281,14 +280,14 @@ class Watch:
             kind=kind, key=key, subject=rec.subject, status=f.status, summary=f.summary, notified=notified
         )
 
-    def _ensure_thread(self, rec: AlertState, detail: Diagnosis) -> None:
-        if rec.ts:
-            return
-        where = self.notifier.opened(rec, detail)
-        if where is not None:
-            self.save(rec.model_copy(update={"channel": where[0], "ts": where[1]}))
-        else:
-            self.save(rec)
+    def _ensure_thread(self, rec: AlertState, detail: Diagnosis) -> AlertState:
+        """The alert with a thread: opened now if it has none yet (and saved either way)."""
+        if not rec.ts:
+            where = self.notifier.opened(rec, detail)
+            if where is not None:
+                rec = rec.model_copy(update={"channel": where[0], "ts": where[1]})
+        self.save(rec)
+        return rec
 
     @staticmethod
     def _flap_text(rec: AlertState, window: float) -> str:

@@ -40,8 +40,8 @@ class ExternalAlert(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     fingerprint: str | None = None
-    startsAt: str | None = None  # noqa: N815 - the wire name
-    generatorURL: str | None = None  # noqa: N815 - the wire name
+    startsAt: str | None = None
+    generatorURL: str | None = None
 
 
 class AlertBatch(BaseModel):

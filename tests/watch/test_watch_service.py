@@ -79,7 +79,7 @@ def post_alert(
 def alertmanager(status: str, instance: str, name: str = "CampaignMtaDown", **labels: str) -> dict[str, object]:
     return {
         "version": "4",
-        "groupKey": '{}:{alertname="%s"}' % name,
+        "groupKey": "{}:{alertname=" + json.dumps(name) + "}",
         "truncatedAlerts": 0,
         "status": status,
         "receiver": "campaign-bot",

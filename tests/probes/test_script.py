@@ -69,6 +69,11 @@ def test_logs_follow_xtk_var_dir_and_read_the_rotated_file_only_when_needed(home
     assert "DETAIL:" in prev.text
     dev = p.parse_devices(sec["devices"].text)
     assert dev.tmp is not None and dev.tmp[1] == "/dev/shm" and dev.var is not None and dev.var[1] == str(var)
+    # the tracking logs (redirection servers) are read under XTK_VAR_DIR too
+    (var / "prod" / "redir" / "log").mkdir(parents=True)
+    (var / "prod" / "redir" / "log" / "0x00000000000A0000.log").write_text("0x1\t0x2\t0x3\n")
+    redir = p.parse_redir(run(home, s.redir_logs("prod"))["redir:prod"].text)
+    assert redir.exists and redir.count == 1 and redir.newest_name == "0x00000000000A0000.log"
     # a current file larger than the budget leaves nothing to read of the rotated one
     (var / "prod" / "log" / "mta.log").write_text("x" * (s.LOG_TAIL_BYTES + 10))
     sec = run(home, s.log_rotated_tail(rel))

@@ -653,7 +653,7 @@ def running_sentences(d: Diagnosis, decision: Decision) -> tuple[str, ...]:
         if f.check != "process" or f.module not in decision.plan.modules or f.host == "(all hosts)":
             continue
         if f.status == "ok" and "not_configured" not in f.conditions and "runs (pid" in f.summary:
-            out.append(f"{f.subject} runs on {f.host}: {f.summary.split(' runs ', 1)[1]}")
+            out.append(f"{f.subject} runs on {f.host} {f.summary.split(' runs ', 1)[1]}")
         elif "not_configured" in f.conditions:
             out.append(f"{f.subject} is not configured to run on {f.host}")
         elif f.status == "unknown":

@@ -499,18 +499,42 @@ class Conversation:
         """A button: Run checks (from a card), a clarifying choice, or a confirmed action."""
         if c.kind == "action":
             return self._action(c, job or OneShotJob())
+        decided = self.click_decision(c)
+        if isinstance(decided, Refusal):
+            return decided
+        q = Question(text=decided.plan.question, user=c.user, place=c.place, thread=c.thread, surface=c.surface)
+        return self.run(decided, q, listener)
+
+    def click_decision(self, c: Click) -> Decision | Refusal:
+        """What a Run checks or clarify button asks for, validated; a raw button value is never echoed."""
         inv = self._current_inventory()
         if isinstance(inv, Refusal):
             return inv
+        bad = Refusal(why="button", reason="that button is not one of the bot's (or it is too old); ask again")
         try:
             value = json.loads(c.value)
             if not isinstance(value, dict):
                 raise ValueError
             res = self.understanding.resolver.resolve(str(value["module"]))
-            env = inv.environment(value.get("env") or self.default_env)
-        except UnknownNameError as e:
-            return Refusal(why="unknown_environment", reason=str(e), known=tuple(e.known))
+            env = inv.find_environment(str(value.get("env") or self.default_env or inv.default_environment or ""))
+            if env is None and len(inv.environments) == 1:
+                env = next(iter(inv.environments.values()))
         except (ValueError, KeyError, TypeError, UnknownModuleError):
+            env = None
+            res = None
+        inst = value.get("instance") if res is not None else None
+        if (
+            res is None
+            or env is None
+            or (
+                inst is not None
+                and (
+                    not isinstance(inst, str)
+                    or not INSTANCE_RE.match(inst)
+                    or (env.instances and inst not in env.instances)
+                )
+            )
+        ):
             self._audit(
                 user=c.user,
                 channel=c.place,
@@ -520,29 +544,16 @@ class Conversation:
                 commands=[],
                 outcome="refused-bad-button",
             )
-            return Refusal(why="unknown_module", reason="that button is not one of the bot's (or it is too old)")
-        inst = value.get("instance")
-        if inst is not None and (
-            not isinstance(inst, str) or not INSTANCE_RE.match(inst) or (env.instances and inst not in env.instances)
-        ):
-            return Refusal(
-                why="unknown_instance",
-                reason=f"unknown instance in {env.name}; known: {', '.join(env.instances)}",
-                environment=env.name,
-                known=tuple(env.instances),
-            )
+            return bad
         module = res.module
-        modules = (
-            select_modules([Match(module=module.name, score=1.0, reasons=("chosen",))], self.kb)
-            if c.kind == "clarify"
-            else [module]
-        )
+        if c.kind == "clarify":
+            modules = select_modules([Match(module=module.name, score=1.0, reasons=("chosen",))], self.kb)
+        else:
+            modules = [module]
         label = f"check {module.name}" + (f"@{inst}" if inst else "")
-        decision = self.understanding.decision(
+        return self.understanding.decision(
             "module", label, env, tuple(modules), None, (), False, instance=inst if module.scope == "instance" else None
         )
-        q = Question(text=label, user=c.user, place=c.place, thread=c.thread, surface=c.surface)
-        return self.run(decision, q, listener)
 
     def _action(self, c: Click, job: JobHandle) -> Reply:
         action_id = c.value[:64]

@@ -110,6 +110,7 @@ RefusalKind = Literal[
     "configuration",
     "action",
     "expired",
+    "button",
 ]
 
 

@@ -53,7 +53,9 @@ def refusal(r: Refusal, kb: KnowledgeBase) -> Message:
             ":grey_question:", f"Unknown module '{name}'.{hint} Try /campaign-module for the list."
         )
     if r.why == "expired":
-        return blocks.notice_blocks(":hourglass:", f"{r.reason}.")
+        return blocks.notice_blocks(":hourglass:", "That action was already used or has expired.")
+    if r.why == "button":
+        return blocks.notice_blocks(":grey_question:", f"{r.reason[:1].upper()}{r.reason[1:]}.")
     if r.why == "configuration":
         return blocks.notice_blocks(":warning:", r.reason)
     icon = ":no_entry_sign:" if r.why == "action" else ":grey_question:"

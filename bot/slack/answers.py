@@ -6,7 +6,6 @@ whatever failed. A question run again after an interruption updates the same mes
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -175,11 +174,15 @@ class SlackAnswers:
             else "run_checks"
         )
         if kind == "run_checks":
-            # From a card (an ephemeral answer to /campaign-module): the checks get a thread of their own.
+            # From a card (an ephemeral answer to /campaign-module): the checks get a thread of their own,
+            # whose first message names what was validated (never the raw button value).
+            decided = self.core.click_decision(Click(kind=kind, value=value, user=user, place=channel))
+            if isinstance(decided, Refusal):
+                self.calls.ephemeral(channel, user, present.refusal(decided, self.kb)[1])
+                return
             parent = job.message["ts"] if job.message else ""
             if not parent:
-                head = _checks_head(value, user)
-                posted = self.calls.post(channel, None, head)
+                posted = self.calls.post(channel, None, _checks_head(decided.plan, user))
                 if posted is None:
                     if self.calls.last_error in _CANNOT_POST and isinstance(response_url, str):
                         self._click_via_response_url(kind, value, user, channel, response_url, job)
@@ -191,9 +194,9 @@ class SlackAnswers:
         progress = Progress(self.calls, self.kb, channel, parent, None) if kind != "action" else None
         try:
             reply = self.core.click(c, progress, job)
-            if isinstance(reply, Refusal) and reply.why == "expired":
+            if isinstance(reply, Refusal) and reply.why in ("expired", "button"):
                 # Only the person who clicked needs to know; the thread stays clean.
-                self.calls.ephemeral(channel, user, "That action was already used or has expired.")
+                self.calls.ephemeral(channel, user, present.refusal(reply, self.kb)[1])
                 return
             self.show(reply, channel, parent, progress, response_url if isinstance(response_url, str) else None)
             if kind == "run_checks" and parent:
@@ -230,16 +233,11 @@ class SlackAnswers:
         self.calls.respond(response_url, present.reply(reply, self.kb))
 
 
-def _checks_head(value: str, user: str) -> tuple[list[blocks.Block], str]:
-    """The parent message of checks started from a card: what, where, asked by whom (escaped)."""
-    try:
-        data = json.loads(value)
-        module, env = str(data.get("module") or "?"), str(data.get("env") or "")
-    except (ValueError, AttributeError):
-        module, env = "?", ""
-    where = f" on *{blocks.esc(env, 60)}*" if env else ""
-    text = f":mag: Checks of *{blocks.esc(module, 40)}*{where}, asked by <@{blocks.esc(user, 30)}>"
-    return [blocks.section(text)], blocks.fallback(f"Checks of {module}{' on ' + env if env else ''}")
+def _checks_head(plan: Plan, user: str) -> tuple[list[blocks.Block], str]:
+    """The parent message of checks started from a card: what, where, asked by whom."""
+    module = ", ".join(plan.modules)
+    text = f":mag: Checks of *{blocks.esc(module, 80)}* on *{blocks.esc(plan.environment, 60)}*, asked by <@{blocks.esc(user, 30)}>"
+    return [blocks.section(text)], blocks.fallback(f"Checks of {module} on {plan.environment}")
 
 
 def _where(record: JobRecord) -> tuple[str, str, str | None] | None:

@@ -66,7 +66,7 @@ class FakeSlack:
                     fake.uploads[path.rsplit("/", 1)[1]] = raw
                     self._send(200, b"OK", "text/plain")
                     return
-                if path.startswith("/response"):
+                if path.startswith(("/response", "/api/response")):
                     with fake._lock:
                         fake.responses.append(json.loads(raw or b"{}"))
                     self._send(200, b"ok", "text/plain")

@@ -33,6 +33,7 @@ bench: install-dev
 	$(BIN)/python bench/bench_ssh.py
 	$(BIN)/python bench/bench_slack.py
 	$(BIN)/python bench/bench_http.py
+	$(BIN)/python bench/bench_fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -134,12 +134,17 @@ class Services:
 
         return for_host
 
+    @property
+    def concurrency(self) -> int:
+        """Hosts checked at once (CAMPAIGN_BOT_CONCURRENCY)."""
+        return self.settings.campaign_bot_concurrency
+
     @cached_property
     def runner(self) -> Runner:
         return Runner(
             self.transport_for,
             self.registry,
-            max_workers=self.settings.campaign_bot_concurrency,
+            max_workers=self.concurrency,
             api_for=campaign_api_factory(self.kb.campaign_api or load_campaign_api()),
         )
 

@@ -47,6 +47,8 @@ class Services(Protocol):
     def conversation(self) -> Conversation: ...
     @property
     def transport_for(self) -> TransportFactory: ...
+    @property
+    def concurrency(self) -> int: ...
     def inventory(self) -> Inventory: ...
 
 
@@ -239,7 +241,7 @@ def cmd_doctor(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
     except UnknownNameError as e:
         print(f"campaign-bot: {e}", file=sys.stderr)
         return EXIT_USAGE
-    rows = run_doctor(env, svc.transport_for)
+    rows = run_doctor(env, svc.transport_for, max_workers=svc.concurrency)
     if args.json:
         out.write(
             json.dumps(

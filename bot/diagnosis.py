@@ -165,6 +165,11 @@ _ERROR_STEPS: dict[ErrorKind, tuple[str, str | None]] = {
         None,
     ),
     ErrorKind.RUN: ("a command hung or flooded its output on {host}: run `nlserver pdump` there by hand", None),
+    ErrorKind.CONFIG: (
+        "fix the bot's SSH key or known_hosts file named in the finding for {host} (a key readable only by the "
+        "bot's user, chmod 600, without a passphrase; {known_hosts} readable), then test the access again",
+        None,
+    ),
 }
 
 

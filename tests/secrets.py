@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import yaml
 
@@ -58,13 +59,20 @@ def _pieces(secret: str) -> Iterable[str]:
 
 
 def leaks(text: str, cases: Iterable[Case] = CORPUS) -> list[str]:
-    """The corpus secrets (whole or in part) that occur in `text`; JSON-escaped forms are looked for too."""
+    """The corpus secrets (whole or in part) that occur in `text`; JSON-escaped, URL-encoded and Slack
+    mrkdwn-escaped forms are looked for too."""
     found = []
     haystacks = (text, text.replace("\\n", "\n").replace('\\"', '"'))
     for case in cases:
         for secret in case.secrets:
-            escaped = json.dumps(secret)[1:-1]
-            if any(p in h for h in haystacks for s in {secret, escaped} for p in _pieces(s)):
+            forms = {
+                secret,
+                json.dumps(secret)[1:-1],
+                quote(secret, safe=""),
+                quote_plus(secret, safe=""),
+                secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+            }
+            if any(p in h for h in haystacks for f in forms for p in _pieces(f)):
                 found.append(f"{case.id}: {secret[:24]}...")
     return found
 

@@ -296,13 +296,15 @@ _LOG_SCRIPT = textwrap.dedent(
     """
     import logging, sys
     from slack_sdk import WebClient
-    from bot.redact import install_log_redaction
+    from bot.redact import RedactingFilter, install_log_redaction
     from tests.harness.fake_slack import FakeSlack
     from tests.secrets import CORPUS, find_case
 
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
     install_log_redaction()
     install_log_redaction()  # idempotent
+    root_filters = [f for h in logging.getLogger().handlers for f in h.filters if isinstance(f, RedactingFilter)]
+    print("root filters:", len(root_filters), file=sys.stderr)
     fake = FakeSlack().start()
     try:
         client = WebClient(token=find_case("slack-xoxb-traceback").secrets[0], base_url=fake.url)
@@ -334,7 +336,7 @@ def test_every_log_record_is_redacted_including_slack_sdk_debug_bodies(tmp_path:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = proc.stderr
-    assert "done" in log
+    assert "done" in log and "root filters: 1" in log
     # the sinks really logged what they carry: the request body and the response, at DEBUG
     assert "slack_sdk.web.base_client DEBUG Sending a request" in log and "Received the following response" in log
     assert "PGS-220000" in log and "Traceback" in log and "bot.remote ERROR" in log

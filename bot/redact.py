@@ -405,7 +405,12 @@ _ENTROPY_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-\\])[A-Za-z0-9+/_\-]{20,}(?:={1,2
 # The `key=` in front of a whole-token match (AccountKey=...): the key stays readable.
 _MATCH_KEY = re.compile(r"[A-Za-z_][\w.\-]*[ \t]*[=:][ \t]*")
 _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]+")
-_DIGEST_LABEL = re.compile(r"(?i)(?:sha\d*|md5|commit|digest|checksum|fingerprint|hash|etag|build)[\W_]{0,3}$")
+# A hex string right after one of these words is a checksum or the bot's own identifier (a job id is a
+# uuid4 hex), evidence rather than a credential.
+_DIGEST_LABEL = re.compile(
+    r"(?i)(?:sha\d*|md5|commit|digest|checksum|fingerprint|hash|etag|build|job|request|trace|span|correlation)"
+    r"[\W_]{0,3}$"
+)
 _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-]*")
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -820,7 +825,7 @@ def _entropy_spans(t: _Text, eng: _Engine) -> Iterator[Span]:
             if len(run) < 32 or eng.hex_entropy(run) <= eng.hex_limit:
                 continue
             if _DIGEST_LABEL.search(text, max(0, m.start() - 12), m.start()):
-                continue  # a labelled checksum or commit: evidence, not a credential
+                continue  # a labelled checksum, commit or job id: evidence, not a credential
         elif (
             not any(c.isdigit() for c in run)
             or math.log2(len(set(run))) <= eng.b64_limit  # cheap bound: entropy <= log2(distinct characters)

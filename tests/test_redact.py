@@ -434,3 +434,30 @@ def test_preload_loads_the_detectors_in_the_background() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.stdout.split() == ["True", "password=[REDACTED]"], out.stderr
+
+
+def test_checks_through_the_runner_show_no_secret(kb: KnowledgeBase) -> None:
+    """The real checks and runner (in-memory fake hosts from tests/test_checks.py): corpus texts in a
+    module log and in the ping.jsp body come out of the findings and both renderers redacted."""
+    from tests.fakes import fake_host
+    from tests.test_checks import NOW, healthy, run
+
+    when = datetime.fromtimestamp(NOW - 300, timezone.utc)
+    health = find_case("health-page-json").text
+    ping = f"{health}\n@@HTTP 500 0 http://localhost:8080/nl/jsp/ping.jsp@@\n"
+    shown = 0
+    for group in batches(CORPUS, max_lines=20):
+        log = "\n".join(as_log_lines(c, when) for c in group) + "\n"
+        host = healthy(**{"log:var/prod/log/mta.log": f"@@STAT {len(log)} {NOW - 200}@@\n{log}", "http:ping": ping})
+        res, _ = run(kb, {"app1": fake_host(host), "app2": fake_host(healthy())}, ["mta", "web"])
+        d = _diagnosis(list(res.findings))
+        tails = [f for f in res.findings if f.check == "log" and f.tail]
+        assert tails, "the planted log reached no finding"
+        ping_evidence = " ".join(e for f in res.findings if f.check == "ping_jsp" for e in f.evidence)
+        assert '"status":"degraded"' in ping_evidence and REDACTED in ping_evidence  # the page is shown, redacted
+        shown += sum(len(f.tail) for f in tails)
+        assert_no_secret(json.dumps([f.public() for f in res.findings]), where="findings")
+        assert_no_secret(text_render.diagnosis(d, kb, show_ok=True, show_logs=True), where="the terminal answer")
+        blocks, fallback = slack_render.result_blocks(d, kb)
+        assert_no_secret(json.dumps(blocks) + fallback + slack_render.raw_report(d, kb), where="Slack")
+    assert shown >= 150  # every batch's lines went through the tails

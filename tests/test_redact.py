@@ -256,6 +256,7 @@ def test_logging_filter_redacts_message_args_exception_and_stack() -> None:
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     handler.addFilter(RedactingFilter())
     loggers = [logging.getLogger(n) for n in ("bot.test_redact", "slack_sdk.web.base_client", "paramiko.transport")]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
     try:
         for lg in loggers:
             lg.addHandler(handler)
@@ -277,10 +278,10 @@ def test_logging_filter_redacts_message_args_exception_and_stack() -> None:
         loggers[0].warning("stack: %s", "here", stack_info=True)
         loggers[0].error("bad format %s %s", find_case("aws-session-token-env").text)  # wrong arg count
     finally:
-        for lg in loggers:
+        for lg, (level, propagate) in zip(loggers, saved):
             lg.removeHandler(handler)
-            lg.propagate = True
-            lg.setLevel(logging.NOTSET)
+            lg.propagate = propagate
+            lg.setLevel(level)
     out = stream.getvalue()
     assert_no_secret(out, where="the bot's log")
     assert "Traceback" in out and "RuntimeError: connect failed: " in out and "PGS-220000" in out

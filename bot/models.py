@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.errors import ErrorKind
 from bot.kb.models import Condition, Risk
+from bot.redact import redact, redact_lines
 
 Status = Literal["ok", "unknown", "warn", "fail", "error"]
 STATUS_ORDER: dict[str, int] = {"ok": 0, "unknown": 1, "warn": 2, "fail": 3, "error": 4}
@@ -46,6 +47,17 @@ class Finding(BaseModel):
     needs: str | None = None  # status unknown: what the bot needs to see (a token, front_url, a permission)
     tail: tuple[str, ...] = ()  # log checks: the file's last lines (redacted), for "show me the log"
     error_kind: ErrorKind | None = None  # status error: why the host could not be checked
+
+    @field_validator("summary", "needs")
+    @classmethod
+    def _redact_text(cls, v: str | None) -> str | None:
+        # Whatever builds a finding, host text in it is redacted (idempotent: a redacted text stays as it is).
+        return redact(v) if v else v
+
+    @field_validator("evidence", "tail")
+    @classmethod
+    def _redact_lines(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return redact_lines(v) if v else v
 
     @property
     def subject(self) -> str:

@@ -27,6 +27,7 @@ from bot.kb.models import Module
 from bot.models import ErrorKind, Finding
 from bot.probes import parsers as p
 from bot.probes import script as s
+from bot.redact import redact, redact_and_clip
 from bot.transports.base import CommandResult, Script, Transport
 
 log = logging.getLogger(__name__)
@@ -311,7 +312,9 @@ def _error(host: Host, kind: ErrorKind, message: str) -> Finding:
         instance=None,
         check="internal" if kind is ErrorKind.INTERNAL else "connect",
         status="error",
-        summary=f"{hint}: {message}" if hint and not message.lower().startswith(hint.lower()) else message,
+        summary=redact_and_clip(
+            f"{hint}: {message}" if hint and not message.lower().startswith(hint.lower()) else message, 600
+        ),
         evidence=(),
         conditions=("host_error",),
         error_kind=kind,
@@ -331,7 +334,8 @@ def _incomplete(host: Host, plan: s.Plan, sections: dict[str, p.SectionOutput], 
         summary = f"the checks did not finish within {host.command_timeout_s:g} s and were stopped on the host{where}"
     else:
         summary = f"the check script ended early (exit {res.exit_code}){where}"
-    tail = (res.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:] if res.stderr else []
+    # Host text: redacted as a whole before anything is cut (a secret cut first may not look like one).
+    tail = redact((res.stderr or b"").decode("utf-8", "replace")).strip().splitlines()[-1:] if res.stderr else []
     return Finding(
         host=host.name,
         module=None,

@@ -334,28 +334,38 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
     """(status, one sentence): what is wrong, where; or that nothing was found."""
     status = worst(list(findings))
     names = ", ".join(m.name for m in modules)
-    # What is down comes first: a module that does not run explains more than anything else.
-    fails = sorted(
-        (f for f in findings if f.status == "fail"),
-        key=lambda f: 0 if {"not_running", "no_tasks"} & set(f.conditions) else 1,
+    # The modules asked about come first, and among them what is down: a module of the question that
+    # does not run explains more than a host-level fact (a core file) or another module's problem.
+    asked = {m.name for m in modules}
+
+    def rank(f: Finding) -> tuple[int, int]:
+        down = 0 if {"not_running", "no_tasks"} & set(f.conditions) else 1
+        return (0 if f.module in asked else 1, down)
+
+    problems = sorted(
+        (f for f in findings if f.status in ("fail", "warn")), key=lambda f: (*rank(f), -STATUS_ORDER[f.status])
     )
+    fails = [f for f in findings if f.status == "fail"]
     errors = [f for f in findings if f.status == "error"]
-    warns = [f for f in findings if f.status == "warn"]
     unknown = [f for f in findings if f.status == "unknown"]
     hosts_n = len({f.host for f in findings if not f.host.startswith("(")})  # not "(all hosts)", "(campaign API)"
     parts = []
-    if fails:
-        first = fails[0]
-        more = f" (+{len(fails) - 1} more problem{'s' if len(fails) > 2 else ''})" if len(fails) > 1 else ""
-        parts.append(f"Problem on {first.host}: {first.summary}{more}.")
+    mine = [f for f in problems if f.module in asked]
+    lead = mine[0] if mine else (fails[0] if fails else (problems[0] if problems else None))
+    if lead is not None:
+        word = "Problem" if lead.status == "fail" else "Warning"
+        rest = [f for f in problems if f is not lead]
+        more = f" (+{len(rest)} more)" if rest else ""
+        parts.append(f"{word} on {lead.host}: {lead.summary}{more}.")
+        elsewhere = [f for f in fails if f.module not in asked and f is not lead]
+        if lead.module in asked and elsewhere:
+            parts.append(f"Also failing on {elsewhere[0].host}: {elsewhere[0].summary}.")
     if errors:
         parts.append(
             f"Could not check {len({f.host for f in errors})} host(s): "
             + "; ".join(f"{f.host}: {f.summary}" for f in errors[:2])
             + "."
         )
-    if warns and not fails:
-        parts.append(f"{len(warns)} warning(s), first on {warns[0].host}: {warns[0].summary}.")
     if not parts:
         parts.append(f"No problem found for {names} on {hosts_n} host(s) of {env.name}.")
     if unknown:

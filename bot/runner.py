@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.campaign_api.facts import ApiFacts
 from bot.campaign_api.session import ApiFactory
-from bot.checks.base import API_HOST, ApiCheck, HostOutcome
+from bot.checks.base import API_HOST, NO_API_NEEDS, ApiCheck, HostOutcome
 from bot.checks.facts import HostContext
 from bot.checks.plan import evaluate_host, plan_host
 from bot.checks.registry import Registry, default_registry
@@ -246,6 +246,9 @@ class Runner:
         """The API checks' findings; an API that did not answer within the run's deadline is one error."""
         if not api.checks:
             return []
+        if api.pool is None:
+            # No API session: one "cannot tell" for the whole run, not one per API check and module.
+            return [_no_api(env, api.checks, modules)]
         facts: ApiFacts | None = None
         if api.pool is not None and api.future is not None:
             try:
@@ -298,6 +301,27 @@ class _ApiRun:
     checks: tuple[ApiCheck, ...]
     pool: ThreadPoolExecutor | None
     future: Future[ApiFacts] | None
+
+
+def _no_api(env: Environment, checks: Sequence[ApiCheck], modules: Sequence[Module]) -> Finding:
+    what = sorted({m.name for c in checks for m in c.targets(modules)})
+    configured = env.campaign_api is not None
+    why = (
+        "this bot runs without a Campaign API client" if configured else f"no campaign_api is configured for {env.name}"
+    )
+    return Finding(
+        host=API_HOST,
+        module=None,
+        instance=None,
+        check="campaign_api",
+        status="unknown",
+        summary=(
+            f"cannot tell what Campaign's own API would show for {', '.join(what)} (workflows, deliveries, "
+            f"ping.jsp, monitor.jsp): {why}"
+        ),
+        conditions=("cannot_tell",),
+        needs="the bot's Campaign API client (Runner(api_for=...))" if configured else NO_API_NEEDS,
+    )
 
 
 def _ms(start: float) -> int:

@@ -36,7 +36,7 @@ def pct(xs: list[float], p: float) -> float:
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cb-bench-slack-"))
     inv = build_simulated_inventory(tmp / "fleet")
-    env = inv.environment("simulated")
+    env = inv.environment("prod")
     data = {
         "environments": {
             "prod": {

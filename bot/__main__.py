@@ -42,24 +42,13 @@ from bot.transports.ssh import ConnectionPool, SSHTransport
 
 log = logging.getLogger("bot")
 
-SIMULATED_ENV = "prod"
-SIMULATED_ALIASES = ("simulated", "production", "productie", "prd")
-
-
 def simulated_inventory() -> Inventory:
     """The built-in simulated fleet (environment `prod`, clearly labelled), in a folder removed at exit."""
     from bot.simulator import build_simulated_inventory
 
     root = Path(tempfile.mkdtemp(prefix="campaign-bot-sim-"))
     atexit.register(shutil.rmtree, root, True)
-    inv = build_simulated_inventory(root)
-    envs = {}
-    for env in inv.environments.values():
-        name = SIMULATED_ENV if env.name == "simulated" else env.name
-        aliases = SIMULATED_ALIASES if name == SIMULATED_ENV else env.aliases
-        envs[name] = env.model_copy(update={"name": name, "aliases": aliases})
-    default = SIMULATED_ENV if inv.default_environment == "simulated" else inv.default_environment
-    return inv.model_copy(update={"environments": envs, "default_environment": default})
+    return build_simulated_inventory(root)
 
 
 class Services:

@@ -451,6 +451,10 @@ def _url_key(url: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in raw)
 
 
+SIMULATED_ENV = "prod"
+SIMULATED_ALIASES = ("simulated", "production", "productie", "prd")
+
+
 def build_simulated_inventory(
     root: Path, scenarios: list[HostScenario] | None = None, instance: str = "prod"
 ) -> Inventory:
@@ -480,10 +484,18 @@ def build_simulated_inventory(
 
     api = CampaignApi.model_validate(shared_appserver(instance).inventory_entry(SIM_PASSWORD_ENV))
     # --- end Campaign API ---
-    env = Environment(name="simulated", instances=(instance,), hosts=tuple(hosts), simulated=True, campaign_api=api)
+    # Named like the production environment the README's examples use; every answer says it is simulated.
+    env = Environment(
+        name=SIMULATED_ENV,
+        aliases=SIMULATED_ALIASES,
+        instances=(instance,),
+        hosts=tuple(hosts),
+        simulated=True,
+        campaign_api=api,
+    )
     return Inventory(
-        environments={"simulated": env},
-        default_environment="simulated",
+        environments={SIMULATED_ENV: env},
+        default_environment=SIMULATED_ENV,
         source="built-in simulated fleet",
         simulated=True,
     )

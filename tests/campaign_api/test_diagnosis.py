@@ -34,7 +34,7 @@ def _local(host: object) -> Transport:
 @pytest.fixture
 def prod(tmp_path: Path, appserver: SimulatedAppServer) -> Environment:
     """The simulated fleet's hosts as environment `prod`, its API at the test's own app server."""
-    fleet = build_simulated_inventory(tmp_path / "fleet").environments["simulated"]
+    fleet = build_simulated_inventory(tmp_path / "fleet").environments["prod"]
     api = environment(appserver.url).campaign_api
     return fleet.model_copy(update={"name": "prod", "campaign_api": api})
 

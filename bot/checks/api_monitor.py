@@ -19,6 +19,7 @@ from bot.checks.base import ApiCheck, api_finding
 from bot.inventory import Environment
 from bot.kb.models import Module
 from bot.models import Finding
+from bot.redact import redact_and_clip
 
 _PROBLEM_RE = re.compile(r"(?i)\b(failed|error|missing|stopped)\s*:")
 
@@ -128,7 +129,7 @@ class ApiMonitorCheck(ApiCheck):
                 )
             return
         title = next((ln for ln in lines if "monitoring" in ln.lower()), lines[0] if lines else "(empty page)")
-        problems = [ln[:200] for ln in lines if _PROBLEM_RE.search(ln)]
+        problems = [redact_and_clip(ln, 200) for ln in lines if _PROBLEM_RE.search(ln)]
         if problems:
             yield api_finding(
                 env,
@@ -146,7 +147,10 @@ class ApiMonitorCheck(ApiCheck):
                 self.name,
                 "ok",
                 "monitor.jsp answers and lists no failed item",
-                [title[:200], "(monitor.jsp's exact layout is not published by Adobe: lines read from its text)"],
+                [
+                    redact_and_clip(title, 200),
+                    "(monitor.jsp's exact layout is not published by Adobe: lines read from its text)",
+                ],
             )
 
 

@@ -17,6 +17,7 @@ from bot.checks.base import ApiCheck, api_finding
 from bot.inventory import Environment
 from bot.kb.models import Module
 from bot.models import Finding
+from bot.redact import redact_and_clip
 
 
 class ApiPingCheck(ApiCheck):
@@ -70,7 +71,7 @@ class ApiPingCheck(ApiCheck):
         page = o.value
         lines = [ln.strip() for ln in page.text.strip().splitlines()]
         first = lines[0] if lines else ""
-        shown = " | ".join(lines[:2])[:200] or "(empty body)"
+        shown = redact_and_clip(" | ".join(lines[:2]), 200) or "(empty body)"
         if page.status == 200 and first.lower() == "ok":
             yield api_finding(
                 env, m, self.name, "ok", f"ping.jsp answers {first} (web -> Tomcat -> database)", [f"{url}: {shown}"]

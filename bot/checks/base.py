@@ -150,7 +150,9 @@ def api_finding(
     needs: str | None = None,
 ) -> Finding:
     """A finding about the environment read through its Campaign API, redacted like host findings."""
-    instance = env.instances[0] if module is not None and module.scope == "instance" and len(env.instances) == 1 else None
+    instance = (
+        env.instances[0] if module is not None and module.scope == "instance" and len(env.instances) == 1 else None
+    )
     return Finding(
         host=API_HOST,
         module=module.name if module else None,
@@ -182,7 +184,7 @@ class ApiCheck(Check):
         `campaign_api`: the check then says "cannot tell" and what it needs, never `ok`."""
 
     def cannot_see(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> list[Finding] | None:
-        """"Cannot tell" findings when there is no API or no session (None when the check can read)."""
+        """ "Cannot tell" findings when there is no API or no session (None when the check can read)."""
         if facts is None:
             configured = env.campaign_api is not None  # configured, but this bot runs without an API client
             return [

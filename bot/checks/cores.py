@@ -18,6 +18,7 @@ from bot.models import Finding
 from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
+from bot.redact import redact_and_clip
 
 CORE_ALERT = 1  # Adobe's "Core files" indicator: alert at 1 (max 1)
 
@@ -45,7 +46,7 @@ class CoresCheck(HostCheck):
             for t, sz, p_ in reversed(cores.listed)
         ]
         if cores.file_says:
-            ev.insert(0, f"file: {cores.file_says[:250]}")
+            ev.insert(0, "file: " + redact_and_clip(cores.file_says, 250))
         if cores.file_says and "core file" not in cores.file_says.lower():
             yield finding(
                 ctx,

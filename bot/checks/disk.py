@@ -11,6 +11,7 @@ from bot.models import Finding
 from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
+from bot.redact import redact_and_clip
 
 DISK_WARNING_PCT = 80
 DISK_ALERT_PCT = 90
@@ -36,7 +37,7 @@ class DiskCheck(HostCheck):
                 self.name,
                 "unknown",
                 "cannot tell the disk use of var: `df` gave no usable answer",
-                [text.strip()[:200]],
+                [redact_and_clip(text.strip(), 200)],
                 ("cannot_tell",),
                 needs="`df -P` on the host and an existing var folder",
             )

@@ -23,6 +23,7 @@ from bot.models import Finding
 from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
+from bot.redact import redact_and_clip
 
 # What `tail` (or `stat`) says when it cannot read a log, and what that means: the fact is
 # unknown, not a warning.
@@ -71,7 +72,7 @@ class LogCheck(ModuleCheck):
                         self.name,
                         "unknown",
                         f"cannot read {shown}: it {why}",
-                        [sec.text.strip()[:200]],
+                        [redact_and_clip(sec.text.strip(), 200)],
                         ("cannot_tell",),
                         needs=needs,
                     )

@@ -22,6 +22,7 @@ from bot.models import Finding
 from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
+from bot.redact import redact_and_clip
 
 NEEDS_SESSION = "a monitoring session token (campaign_api in the inventory)"
 
@@ -61,7 +62,7 @@ class PingJspCheck(ModuleCheck):
                 needs=f"curl on the host, or {NEEDS_SESSION}",
             )
             return
-        body = ans.body.strip().replace("\n", " | ")[:200]
+        body = redact_and_clip(ans.body.strip().replace("\n", " | "), 200)
         if ans.status == 200 and p.ping_ok(ans.body):
             yield finding(ctx, module, None, self.name, "ok", "ping.jsp answers OK (web -> Tomcat -> database)", [body])
             return

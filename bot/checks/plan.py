@@ -13,6 +13,7 @@ from bot.checks.registry import Registry
 from bot.models import Finding
 from bot.probes import parsers as p
 from bot.probes import script as s
+from bot.redact import redact, redact_and_clip
 from bot.transports.base import CommandResult
 
 
@@ -38,7 +39,9 @@ def _unreadable_pdump(ctx: HostContext, facts: HostFacts) -> Finding | None:
         summary = "output of `nlserver pdump` is not text (not valid UTF-8); cannot read it"
         evidence = [repr(sec.text[:80])]
     elif not facts.pdump.recognised:
-        evidence = [sec.text.strip().splitlines()[-1][:200] if sec.text.strip() else "no output"]
+        evidence = [
+            redact_and_clip(redact(sec.text).strip().splitlines()[-1], 200) if sec.text.strip() else "no output"
+        ]
         summary = (
             f"`{ctx.host.nl_home}/bin/nlserver` not found: is nl_home right?"
             if sec.exit_code == 127

@@ -17,6 +17,7 @@ from bot.checks.base import ModuleCheck, finding
 from bot.checks.facts import HostContext, HostFacts
 from bot.kb.models import Module
 from bot.models import Finding
+from bot.redact import redact_and_clip
 
 
 def wrong_user_finding(ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Finding | None:
@@ -49,7 +50,7 @@ def wrong_user_finding(ctx: HostContext, facts: HostFacts, module: Module, insta
     else:
         why = f"of user {me}: the bot probably runs without the Campaign environment (env.sh, customer.sh)"
         needs = "the Campaign environment (env.sh in nl_home) for the bot's user"
-    shown = [f"{r.pid} {r.user} {r.args}"[:200] for r in sorted(rows, key=lambda r: r.pid)[:5]]
+    shown = [redact_and_clip(f"{r.pid} {r.user} {r.args}", 200) for r in sorted(rows, key=lambda r: r.pid)[:5]]
     return finding(
         ctx,
         module,

@@ -29,6 +29,7 @@ from bot.models import Finding, Status
 from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
+from bot.redact import redact, redact_and_clip
 
 NEEDS_FRONT = "the front URL that serves /r/test for this host (front_url in the inventory), reachable from the host"
 
@@ -84,7 +85,11 @@ class RedirTestCheck(ModuleCheck):
             return
         final_path = urlsplit(ans.url).path if ans.url else "/r/test"
         ok, attrs = p.redir_test_ok(ans.body)
-        line = ans.body.strip().splitlines()[0][:300] if ans.body.strip() else f"HTTP {ans.status}, empty body"
+        line = (
+            redact_and_clip(redact(ans.body).strip().splitlines()[0], 300)
+            if ans.body.strip()
+            else f"HTTP {ans.status}, empty body"
+        )
         if ans.redirects and final_path.rstrip("/") != "/r/test":
             yield out(
                 "warn",

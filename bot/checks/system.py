@@ -25,6 +25,7 @@ from bot.models import Finding, Status
 from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
+from bot.redact import redact_and_clip
 
 WARNING_PCT = 80
 ALERT_PCT = 90
@@ -110,7 +111,7 @@ class SystemCheck(HostCheck):
                 self.name,
                 "unknown",
                 "cannot tell the system indicators: /proc and ipcs gave no usable answer",
-                [text.strip()[:200]],
+                [redact_and_clip(text.strip(), 200)],
                 ("cannot_tell",),
                 needs="read access to /proc (meminfo, loadavg, sys/fs/file-nr) on the host",
             )

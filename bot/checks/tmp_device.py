@@ -12,6 +12,7 @@ from bot.models import Finding
 from bot.probes import parsers as p
 from bot.probes import script as s
 from bot.probes.script import Section
+from bot.redact import redact_and_clip
 
 
 class TmpDeviceCheck(HostCheck):
@@ -36,7 +37,7 @@ class TmpDeviceCheck(HostCheck):
                 self.name,
                 "unknown",
                 f"cannot tell whether {tmp_name} and {facts.var_dir} are on the same device: `stat` could not read both",
-                [text.strip()[:200]],
+                [redact_and_clip(text.strip(), 200)],
                 ("cannot_tell",),
                 needs="both folders to exist and be readable by the bot's user",
             )

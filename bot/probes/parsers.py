@@ -14,6 +14,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from bot.redact import redact_and_clip, redact_lines
+
 # ---------------------------------------------------------------------------- sections
 
 
@@ -678,14 +680,21 @@ def scan_log(text: str, now: datetime, window_min: int, keep: int = 5) -> LogSca
         message = rest[sev.end() :].strip() if sev else rest.strip()
         message = re.sub(r"^log\s+", "", message)  # the category column
         message = " ".join(message.split())
-        line = CONTINUATION_JOIN.join([f"{e.date} {e.time} {level or 'log'}: {message}", *e.more])[:400]
+        line = CONTINUATION_JOIN.join([f"{e.date} {e.time} {level or 'log'}: {message}", *e.more])
         if level == "error" or (found and level not in ("info", "debug", "warning")):
             errors.append(line)
             codes.extend(found)
         elif level == "warning":
             warnings.append(line)
-    last = tuple(line.rstrip().replace("\t", "  ")[:300] for line in text.splitlines() if line.strip())[-TAIL_LINES:]
-    return LogScan(tuple(errors[-keep:]), tuple(warnings[-keep:]), in_window, newest, tuple(dict.fromkeys(codes)), last)
+    errors, warnings = errors[-keep:], warnings[-keep:]
+    recent = [line.rstrip().replace("\t", "  ") for line in text.splitlines() if line.strip()][-TAIL_LINES:]
+    # What is shown is redacted as one text before anything is cut: a key block spans lines, and a
+    # password seen once (`password=x`) is hidden where it recurs bare.
+    shown = redact_lines([*errors, *warnings, *recent])
+    errors = [x[:400] for x in shown[: len(errors)]]
+    warnings = [x[:400] for x in shown[len(errors) : len(errors) + len(warnings)]]
+    last = tuple(x[:300] for x in shown[len(errors) + len(warnings) :])
+    return LogScan(tuple(errors), tuple(warnings), in_window, newest, tuple(dict.fromkeys(codes)), last)
 
 
 # ---------------------------------------------------------------------------- tracking logs
@@ -764,14 +773,14 @@ def parse_http(text: str, exit_code: int | None = None) -> HttpAnswer:
     """curl output with the `@@HTTP <code> <redirects> <url>@@` trailer written by `-w` (curl writes it
     on errors too, with code 000). The exit code is the section's (curl's own)."""
     err = _CURL_ERR_RE.search(text)
-    error = f"curl: ({err.group('code')}) {err.group('msg').strip()}"[:200] if err else None
+    error = redact_and_clip(f"curl: ({err.group('code')}) {err.group('msg').strip()}", 200) if err else None
     if exit_code is None and err:
         exit_code = int(err.group("code"))
     m = _TRAILER_RE.search(text.rstrip() + "\n")
     if not m:
         if error is None:
             lines = [x for x in text.strip().splitlines() if x.strip()]
-            error = (lines[-1] if lines else "no answer")[:200]
+            error = redact_and_clip(lines[-1] if lines else "no answer", 200)
         return HttpAnswer(None, "", error, exit_code)
     code = int(m.group("code"))
     redirects = int(m.group("redirects") or 0)

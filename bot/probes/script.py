@@ -313,7 +313,7 @@ def system() -> Section:
         label="free -k; uptime; nproc; sysctl -n fs.file-nr; ipcs -m (or /proc)",
         command=(
             "if command -v free >/dev/null 2>&1; then LC_ALL=C free -k 2>/dev/null | "
-            "awk '$1 == \"Swap:\" { print \"SwapTotal:\", $2, \"kB\"; print \"SwapFree:\", $4, \"kB\" }'; "
+            'awk \'$1 == "Swap:" { print "SwapTotal:", $2, "kB"; print "SwapFree:", $4, "kB" }\'; '
             "else grep -E '^Swap(Total|Free):' /proc/meminfo 2>/dev/null; fi; "
             "cb_l=$(LC_ALL=C uptime 2>/dev/null | sed -n 's/.*load averages*: *//p' | tr -d ','); "
             '[ -n "$cb_l" ] || cb_l=$(cut -d " " -f 1-3 /proc/loadavg 2>/dev/null); echo "loadavg $cb_l"; '

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import abc
 import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from bot.campaign_api.facts import Outcome
-from bot.models import Status
+from bot.campaign_api.facts import ApiFacts, Outcome
+from bot.checks.base import ApiCheck, api_finding
+from bot.inventory import Environment
+from bot.kb.models import Module
+from bot.models import Finding, Status
 
 XSV_RE = re.compile(r"\bXSV-35\d{4}\b")
 
@@ -48,3 +53,67 @@ def page_failure(o: Outcome[Any]) -> tuple[Status, str | None]:
 
 
 NOT_READ: tuple[Status, str | None] = ("unknown", "Campaign's API to answer")
+
+
+class PageCheck(ApiCheck):
+    """A monitoring page (ping.jsp, monitor.jsp) fetched with the operator's session.
+
+    Every such check says the same when it cannot read its page (the application server does not
+    answer: a `fail`; no API or a refused session: "cannot tell"), so that is said here once;
+    subclasses name the page's outcome in the facts (`outcome`) and read the page (`read_page`).
+    """
+
+    page: ClassVar[str]
+    access_evidence: ClassVar[bool] = False  # show soaprouter's error as evidence when the server is down
+
+    @abc.abstractmethod
+    def outcome(self, facts: ApiFacts) -> Outcome[Any] | None:
+        """The page's outcome in the facts (`facts.ping`, `facts.monitor`)."""
+
+    @abc.abstractmethod
+    def read_page(self, env: Environment, m: Module, url: str, page: Any) -> Iterable[Finding]:
+        """Findings from the page that was read at `url`."""
+
+    def evaluate_api(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> Iterable[Finding]:
+        for m in modules:
+            yield from self._one(env, m, facts)
+
+    def _one(self, env: Environment, m: Module, facts: ApiFacts | None) -> Iterable[Finding]:
+        if facts is not None and not facts.access.ok and facts.access.server_down:
+            evidence = (f"{facts.url}/nl/jsp/soaprouter.jsp: {facts.access.message}",) if self.access_evidence else ()
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "fail",
+                f"{facts.url}{self.page} cannot be reached: the application server does not answer "
+                f"({facts.access.message})",
+                evidence,
+                ("health_failed",),
+            )
+            return
+        blind = self.cannot_see(env, [m], facts)
+        if blind is not None or facts is None:
+            yield from blind or ()
+            return
+        url = facts.url + self.page
+        o = self.outcome(facts)
+        if o is None or o.value is None:
+            status, needs = page_failure(o) if o is not None else NOT_READ
+            summary = (
+                f"{url} does not answer: {problem_text(o) if o else 'not read'}"
+                if status == "fail"
+                else f"cannot tell {self.what}: {problem_text(o) if o else 'not read'}"
+            )
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                status,
+                summary,
+                (),
+                ("health_failed",) if status == "fail" else ("cannot_tell",),
+                needs=needs,
+            )
+            return
+        yield from self.read_page(env, m, url, o.value)

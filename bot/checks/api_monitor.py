@@ -10,12 +10,13 @@ Adobe describes it (CC:production/using/monitoring-processes.md, screenshot ncs_
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from html.parser import HTMLParser
+from typing import Any
 
-from bot.campaign_api.facts import MONITOR, ApiFacts
-from bot.checks._api import NOT_READ, XSV_RE, page_failure, problem_text
-from bot.checks.base import ApiCheck, api_finding
+from bot.campaign_api.facts import MONITOR, ApiFacts, Outcome
+from bot.checks._api import XSV_RE, PageCheck
+from bot.checks.base import api_finding
 from bot.inventory import Environment
 from bot.kb.models import Module
 from bot.models import Finding
@@ -54,55 +55,17 @@ def page_lines(html: str) -> list[str]:
     return [" ".join(line.split()) for line in "".join(parser.parts).splitlines() if line.strip()]
 
 
-class ApiMonitorCheck(ApiCheck):
+class ApiMonitorCheck(PageCheck):
     name = "api_monitor"
     order = 82
     wants = frozenset({MONITOR})
     what = "monitor.jsp (the instance's monitoring page)"
     page = "/nl/jsp/monitor.jsp"
 
-    def evaluate_api(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> Iterable[Finding]:
-        for m in modules:
-            yield from self._one(env, m, facts)
+    def outcome(self, facts: ApiFacts) -> Outcome[Any] | None:
+        return facts.monitor
 
-    def _one(self, env: Environment, m: Module, facts: ApiFacts | None) -> Iterable[Finding]:
-        if facts is not None and not facts.access.ok and facts.access.server_down:
-            yield api_finding(
-                env,
-                m,
-                self.name,
-                "fail",
-                f"{facts.url}{self.page} cannot be reached: the application server does not answer "
-                f"({facts.access.message})",
-                (),
-                ("health_failed",),
-            )
-            return
-        blind = self.cannot_see(env, [m], facts)
-        if blind is not None or facts is None:
-            yield from blind or ()
-            return
-        url = facts.url + self.page
-        o = facts.monitor
-        if o is None or o.value is None:
-            status, needs = page_failure(o) if o is not None else NOT_READ
-            summary = (
-                f"{url} does not answer: {problem_text(o) if o else 'not read'}"
-                if status == "fail"
-                else f"cannot tell {self.what}: {problem_text(o) if o else 'not read'}"
-            )
-            yield api_finding(
-                env,
-                m,
-                self.name,
-                status,
-                summary,
-                (),
-                ("health_failed",) if status == "fail" else ("cannot_tell",),
-                needs=needs,
-            )
-            return
-        page = o.value
+    def read_page(self, env: Environment, m: Module, url: str, page: Any) -> Iterable[Finding]:
         lines = page_lines(page.text[:200_000])
         if page.status != 200:
             code = XSV_RE.search(page.text[:4096])

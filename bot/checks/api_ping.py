@@ -9,66 +9,30 @@ page refuses, is "cannot tell"; a server that does not answer, or answers withou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from typing import Any
 
-from bot.campaign_api.facts import PING, ApiFacts
-from bot.checks._api import NOT_READ, XSV_RE, page_failure, problem_text
-from bot.checks.base import ApiCheck, api_finding
+from bot.campaign_api.facts import PING, ApiFacts, Outcome
+from bot.checks._api import XSV_RE, PageCheck
+from bot.checks.base import api_finding
 from bot.inventory import Environment
 from bot.kb.models import Module
 from bot.models import Finding
 from bot.redact import redact_and_clip
 
 
-class ApiPingCheck(ApiCheck):
+class ApiPingCheck(PageCheck):
     name = "api_ping"
     order = 81
     wants = frozenset({PING})
     what = "ping.jsp (web -> Tomcat -> database)"
     page = "/nl/jsp/ping.jsp"
+    access_evidence = True
 
-    def evaluate_api(self, env: Environment, modules: Sequence[Module], facts: ApiFacts | None) -> Iterable[Finding]:
-        for m in modules:
-            yield from self._one(env, m, facts)
+    def outcome(self, facts: ApiFacts) -> Outcome[Any] | None:
+        return facts.ping
 
-    def _one(self, env: Environment, m: Module, facts: ApiFacts | None) -> Iterable[Finding]:
-        if facts is not None and not facts.access.ok and facts.access.server_down:
-            yield api_finding(
-                env,
-                m,
-                self.name,
-                "fail",
-                f"{facts.url}{self.page} cannot be reached: the application server does not answer "
-                f"({facts.access.message})",
-                (f"{facts.url}/nl/jsp/soaprouter.jsp: {facts.access.message}",),
-                ("health_failed",),
-            )
-            return
-        blind = self.cannot_see(env, [m], facts)
-        if blind is not None or facts is None:
-            yield from blind or ()
-            return
-        url = facts.url + self.page
-        o = facts.ping
-        if o is None or o.value is None:
-            status, needs = page_failure(o) if o is not None else NOT_READ
-            summary = (
-                f"{url} does not answer: {problem_text(o) if o else 'not read'}"
-                if status == "fail"
-                else f"cannot tell {self.what}: {problem_text(o) if o else 'not read'}"
-            )
-            yield api_finding(
-                env,
-                m,
-                self.name,
-                status,
-                summary,
-                (),
-                ("health_failed",) if status == "fail" else ("cannot_tell",),
-                needs=needs,
-            )
-            return
-        page = o.value
+    def read_page(self, env: Environment, m: Module, url: str, page: Any) -> Iterable[Finding]:
         lines = [ln.strip() for ln in page.text.strip().splitlines()]
         first = lines[0] if lines else ""
         shown = redact_and_clip(" | ".join(lines[:2]), 200) or "(empty body)"

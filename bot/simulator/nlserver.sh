@@ -8,7 +8,7 @@ echo "$*" >> "$SIM/invocations.log"
 MODE=$(cat "$SIM/mode" 2>/dev/null || echo normal)
 banner() { echo "$(date -u +%H:%M:%S) >   $(cat "$SIM/banner")"; }
 case "$MODE" in
-  hang) sleep 1000 ;;
+  hang) echo $$ > "$SIM/hang.pid"; exec sleep 1000 ;;  # the pid lets tests check this very process is gone
   huge) yes "web@default (28671) - 40.5 MB pad pad pad pad pad pad pad pad pad pad pad pad pad pad" | head -c 20000000; exit 0 ;;
   binary) head -c 4096 /dev/urandom; exit 0 ;;
   slow) sleep "$(cat "$SIM/delay" 2>/dev/null || echo 0.4)" ;;

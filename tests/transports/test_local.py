@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 import time
 
 import psutil
@@ -14,15 +15,17 @@ def test_runs_and_captures() -> None:
 
 
 def test_deadline_kills_the_whole_tree() -> None:
+    # Sleep lengths unique to this test run: only the processes it started are looked at.
+    a, b = (f"{random.randint(10**6, 10**7)}.5", f"{random.randint(10**6, 10**7)}.25")
     start = time.monotonic()
-    r = LocalTransport().run(Script("sleep 77 & sleep 78; echo never", "t"), timeout_s=0.5)
+    r = LocalTransport().run(Script(f"sleep {a} & sleep {b}; echo never", "t"), timeout_s=0.5)
     assert r.timed_out and r.exit_code is None
     assert time.monotonic() - start < 3
     time.sleep(0.2)
     left = [
         p
         for p in psutil.process_iter(["cmdline"])
-        if p.info["cmdline"] and p.info["cmdline"][:2] in (["sleep", "77"], ["sleep", "78"])
+        if p.info["cmdline"] and p.info["cmdline"][:2] in (["sleep", a], ["sleep", b])
     ]
     assert not left
 

@@ -41,13 +41,14 @@ _ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 def escape(text: str) -> str:
     """Slack mrkdwn control characters in raw text."""
-    return "".join(_ESC.get(c, c) for c in text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def esc(raw: str, limit: int = MAX_SECTION) -> str:
     """`raw` cut so that its *escaped* form fits in `limit`, at a word boundary when one is near, then escaped."""
-    if len(raw) <= limit and len(escape(raw)) <= limit:
-        return escape(raw)
+    escaped = escape(raw)
+    if len(escaped) <= limit:
+        return escaped
     room = limit - 1  # the ellipsis
     used = 0
     cut = 0

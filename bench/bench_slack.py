@@ -51,8 +51,15 @@ def main() -> None:
     }
     (tmp / "inventory.yaml").write_text(yaml.safe_dump(data))
     fake = FakeSlack().start()
-    extra = {"LOG_LEVEL": "WARNING", "CAMPAIGN_BOT_THREADS": "16", **dict(a.split("=", 1) for a in sys.argv[1:])}
-    proc, url = start_bot(tmp, fake, tmp / "inventory.yaml", extra)
+    no_worker = "--no-worker" in sys.argv
+    extra = {
+        "LOG_LEVEL": "WARNING",
+        "CAMPAIGN_BOT_THREADS": "16",
+        **dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a),
+    }
+    # --no-worker: the acknowledging process alone (the ack path itself, with no checks running on the
+    # same two cores); by default its worker runs beside it and answers every mention of the bursts.
+    proc, url = start_bot(tmp, fake, tmp / "inventory.yaml", extra, ("--no-worker",) if no_worker else ())
     try:
         wait_healthy(url, proc, tmp / "bot.log")
         bot = Bot(url, fake, tmp / "audit.jsonl", proc, None)  # type: ignore[arg-type]
@@ -132,6 +139,14 @@ def main() -> None:
             flat = [x for r in runs for x in r]
             results[kind] = flat
 
+        if no_worker:
+            print(f"{CONCURRENT} concurrent requests, 3 bursts each, `serve --no-worker` (acknowledging only)\n")
+            print("| measurement | p50 ms | p99 ms | max ms |")
+            print("|---|---|---|---|")
+            for kind, label in (("command", "ack of /campaign-module (card in the ack)"), ("event", "ack of app_mention events")):
+                xs = results[kind]
+                print(f"| {label} | {statistics.median(xs):.1f} | {pct(xs, 99):.1f} | {max(xs):.1f} |")
+            return
         # Let the worker answer the 150 burst mentions first: the next figure is about one mention
         # on a bot that is not still draining a burst.
         fake.wait_for(

@@ -98,7 +98,9 @@ def make_huey(sqlite_path: str, redis_url: str | None, immediate: bool = False) 
         if redis_url:
             h: Huey = RedisHuey(QUEUE_NAME, url=redis_url, results=False, blocking=True, read_timeout=1, utc=True)
         else:
-            h = SqliteHuey(QUEUE_NAME, filename=sqlite_path, results=False, utc=True, timeout=10)
+            # No fsync per enqueue: the ledger (written first, WAL with synchronous=NORMAL) is the durable
+            # record, and its keeper re-queues a job nobody took; the queue entry is only a wake-up call.
+            h = SqliteHuey(QUEUE_NAME, filename=sqlite_path, results=False, utc=True, timeout=10, fsync=False)
     except (sqlite3.Error, OSError, ValueError) as e:
         raise StoreError(f"job queue storage cannot be opened: {type(e).__name__}: {e}") from e
     h.immediate = immediate

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 STOP_WITHIN_S = 15.0
 WORKER_GRACE_S = 10.0
 PARENT_CHECK_S = 0.5
+WORKER_NICENESS = 5
 _PR_SET_PDEATHSIG = 1
 
 
@@ -197,6 +199,10 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     life.install()
     if parent_pid is not None:
         die_with_parent(parent_pid, life.stop.set)
+        # Beside `serve` on one machine, acknowledgements must not wait for checks: the worker (and
+        # the local commands it runs) yields the CPU to the process Slack is waiting for.
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
     try:
         svc.inventory()
     except ConfigError as e:
@@ -335,7 +341,7 @@ def run_serve(
     home = home if home is not None else home_for(svc, watch)
     if alert_routes is None:
         alert_routes = default_alert_routes(svc)
-    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ack")
+    executor = ThreadPoolExecutor(max_workers=settings.campaign_bot_threads, thread_name_prefix="ack")
     try:
         bolt = build_bolt(
             core=svc.conversation,

@@ -134,7 +134,7 @@ def slack_inventory(path: Path, fleet: Fleet) -> Path:
 
 
 def start_bot(
-    tmp: Path, fake: FakeSlack, inventory: Path, extra: dict[str, str] | None = None
+    tmp: Path, fake: FakeSlack, inventory: Path, extra: dict[str, str] | None = None, args: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen[str], str]:
     port = free_port("127.0.0.1")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CAMPAIGN_BOT_"))}
@@ -155,7 +155,7 @@ def start_bot(
     env.update(extra or {})
     log = open(tmp / "bot.log", "w")  # noqa: SIM115 - kept open while the bot runs
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "bot", "serve", *args], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
     )
     return proc, f"http://127.0.0.1:{port}"
 

@@ -143,7 +143,10 @@ def main() -> None:
             print(f"{CONCURRENT} concurrent requests, 3 bursts each, `serve --no-worker` (acknowledging only)\n")
             print("| measurement | p50 ms | p99 ms | max ms |")
             print("|---|---|---|---|")
-            for kind, label in (("command", "ack of /campaign-module (card in the ack)"), ("event", "ack of app_mention events")):
+            for kind, label in (
+                ("command", "ack of /campaign-module (card in the ack)"),
+                ("event", "ack of app_mention events"),
+            ):
                 xs = results[kind]
                 print(f"| {label} | {statistics.median(xs):.1f} | {pct(xs, 99):.1f} | {max(xs):.1f} |")
             return
@@ -158,7 +161,10 @@ def main() -> None:
         )
         # ... and the answers to finish (the last posts come while hosts are still being checked).
         fake.wait_for(
-            lambda: sum(1 for c in fake.of("reactions.add") if str(c.params.get("timestamp", "")).startswith("17001")) >= 300,
+            lambda: (
+                sum(1 for c in fake.of("reactions.add") if str(c.params.get("timestamp", "")).startswith("17001"))
+                >= 300
+            ),
             timeout=300,
         )
         first_reply: list[float] = []

@@ -42,6 +42,7 @@ from bot.transports.ssh import ConnectionPool, SSHTransport
 
 log = logging.getLogger("bot")
 
+
 def simulated_inventory() -> Inventory:
     """The built-in simulated fleet (environment `prod`, clearly labelled), in a folder removed at exit."""
     from bot.simulator import build_simulated_inventory

@@ -388,7 +388,10 @@ class Matcher:
             (name, hit)
             for name, hit in named
             for other, big in named
-            if other != name and big.start <= hit.start and hit.end <= big.end and big.end - big.start > hit.end - hit.start
+            if other != name
+            and big.start <= hit.start
+            and hit.end <= big.end
+            and big.end - big.start > hit.end - hit.start
         }
 
         scored: list[tuple[float, int, str, list[str], bool]] = []

@@ -154,9 +154,7 @@ class TypoIndex:
         if limit == 0:
             return None
         best: tuple[int, int, int, str] | None = None
-        for cand, dist, _ in process.extract(
-            word, self._choices, scorer=OSA.distance, score_cutoff=limit, limit=None
-        ):
+        for cand, dist, _ in process.extract(word, self._choices, scorer=OSA.distance, score_cutoff=limit, limit=None):
             dist = int(dist)
             if dist > min(limit, allowed_distance(cand) or 1):
                 continue
@@ -213,4 +211,3 @@ def compound_tail(word: str, known: Callable[[str], bool]) -> tuple[str, str] | 
         if known(word[i:]):
             return word[:i], word[i:]
     return None
-

@@ -86,4 +86,3 @@ def test_compound_tail_is_the_kind_of_thing() -> None:
     assert compound_tail("opschoonworkflow", known) == ("opschoon", "workflow")
     assert compound_tail("mails", known) is None  # nothing before the known part
     assert compound_tail("printerproblemen", known) is None
-

@@ -54,10 +54,30 @@ def build_bolt(
             return BoltResponse(status=200, body="")
         return next()
 
+    def refuse_in_thread(event: dict[str, Any], why: str) -> None:
+        """The question was acknowledged but cannot be taken: say so in its thread (never silence)."""
+        channel, ts = event.get("channel"), event.get("ts")
+        if not channel or not ts:
+            return
+        bl, text = present.problem(why)
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=event.get("thread_ts") or ts, blocks=bl, text=text)
+            client.reactions_add(channel=channel, timestamp=ts, name="x")
+        except Exception as e:
+            log.error("could not tell %s that its question was not taken: %s", channel, type(e).__name__)
+
     def accept(body: dict[str, Any], event: dict[str, Any]) -> None:
         event_id = body.get("event_id")
         job_id = f"ev:{event_id}" if event_id else f"msg:{event.get('channel')}:{event.get('ts')}"
-        submit("question", {"event": event}, job_id)
+        try:
+            submit("question", {"event": event}, job_id)
+        except Exception as e:  # the state store or the queue failed: the question must still end visibly
+            log.error("question not accepted: %s", e)
+            refuse_in_thread(
+                event,
+                f"the bot cannot take questions right now ({type(e).__name__}: its state store "
+                "failed); the operators have it in the bot's log",
+            )
 
     @app.event("app_mention")
     def on_mention(body: dict[str, Any]) -> None:
@@ -89,7 +109,19 @@ def build_bolt(
         ack()
         # Slack does not re-deliver interactions (an unacknowledged click shows an error instead),
         # so every click is a job of its own; the one-time action id guards against double runs.
-        submit("click", {"body": body}, None)
+        try:
+            submit("click", {"body": body}, None)
+        except Exception as e:
+            log.error("click not accepted: %s", e)
+            channel = (body.get("channel") or {}).get("id")
+            user = (body.get("user") or {}).get("id")
+            if channel and user:
+                try:
+                    client.chat_postEphemeral(
+                        channel=channel, user=user, text="The bot cannot take this right now (its state store failed)."
+                    )
+                except Exception as err:
+                    log.error("could not tell the user: %s", type(err).__name__)
 
     app.action("run_checks")(click)
     app.action(re.compile(r"^clarify:"))(click)

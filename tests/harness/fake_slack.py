@@ -126,7 +126,9 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if forced is not None:
             return 200, {"ok": False, "error": forced}, {}
-        problem = validate_message(params) if method in ("chat.postMessage", "chat.update", "chat.postEphemeral") else None
+        problem = (
+            validate_message(params) if method in ("chat.postMessage", "chat.update", "chat.postEphemeral") else None
+        )
         if problem is None and method == "views.publish":
             problem = validate_view(params.get("view"))
         if problem is not None:

@@ -269,3 +269,17 @@ def test_refused_click_keeps_the_button_for_the_operator(lab: Lab) -> None:
     lab.wait_thread(ts, "exit 3")  # it ran (the simulator refuses to change state, with exit 3)
     refusals = [r for r in lab.audit() if r.get("outcome") == "action-refused"]
     assert refusals and refusals[0]["user"] == "UMALLORY"
+
+
+def test_state_file_deleted_while_serving_gets_an_explained_error(lab: Lab) -> None:
+    svc = lab.start("serve")
+    svc.wait_worker()
+    (lab.tmp / "state.sqlite3").unlink()
+    ts = svc.mention("mail not sending")
+    text = lab.wait_thread(ts, "cannot take questions right now")
+    assert "state store" in text
+    assert lab.fake.wait_for(
+        lambda: any(
+            c.params.get("name") == "x" and c.params.get("timestamp") == ts for c in lab.fake.of("reactions.add")
+        )
+    )

@@ -12,7 +12,9 @@ from tests.slack.test_e2e import final_update, mention, texts_of
 def thread_texts(bot: Bot, ts: str) -> str:
     posted = {c.result.get("ts") for c in bot.fake.of("chat.postMessage") if c.params.get("thread_ts") == ts}
     parts = texts_of(bot, "chat.postMessage", thread_ts=ts)
-    parts += [json.dumps(c.params.get("blocks", "")) for c in bot.fake.of("chat.update") if c.params.get("ts") in posted]
+    parts += [
+        json.dumps(c.params.get("blocks", "")) for c in bot.fake.of("chat.update") if c.params.get("ts") in posted
+    ]
     return "\n".join(parts)
 
 
@@ -75,14 +77,18 @@ def test_run_checks_where_the_bot_is_not_a_member_answers_through_response_url(b
         "run_checks", json.dumps({"module": "stat", "instance": "prod", "env": "prod"}), user="UALICE", channel="CNOTIN"
     )
     assert status == 200
-    assert bot.fake.wait_for(lambda: any("stat" in json.dumps(r) and "Environment" in json.dumps(r)
-                                         for r in bot.fake.responses[before:]), timeout=30)
+    assert bot.fake.wait_for(
+        lambda: any("stat" in json.dumps(r) and "Environment" in json.dumps(r) for r in bot.fake.responses[before:]),
+        timeout=30,
+    )
 
 
 def test_ephemeral_errors_do_not_echo_button_values(bot: Bot) -> None:
     before = len(bot.fake.of("chat.postMessage")) + len(bot.fake.of("chat.postEphemeral"))
     bot.action("run_checks", json.dumps({"module": "<script>mta", "env": "prod`$(id)`"}), user="UALICE")
     bot.action("act:forged", "forged-<value>", user="UOPS", thread_ts="1700000000.000001")
-    assert bot.fake.wait_for(lambda: len(bot.fake.of("chat.postEphemeral")) + len(bot.fake.of("chat.postMessage")) >= before + 2)
+    assert bot.fake.wait_for(
+        lambda: len(bot.fake.of("chat.postEphemeral")) + len(bot.fake.of("chat.postMessage")) >= before + 2
+    )
     sent = json.dumps([c.params for c in bot.fake.calls if c.method in ("chat.postEphemeral", "chat.postMessage")])
     assert "$(id)" not in sent and "<script>" not in sent and "forged-<value>" not in sent

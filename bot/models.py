@@ -47,8 +47,11 @@ class Finding(BaseModel):
     needs: str | None = None  # status unknown: what the bot needs to see (a token, front_url, a permission)
     tail: tuple[str, ...] = ()  # log checks: the file's last lines (redacted), for "show me the log"
     error_kind: ErrorKind | None = None  # status error: why the host could not be checked
+    # What within the subject the finding is about, when one check reports several things on one subject
+    # (a log file, a workflow, a system indicator): part of an alert's identity, so each is its own alert.
+    target: str | None = None
 
-    @field_validator("summary", "needs")
+    @field_validator("summary", "needs", "target")
     @classmethod
     def _redact_text(cls, v: str | None) -> str | None:
         # Whatever builds a finding, host text in it is redacted (idempotent: a redacted text stays as it is).

@@ -630,6 +630,7 @@ def test_host_checks_cores_clock_tmp_system(kb: KnowledgeBase, matcher: Matcher)
     assert system["load_high"].status == "warn" and "UNCONFIRMED" in system["load_high"].summary
     assert system["zombies"].status == "warn"  # Adobe alerts at 2, but on an unclear basis: never fail
     assert system["shm_segments"].status == "warn"
+    assert [f.target for f in system.values()] == ["swap", "load", "zombie processes", "shared memory"]
     assert "files_high" not in system
     steps = [s for s in d.next_steps if s.host == "app1"]
     assert any("timedatectl" in (s.command or "") for s in steps)

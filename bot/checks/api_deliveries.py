@@ -6,6 +6,9 @@ IP affinity not configured on the sending instance (CC:delivery/using/about-deli
 default) are what Campaign's own monitoring flags. A delivery may also simply be scheduled: one
 whose contact date is still ahead is not stuck. The `nms:delivery` state values are the ones Adobe
 publishes for Campaign Standard, ASSUMED the same in Classic (campaign-api.yaml): every finding says so.
+
+The two problems are two targets, `deliveries waiting` and `deliveries in preparation` (one alert
+each in the watch, listing the deliveries; not one per delivery, which could flood).
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class ApiDeliveriesCheck(ApiCheck):
                     f"{capped}, e.g. {_describe(row, q, age)}",
                     [_describe(r, q, a) for r, a in stuck_pending[:_LISTED]] + [assumed],
                     ("delivery_stuck",),
+                    target="deliveries waiting",
                 )
             if stuck_prep:
                 row, age = stuck_prep[0]
@@ -103,6 +107,7 @@ class ApiDeliveriesCheck(ApiCheck):
                     f"(maxPreparationJobsSec){capped}, e.g. {_describe(row, q, age)}",
                     [_describe(r, q, a) for r, a in stuck_prep[:_LISTED]] + [assumed],
                     ("delivery_stuck",),
+                    target="deliveries in preparation",
                 )
             if not stuck_pending and not stuck_prep:
                 yield api_finding(

@@ -4,7 +4,8 @@ Adobe: cleanup runs daily (about 04:00) and must finish every day; the Tracking 
 hourly (CC:workflow/using/monitoring-technical-workflows.md, CC:production/using/tracking-logs-issues.md).
 "Last ran" is the newest line of the workflow's journal; the journal's schema and attribute names
 are ASSUMED (campaign-api.yaml), so a refused query is "cannot tell", and the margin on top of the
-period is the bot's heuristic, said in the finding.
+period is the bot's heuristic, said in the finding. Each finding has its workflow as `target`
+(`workflow <name>`, as `api_workflows`): one alert per technical workflow in the watch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from bot.campaign_api.facts import RUNS, ApiFacts
 from bot.checks._api import age_text, problem_text, when
+from bot.checks.api_workflows import technical_target
 from bot.checks.base import ApiCheck, api_finding
 from bot.inventory import Environment
 from bot.kb.models import Module
@@ -48,6 +50,7 @@ class ApiWorkflowRunsCheck(ApiCheck):
                         (f"queried {journal.schema_} @{journal.date_attribute}{assumed}",),
                         ("cannot_tell",),
                         needs=f"read access to the journal of '{t.name}' ({journal.schema_}){assumed}",
+                        target=technical_target(t.name),
                     )
                     continue
                 limit = age_text(t.late_after_s)
@@ -60,6 +63,7 @@ class ApiWorkflowRunsCheck(ApiCheck):
                         f"'{t.name}' ({t.label}) has no line in its journal: it never ran, or its history was purged",
                         (f"expected: {t.period}; source: {t.source}",),
                         ("workflow_late",),
+                        target=technical_target(t.name),
                     )
                     continue
                 age = (facts.now - o.value).total_seconds()
@@ -76,10 +80,17 @@ class ApiWorkflowRunsCheck(ApiCheck):
                         f"'{t.name}' ({t.label}) last ran {age_text(age)} ago ({t.period} expected)",
                         ev,
                         ("workflow_late",),
+                        target=technical_target(t.name),
                     )
                 else:
                     yield api_finding(
-                        env, m, self.name, "ok", f"'{t.name}' ({t.label}) ran {age_text(max(0.0, age))} ago", ev
+                        env,
+                        m,
+                        self.name,
+                        "ok",
+                        f"'{t.name}' ({t.label}) ran {age_text(max(0.0, age))} ago",
+                        ev,
+                        target=technical_target(t.name),
                     )
 
 

@@ -6,6 +6,13 @@ error) of `xtk:workflow` (CC:workflow/using/supervising-workflows.md); an error 
 under the module whose question brings it in (campaign-api.yaml: tracking -> tracking,
 deliverabilityUpdate -> inMail, the others -> wfserver); wfserver also gets every other workflow
 in error or paused, since it runs them all.
+
+Alert identity (`Finding.target`): each technical workflow is its own target (`workflow <name>`:
+a short, fixed list from campaign-api.yaml, so one alert per workflow cannot flood), while the
+other workflows are grouped by what is wrong with them, `other workflows in error` and `other
+workflows paused`: one alert each, whose root lists the workflows (an instance can hold hundreds
+of user workflows, and one alert per workflow would flood the channel when many are paused at
+once). A workflow joining a group updates that alert's root; a group that empties recovers.
 """
 
 from __future__ import annotations
@@ -21,6 +28,13 @@ from bot.kb.models import Module
 from bot.models import Finding
 
 _LISTED = 6  # workflows named in one finding's evidence
+OTHERS_FAILED = "other workflows in error"
+OTHERS_PAUSED = "other workflows paused"
+
+
+def technical_target(name: str) -> str:
+    """The `Finding.target` of a technical workflow's findings."""
+    return f"workflow {name}"
 
 
 def _state_text(row: WorkflowRow, paused: int, stopped: int) -> str:
@@ -85,6 +99,7 @@ class ApiWorkflowsCheck(ApiCheck):
                         (f"source: {t.source}",),
                         ("cannot_tell",),
                         needs=f"read access to the technical workflow '{t.name}' in xtk:workflow",
+                        target=technical_target(t.name),
                     )
                 elif row.failed:
                     yield api_finding(
@@ -95,6 +110,7 @@ class ApiWorkflowsCheck(ApiCheck):
                         f"technical workflow {_name(row)} is in error (paused on a failed activity)",
                         (ev, f"runs {t.period}; source: {source}"),
                         ("workflow_failed",),
+                        target=technical_target(t.name),
                     )
                 elif row.state in (paused, stopped):
                     state = _state_text(row, paused, stopped)
@@ -106,6 +122,7 @@ class ApiWorkflowsCheck(ApiCheck):
                         f"technical workflow {_name(row)} is {state}: it does not run ({t.period} expected)",
                         (ev, f"source: {source}"),
                         ("workflow_paused",),
+                        target=technical_target(t.name),
                     )
                 else:
                     yield api_finding(
@@ -115,6 +132,7 @@ class ApiWorkflowsCheck(ApiCheck):
                         "ok",
                         f"technical workflow {_name(row)} is not in error ({_state_text(row, paused, stopped)})",
                         (ev,),
+                        target=technical_target(t.name),
                     )
             if m.name != "wfserver":
                 continue
@@ -133,6 +151,7 @@ class ApiWorkflowsCheck(ApiCheck):
                     f"{len(failed)} workflow(s) in error{more}: " + ", ".join(_name(r) for r in failed[:3]),
                     [f"xtk:workflow {_name(r)}: @failed=1, @state={r.state}" for r in failed[:_LISTED]],
                     ("workflow_failed",),
+                    target=OTHERS_FAILED,
                 )
             if held:
                 yield api_finding(
@@ -143,6 +162,7 @@ class ApiWorkflowsCheck(ApiCheck):
                     f"{len(held)} workflow(s) paused{more}: " + ", ".join(_name(r) for r in held[:3]),
                     [f"xtk:workflow {_name(r)}: @state={r.state}" for r in held[:_LISTED]],
                     ("workflow_paused",),
+                    target=OTHERS_PAUSED,
                 )
             if not failed and not held:
                 yield api_finding(env, m, self.name, "ok", "no other workflow is in error or paused", ())

@@ -43,8 +43,12 @@ def finding(
     *,
     needs: str | None = None,
     tail: tuple[str, ...] = (),
+    target: str | None = None,
 ) -> Finding:
-    """A finding about `ctx.host`, redacted: host text never reaches a finding unredacted."""
+    """A finding about `ctx.host`, redacted: host text never reaches a finding unredacted.
+
+    `target` names what within the subject it is about when the check reports several things there
+    (a log file, a workflow): each target is its own alert in the watch."""
     return Finding(
         host=ctx.host.name,
         module=module.name if module else None,
@@ -56,6 +60,7 @@ def finding(
         conditions=conditions,
         needs=needs,
         tail=redact_lines(tail),
+        target=target,
     )
 
 
@@ -148,8 +153,10 @@ def api_finding(
     conditions: tuple[Condition, ...] = (),
     *,
     needs: str | None = None,
+    target: str | None = None,
 ) -> Finding:
-    """A finding about the environment read through its Campaign API, redacted like host findings."""
+    """A finding about the environment read through its Campaign API, redacted like host findings
+    (`target`: as for `finding`)."""
     instance = (
         env.instances[0] if module is not None and module.scope == "instance" and len(env.instances) == 1 else None
     )
@@ -163,6 +170,7 @@ def api_finding(
         evidence=redact_lines(tuple(evidence)[:MAX_EVIDENCE]),
         conditions=conditions,
         needs=redact(needs) if needs else None,
+        target=target,
     )
 
 

@@ -8,6 +8,10 @@ Facts it respects (domain reference, section 9):
 - every module logs through syslogd, so a log with no line in the window is not "no errors": it
   is silent, and the `log_writer` host check says whether syslogd runs;
 - `XTK_VAR_DIR` (customer.sh) moves var: the probe reads the logs there.
+
+Each finding is about one log file (`<module>.log` with its rotated `_2`): its `target` is that
+file's path as the knowledge base names it (relative to the install, so it does not change when
+`XTK_VAR_DIR` moves var), and errors in two logs of one module are two alerts in the watch.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class LogCheck(ModuleCheck):
                         [redact_and_clip(sec.text.strip(), 200)],
                         ("cannot_tell",),
                         needs=needs,
+                        target=path,
                     )
         cur = p.parse_log_read(sec.text, s.LOG_TAIL_BYTES)
         prev_sec = facts.sections.get(f"log:{s.rotated_path(path)}")
@@ -99,9 +104,10 @@ class LogCheck(ModuleCheck):
                 list(scan.errors[-5:]),
                 ("log_errors",),
                 tail=scan.tail,
+                target=path,
             )
         if scan.lines_in_window == 0:
-            return self._silent(ctx, facts, module, instance, shown, scan, cur, window)
+            return self._silent(ctx, facts, module, instance, path, shown, scan, cur, window)
         if scan.warnings:
             return finding(
                 ctx,
@@ -112,6 +118,7 @@ class LogCheck(ModuleCheck):
                 f"no errors, {len(scan.warnings)} warning(s) in {where} in the last {window} min",
                 list(scan.warnings[-3:]),
                 tail=scan.tail,
+                target=path,
             )
         return finding(
             ctx,
@@ -125,6 +132,7 @@ class LogCheck(ModuleCheck):
             if scan.newest
             else f"no errors in {where} in the last {window} min",
             tail=scan.tail,
+            target=path,
         )
 
     def _silent(
@@ -133,6 +141,7 @@ class LogCheck(ModuleCheck):
         facts: HostFacts,
         module: Module,
         instance: str | None,
+        path: str,
         shown: str,
         scan: p.LogScan,
         cur: p.LogRead,
@@ -157,6 +166,7 @@ class LogCheck(ModuleCheck):
                 "ok",
                 f"{shown}: log silent since {since}; {module.process_name(instance)} does not run",
                 tail=scan.tail,
+                target=path,
             )
         if syslogd_writing(facts):
             return finding(
@@ -170,6 +180,7 @@ class LogCheck(ModuleCheck):
                 [f"{shown}: {cur.size if cur.size is not None else '?'} bytes, modified {_utc(cur.mtime)}"],
                 ("log_silent",),
                 tail=scan.tail,
+                target=path,
             )
         return finding(
             ctx,
@@ -183,6 +194,7 @@ class LogCheck(ModuleCheck):
             ("cannot_tell", "log_silent"),
             needs=f"log lines in the window: syslogd writing {shown}, or a longer log_window_min for this host",
             tail=scan.tail,
+            target=path,
         )
 
 

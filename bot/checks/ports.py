@@ -1,4 +1,7 @@
-"""Listening ports a module must open (syslogd 6666/udp, web 8080/tcp, stat 7777/udp)."""
+"""Listening ports a module must open (syslogd 6666/udp, web 8080/tcp, stat 7777/udp).
+
+A module may list several ports: each finding has its port as `target` (one alert per port).
+"""
 
 from __future__ import annotations
 
@@ -38,9 +41,18 @@ class PortsCheck(ModuleCheck):
                     (),
                     ("cannot_tell",),
                     needs="`ss` or `netstat` on the host",
+                    target=f"port {label}",
                 )
             elif (port.proto, port.port) in listening:
-                yield finding(ctx, module, instance, self.name, "ok", f"{module.name} port {label} is listening")
+                yield finding(
+                    ctx,
+                    module,
+                    instance,
+                    self.name,
+                    "ok",
+                    f"{module.name} port {label} is listening",
+                    target=f"port {label}",
+                )
             else:
                 shown = ", ".join(f"{pp}/{pr}" for pr, pp in sorted(listening))[:300]
                 yield finding(
@@ -52,6 +64,7 @@ class PortsCheck(ModuleCheck):
                     f"nothing listens on {label}, where {module.name} should ({port.note})",
                     [f"listening: {shown}"],
                     ("port_closed",),
+                    target=f"port {label}",
                 )
 
 

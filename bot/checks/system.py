@@ -12,6 +12,9 @@
 Where Adobe's meaning is unclear the finding says so and stays a warning: the bot never raises a
 failure on an unclear basis. (RAM is Adobe's too, but "used" is ambiguous with Linux caches.)
 Core files and disk have their own checks.
+
+Each indicator beyond its threshold is its own finding, with the indicator as `target` (one alert
+per indicator in the watch).
 """
 
 from __future__ import annotations
@@ -49,14 +52,16 @@ class SystemCheck(HostCheck):
         if text is None:
             return
         info = p.parse_system(text)
-        rows: list[tuple[Status, str, tuple[Condition, ...]]] = []
+        rows: list[tuple[Status, str, tuple[Condition, ...], str]] = []  # (status, summary, conditions, target)
         if info.swap_total_kb is not None and info.swap_free_kb is not None:
             if info.swap_total_kb == 0:
-                rows.append(("ok", "swap: none configured", ()))
+                rows.append(("ok", "swap: none configured", (), "swap"))
             else:
                 pct = 100 * (info.swap_total_kb - info.swap_free_kb) / info.swap_total_kb
                 st = _pct_status(pct)
-                rows.append((st, f"swap {pct:.0f}% used (warning {WARNING_PCT}%, alert {ALERT_PCT}%)", ("swap_high",)))
+                rows.append(
+                    (st, f"swap {pct:.0f}% used (warning {WARNING_PCT}%, alert {ALERT_PCT}%)", ("swap_high",), "swap")
+                )
         if info.files_open is not None and info.files_max:
             pct = 100 * info.files_open / info.files_max
             st = _pct_status(pct)
@@ -66,6 +71,7 @@ class SystemCheck(HostCheck):
                     f"file handles {pct:.0f}% of the OS maximum ({info.files_open}/{info.files_max}; warning "
                     f"{WARNING_PCT}%, alert {ALERT_PCT}%)",
                     ("files_high",),
+                    "file handles",
                 )
             )
         if info.load is not None and info.cpus:
@@ -77,6 +83,7 @@ class SystemCheck(HostCheck):
                     f"load {info.load[2]:.2f} (15 min) on {info.cpus} CPU(s) = {100 * per:.0f}% (Adobe warns at 80% of "
                     '"max", which it does not define: taken as the CPU count, UNCONFIRMED)',
                     ("load_high",),
+                    "load",
                 )
             )
         z = facts.procs.zombies
@@ -88,6 +95,7 @@ class SystemCheck(HostCheck):
                     f"{z} zombie process(es) on the host (Adobe alerts at {ZOMBIES_ALERT}; whether it counts only "
                     "Campaign's is not documented)",
                     ("zombies",),
+                    "zombie processes",
                 )
             )
         if info.shm_listed:
@@ -101,6 +109,7 @@ class SystemCheck(HostCheck):
                     f"{mine} shared-memory segment(s) of {who} (Adobe: warning 1, alert {SHM_ALERT}; what it counts is "
                     "UNCONFIRMED)",
                     ("shm_segments",),
+                    "shared memory",
                 )
             )
         if not rows:
@@ -117,8 +126,8 @@ class SystemCheck(HostCheck):
             )
             return
         bad = [r for r in rows if r[0] != "ok"]
-        for st, summary, conds in bad:
-            yield finding(ctx, None, None, self.name, st, summary, [r[1] for r in rows], conds)
+        for st, summary, conds, target in bad:
+            yield finding(ctx, None, None, self.name, st, summary, [r[1] for r in rows], conds, target=target)
         if not bad:
             yield finding(
                 ctx,

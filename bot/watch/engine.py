@@ -4,7 +4,8 @@ One round (`Watch.run`) runs the environment's checks (the same diagnosis as an 
 compares the problems with the alerts in the store:
 
 - a new problem opens a thread (through the `Notifier`); it is told by its subject and status,
-  never its text;
+  never its text; the subject includes the finding's `target`, so two problems one check finds on
+  one host and module (two log files, two workflows) are two alerts, each recovering on its own;
 - a problem seen again updates the thread's root in place (last seen, count) and posts nothing;
 - a status change is said in the thread (a snooze ends early when it got worse);
 - a problem gone (the host answered and the check is fine) is posted as recovered, root gets ✅;
@@ -28,7 +29,7 @@ from bot.inventory import Environment
 from bot.kb.models import KnowledgeBase, Module
 from bot.models import STATUS_ORDER, Diagnosis, Finding, worst
 from bot.stores.base import StateStore
-from bot.watch.model import PROBLEM, AlertState, WatchEvent, WatchRound, fingerprint, subject_key
+from bot.watch.model import PROBLEM, AlertState, WatchEvent, WatchRound, finding_key, fingerprint, subject_key
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,16 @@ class Notifier(Protocol):
         """Say in the thread that the problem recovered, and mark the root (✅)."""
 
 
-def detail_for(d: Diagnosis, host: str, module: str | None) -> Diagnosis:
-    """The part of a round's diagnosis about one host and module: its findings and next steps."""
+def detail_for(d: Diagnosis, host: str, module: str | None, focus: Finding | None = None) -> Diagnosis:
+    """The part of a round's diagnosis about one host and module: its findings and next steps.
+
+    `focus`, the finding an alert is about, comes first and gives the verdict (another problem of the
+    same host and module has its own alert)."""
     findings = tuple(f for f in d.findings if f.host == host and (module is None or f.module == module))
     steps = tuple(s for s in d.next_steps if s.host in (host, None) and (module is None or s.module in (module, None)))
     shown = findings or tuple(f for f in d.findings if f.host == host)
+    if focus is not None and focus in shown:
+        shown = (focus, *(f for f in shown if f != focus))
     problem = [f for f in shown if f.status in PROBLEM]
     verdict = f"{problem[0].summary}" if problem else d.verdict
     return d.model_copy(
@@ -109,21 +115,26 @@ class Watch:
         problems: dict[str, Finding] = {}
         for f in d.findings:
             if f.status in PROBLEM:
-                key = subject_key(env.name, f.host, f.module, f.instance, f.check)
+                key = finding_key(env.name, f)
                 if key not in problems or STATUS_ORDER[f.status] > STATUS_ORDER[problems[key].status]:
                     problems[key] = f
         unreachable = {f.host for f in d.findings if f.status == "error" and f.module is None}
-        seen_ok = {subject_key(env.name, f.host, f.module, f.instance, f.check) for f in d.findings if f.status == "ok"}
+        seen_ok = {finding_key(env.name, f) for f in d.findings if f.status == "ok"}
         events: list[WatchEvent] = []
+        current = frozenset(problems)
         for key, f in problems.items():
-            events.append(self._problem(env, key, f, d, now, threshold, window))
+            events.append(self._problem(env, key, f, d, now, threshold, window, current))
         for key, rec in self._open_alerts(env.name):
             if key in problems or rec.source != "watch":
                 continue
             if rec.host in unreachable:
                 continue  # we cannot see it: not a recovery
             cannot_tell = any(
-                f.host == rec.host and f.module == rec.module and f.check == rec.check and f.status == "unknown"
+                f.host == rec.host
+                and f.module == rec.module
+                and f.check == rec.check
+                and f.status == "unknown"
+                and (f.target is None or f.target == rec.target)  # blind as a whole, or about this target
                 for f in d.findings
             )
             if key not in seen_ok and cannot_tell:
@@ -179,10 +190,20 @@ class Watch:
         return tuple(t for t in changes if now - t <= window)
 
     def _problem(
-        self, env: Environment, key: str, f: Finding, d: Diagnosis, now: float, threshold: int, window: float
+        self,
+        env: Environment,
+        key: str,
+        f: Finding,
+        d: Diagnosis,
+        now: float,
+        threshold: int,
+        window: float,
+        current: frozenset[str] = frozenset(),
     ) -> WatchEvent:
         prev = self.get(key)
-        detail = detail_for(d, f.host, f.module)
+        if prev is None and f.target is not None:
+            prev = self._adopt_legacy(env.name, key, f, current)
+        detail = detail_for(d, f.host, f.module, f)
         fp = fingerprint(env.name, f)
         if prev is not None and prev.open and prev.status == f.status:
             rec = prev.model_copy(
@@ -243,6 +264,7 @@ class Watch:
             module=f.module,
             instance=f.instance,
             check=f.check,
+            target=f.target,
             opened_at=now,
             count=1,
             channel=prev.channel if prev else None,
@@ -279,6 +301,20 @@ class Watch:
         return WatchEvent(
             kind=kind, key=key, subject=rec.subject, status=f.status, summary=f.summary, notified=notified
         )
+
+    def _adopt_legacy(self, env: str, key: str, f: Finding, current: frozenset[str]) -> AlertState | None:
+        """An alert stored before findings had a target, for the subject of `f` without it: the first
+        targeted problem of that subject takes it over (its thread, snooze, acknowledgement), rather
+        than the old alert being told as recovered and the same problem opening a second thread.
+        Not when a problem without target is still found on that subject this round (`current`)."""
+        old_key = subject_key(env, f.host, f.module, f.instance, f.check)
+        if old_key in current:
+            return None
+        old = self.get(old_key)
+        if old is None or not old.open or old.source != "watch" or old.target is not None:
+            return None
+        self.store.delete(NS_ALERT, old_key)
+        return old.model_copy(update={"key": key, "target": f.target})
 
     def _ensure_thread(self, rec: AlertState, detail: Diagnosis) -> AlertState:
         """The alert with a thread: opened now if it has none yet (and saved either way)."""

@@ -1,9 +1,12 @@
 """Alerts: what the watch remembers about each problem, and what happened to it in a round.
 
-A problem's *subject* is (environment, host, module, instance, check): one alert thread per
-subject. Its *fingerprint* adds the status, so a problem is told by these fields, never by its text
-(a memory figure that changes from 1650 to 1700 MB is the same problem; warn turning into fail
-is a change of that problem, reported in its thread).
+A problem's *subject* is (environment, host, module, instance, check, target): one alert thread
+per subject. `target` (`Finding.target`) is what within the subject the finding is about when one
+check reports several things there (a log file, a workflow, a system indicator); it is None for
+checks with one finding per subject, and then the key is the same as before the field existed, so
+stored alerts keep their keys. Its *fingerprint* adds the status, so a problem is told by these
+fields, never by its text (a memory figure that changes from 1650 to 1700 MB is the same problem;
+warn turning into fail is a change of that problem, reported in its thread).
 """
 
 from __future__ import annotations
@@ -18,14 +21,28 @@ from bot.models import STATUS_ORDER, Finding, Status
 PROBLEM = frozenset({"warn", "fail", "error"})
 
 
-def subject_key(env: str, host: str, module: str | None, instance: str | None, check: str) -> str:
+def _identity(env: str, host: str, module: str | None, instance: str | None, check: str, target: str | None) -> str:
+    parts = [env, host, module or "", instance or "", check]
+    if target is not None:  # absent, not empty: keys without a target are those stored before it existed
+        parts.append("target=" + target)
+    return "\x1f".join(parts)
+
+
+def subject_key(
+    env: str, host: str, module: str | None, instance: str | None, check: str, target: str | None = None
+) -> str:
     """A short stable id for a subject (used as the store key and in button values)."""
-    raw = "\x1f".join((env, host, module or "", instance or "", check))
+    raw = _identity(env, host, module, instance, check, target)
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
+def finding_key(env: str, f: Finding) -> str:
+    """The subject key of a finding."""
+    return subject_key(env, f.host, f.module, f.instance, f.check, f.target)
+
+
 def fingerprint(env: str, f: Finding) -> str:
-    raw = "\x1f".join((env, f.host, f.module or "", f.instance or "", f.check, f.status))
+    raw = _identity(env, f.host, f.module, f.instance, f.check, f.target) + "\x1f" + f.status
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
@@ -40,6 +57,7 @@ class AlertState(BaseModel):
     module: str | None
     instance: str | None
     check: str
+    target: str | None = None  # what within the subject (a log file, a workflow); None in states stored before it
     status: Status
     fingerprint: str
     summary: str
@@ -62,9 +80,10 @@ class AlertState(BaseModel):
 
     @property
     def subject(self) -> str:
+        what = f"{self.check} ({self.target})" if self.target else self.check
         if not self.module:
-            return f"{self.host} {self.check}"
-        return f"{self.module}{'@' + self.instance if self.instance else ''} {self.check} on {self.host}"
+            return f"{self.host} {what}"
+        return f"{self.module}{'@' + self.instance if self.instance else ''} {what} on {self.host}"
 
     def snoozed(self, now: float) -> bool:
         return self.snoozed_until > now

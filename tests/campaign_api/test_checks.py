@@ -63,6 +63,11 @@ def test_failed_technical_workflow_and_paused_workflow(
     assert any("WKF2042" in f.summary and "paused" in f.summary for f in paused)
     ok = {f.summary for f in fs if f.status == "ok" and f.check == "api_workflows"}
     assert any("'operationMgt'" in s for s in ok)
+    # one alert per distinct problem in the watch: each technical workflow, each group of the others
+    assert failed[0].target == "workflow cleanup"
+    assert [f.target for f in paused] == ["other workflows paused"]
+    wf_targets = [f.target for f in fs if f.check == "api_workflows" and f.target]
+    assert len(wf_targets) == len(set(wf_targets))
     # cleanup's journal is 20 h old: within its daily period (+ the bot's margin)
     runs = [f for f in fs if f.check == "api_workflow_runs"]
     assert [f.status for f in runs] == ["ok"] and "cleanup" in runs[0].summary

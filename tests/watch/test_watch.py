@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,11 @@ class Rig:
         if line is not None:
             rows.append(line)
         state.write_text("".join(f"{r}\n" for r in rows))
+
+    def set_log(self, rel: str, level: str, message: str) -> None:
+        """Replace a simulated log with one entry written now (the checks read the host's real clock)."""
+        ts = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        (self.home / rel).write_text(f"{ts}\t1200\t1200\t1\t{level}\tlog\t{message}\n")
 
     def roots(self, needle: str) -> list[str]:
         return [
@@ -173,3 +179,29 @@ def test_the_round_is_audited_with_its_events(rig: Rig, tmp_path: Path) -> None:
     rig.round(0)
     text = (tmp_path / "audit.jsonl").read_text()
     assert "(scheduled check)" in text and "opened: mta@prod process on app1" in text
+
+
+MTA_LOG, CHILD_LOG = "var/prod/log/mta.log", "var/prod/log/mtachild.log"
+
+
+def test_two_problems_of_one_check_on_one_subject_are_two_alerts_each_recovering_alone(rig: Rig) -> None:
+    # mta's two log files are one subject (app1, mta@prod, check log): each file is its own alert.
+    rig.set_log(MTA_LOG, "error", "MTA-200001 Error while connecting to the database")
+    rig.set_log(CHILD_LOG, "error", "MTA-160012 SMTP connection refused by 192.0.2.25")
+    rig.round(0)
+    mta = rig.roots(f"mta@prod log ({MTA_LOG}) on app1")
+    child = rig.roots(f"mta@prod log ({CHILD_LOG}) on app1")
+    assert len(mta) == 1 and len(child) == 1 and mta != child, "one thread per log file"
+    key_mta = subject_key("prod", "app1", "mta", "prod", "log", MTA_LOG)
+    key_child = subject_key("prod", "app1", "mta", "prod", "log", CHILD_LOG)
+    assert {a.key for a in rig.watch.open_alerts("prod")} >= {key_mta, key_child}
+    rig.set_log(MTA_LOG, "info", "Message delivery batch processed")  # the mta log is clean again
+    rig.round(1)
+    assert len([t for t in rig.in_thread(mta[0]) if "Recovered" in t]) == 1
+    assert not [t for t in rig.in_thread(child[0]) if "Recovered" in t], "the other log's alert stays open"
+    assert rig.watch.get(key_mta).open is False  # type: ignore[union-attr]
+    assert rig.watch.get(key_child).open is True  # type: ignore[union-attr]
+    rig.set_log(CHILD_LOG, "info", "Message delivery batch processed")
+    rig.round(2)
+    assert len([t for t in rig.in_thread(child[0]) if "Recovered" in t]) == 1
+    assert len([t for t in rig.in_thread(mta[0]) if "Recovered" in t]) == 1, "recovery is posted once"

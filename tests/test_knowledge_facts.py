@@ -70,3 +70,33 @@ def test_cannot_tell_and_wrong_user_never_select_a_state_change(kb: KnowledgeBas
     assert "wrong_user" in start_all.unless
     restart_web = next(s for s in kb.get("web").steps if s.command == "nlserver restart web")
     assert not set(restart_web.when) & {"redir_failed", "front_unreachable", "tls_error", "redirect_loop"}
+
+
+def test_no_step_hard_codes_an_install_root(kb: KnowledgeBase) -> None:
+    """Paths in steps are relative to the install root (var/, conf/) or say <nl_home>: the diagnosis fills
+    them per host (an install outside /usr/local/neolane, var moved by XTK_VAR_DIR)."""
+    for m in kb.modules:
+        for s in m.steps:
+            for t in (s.text, s.command or ""):
+                assert "/usr/local/neolane" not in t and "nl6/" not in t, (m.name, s.id, t)
+
+
+def test_restarts_for_log_errors_alone_are_generic(kb: KnowledgeBase) -> None:
+    """A state change selected by log errors without an evidence pattern is a catch-all: marked generic, so
+    that a step naming the error (temporary files, OAuth) replaces it."""
+    for m in kb.modules:
+        for s in m.steps:
+            if s.risk.value == "changes-state" and "log_errors" in s.when and not s.evidence:
+                assert s.generic, (m.name, s.id)
+
+
+def test_stat_address_only_when_mta_does_not_run(kb: KnowledgeBase) -> None:
+    """mta "will not start if statServerAddress is empty" (CC:installation/using/email-deliverability.md): it
+    can explain an mta that is down, not errors of one that runs."""
+    step = next(s for s in kb.get("mta").steps if s.id == "stat-address")
+    assert step.when == ("not_running",)
+
+
+def test_the_cross_device_step_gives_way_to_the_host_fact(kb: KnowledgeBase) -> None:
+    step = next(s for s in kb.get("mta").steps if s.id == "cross-device")
+    assert "tmp_cross_device" in step.unless and "TMPDIR=var/tmp" in step.text

@@ -107,8 +107,17 @@ class LogFile(Frozen):
 class Step(Frozen):
     """A troubleshooting step or documented remedy.
 
-    `command` is a fixed template; only `{instance}` and `{module}` are filled in, with
-    values validated against the knowledge base and inventory.
+    `command` is a fixed template; only `{instance}`, `{module}` and `{host}` are filled in, with
+    values validated against the knowledge base and inventory; paths relative to the install root
+    (`var/...`, `conf/...`) are anchored on the host's. In `text`, `<instance>` and `<nl_home>` are
+    replaced when the diagnosis knows them (and `var/`, `conf/` anchored for a known host); the
+    module card shows them as they are.
+
+    `when` is matched against the conditions of the module's findings on a host; `unless` also
+    against the host's own conditions (a host check such as `tmp_device` covering the same fix).
+    `generic` marks a catch-all remedy for `log_errors` (a restart, a verbose restart): it is not
+    offered for log errors that steps with an `evidence` pattern explain, every error entry shown
+    matching one of them; its other `when` conditions (an old or oversized process) still select it.
     """
 
     id: str
@@ -120,6 +129,13 @@ class Step(Frozen):
     evidence: str | None = None  # regex: only when a finding's evidence matches (an error code, a message)
     source: str = ""
     unconfirmed: bool = False
+    generic: bool = False  # a catch-all for log_errors, dropped when specific steps explain the errors
+
+    @model_validator(mode="after")
+    def _generic(self) -> Step:
+        if self.generic and (self.evidence is not None or "log_errors" not in self.when):
+            raise ValueError("generic: only for a step selected by log_errors without an evidence pattern")
+        return self
 
     @field_validator("evidence")
     @classmethod
@@ -213,6 +229,9 @@ class Lexicon(Frozen):
     offtopic_words: tuple[str, ...] = ()
     context_words: dict[str, float] = Field(default_factory=dict)
     environment_words: tuple[str, ...] = ()
+    # What a host-level check looks at (disk, memory, clock, cores): a question made only of these and
+    # general words ("disk full", "klok loopt achter") is about every host's health, not a module.
+    host_words: tuple[str, ...] = ()
 
 
 # --- Campaign's own API (issue 10): bot/knowledge/campaign-api.yaml -------------------------------

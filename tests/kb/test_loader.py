@@ -93,6 +93,10 @@ def _copy(tmp_path: Path) -> Path:
             lambda t: t.replace("command: nlserver start mta@{instance}", "command: nlserver start {x}", 1),
             "unknown placeholder",
         ),
+        (
+            lambda t: t.replace('evidence: "(?i)cross-device"', 'evidence: "(?i)cross-device"\n    generic: true', 1),
+            "generic: only for a step selected by log_errors without an evidence pattern",
+        ),
     ],
 )
 def test_broken_file_names_file_and_field(tmp_path: Path, edit, expected: str) -> None:  # type: ignore[no-untyped-def]

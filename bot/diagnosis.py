@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.inventory import Environment, Host, Inventory
 from bot.kb.models import KnowledgeBase, Module, Risk, Step
-from bot.kb.placeholders import fill
+from bot.kb.placeholders import INSTANCE_PLACEHOLDER, NL_HOME_PLACEHOLDER, fill
 from bot.matcher import Matcher
 from bot.models import STATUS_ORDER, Diagnosis, ErrorKind, Finding, Match, NextStep, worst
 from bot.runner import FindingCallback, Runner, RunResult, ScriptCallback
@@ -25,7 +25,7 @@ _RUN_BY_BOT = {"nlserver pdump", "nlserver monitor -missing"}
 
 # Steps for facts about a host rather than a module (host checks, and conditions any module's
 # finding may carry): text, command (relative var/ and conf/ paths are anchored on the host, var
-# following XTK_VAR_DIR), risk, source.
+# following XTK_VAR_DIR; `<nl_home>` and, for core files, `<core file>` are the host's), risk, source.
 HOST_STEPS: dict[str, tuple[str, str | None, Risk, str]] = {
     "disk_full": (
         "find what fills var (logs are 2 x 10 MB per module; tracking logs, exports and core files can grow)",
@@ -34,9 +34,9 @@ HOST_STEPS: dict[str, tuple[str, str | None, Risk, str]] = {
         "CC:production/using/monitoring-processes.md",
     ),
     "core_file": (
-        "a module crashed: get a backtrace for Adobe support (gdb <nl_home>/bin/nlserver <core file>, then bt), "
-        "then move the core file out of the way so that the next crash shows",
-        None,
+        "a module crashed: get a backtrace for Adobe support (open the core file with gdb, then type bt at its "
+        "prompt), then move the core file out of the way so that the next crash shows",
+        "gdb <nl_home>/bin/nlserver <core file>",
         Risk.READ_ONLY,
         "CC:production/using/stack-trace-in-linux.md",
     ),
@@ -47,8 +47,8 @@ HOST_STEPS: dict[str, tuple[str, str | None, Risk, str]] = {
         "CC:installation/using/email-deliverability.md#clock-synchronization",
     ),
     "tmp_cross_device": (
-        "put temporary files on var's device: create var/tmp, add `export TMPDIR=var/tmp` to customer.sh, then "
-        "restart Campaign",
+        "put temporary files on var's device: create var/tmp, add `export TMPDIR=var/tmp` to <nl_home>/customer.sh, "
+        "then restart Campaign",
         None,
         Risk.CHANGES_STATE,
         "CC:production/using/temporary-files.md",
@@ -176,10 +176,16 @@ _ERROR_STEPS: dict[ErrorKind, tuple[str, str | None]] = {
 def next_steps(
     kb: KnowledgeBase, env: Environment, modules: Sequence[Module], findings: Sequence[Finding]
 ) -> list[NextStep]:
-    """Per host, the knowledge base's steps whose conditions the findings meet; then general steps."""
+    """Per host, the knowledge base's steps whose conditions the findings meet; then general steps.
+
+    Paths and placeholders are filled per host wherever the bot knows them (install root, var folder,
+    instance, core file); a general step whose paths differ between hosts becomes one step per group of
+    hosts that share them. What stays unknown stays a visible `<placeholder>`.
+    """
     hosts = {h.name: h for h in env.hosts}
     out: list[NextStep] = []
     seen: set[tuple[str | None, str | None, str]] = set()
+    added: set[tuple[str, str | None, str]] = set()  # (host, module, step id) given as a host step
     # Hosts where pdump cannot see the running modules: no state-changing step is offered for them.
     blind = {f.host for f in findings if "wrong_user" in f.conditions}
 
@@ -198,6 +204,8 @@ def next_steps(
         if risk == Risk.CHANGES_STATE and host is not None and host.name in blind:
             return  # the bot cannot see what runs there (wrong user or environment): change nothing
         seen.add(key)
+        if host is not None and step_id is not None:
+            added.add((host.name, module, step_id))
         where = f"on {host.name}: " if host else ""
         out.append(
             NextStep(
@@ -213,15 +221,26 @@ def next_steps(
 
     # Where var is on each host, when XTK_VAR_DIR moves it (the var_dir check's finding, evidence[0]).
     var_dirs = {f.host: f.evidence[0] for f in findings if f.check == "var_dir" and f.evidence}
+    problem = [f for f in findings if f.status in ("unknown", "warn", "fail")]
+    # A host's own conditions (host checks): `unless` of any module's step on that host sees them.
+    host_conds: dict[str, set[str]] = {}
+    for f in problem:
+        if f.module is None:
+            host_conds.setdefault(f.host, set()).update(f.conditions)
 
     def host_step(h: Host, cond: str) -> None:
         text, cmd, risk, src = HOST_STEPS[cond]
         vd = var_dirs.get(h.name)
+        values = {NL_HOME_PLACEHOLDER: h.nl_home.rstrip("/")}
+        if cond == "core_file":
+            core = _core_file(f for f in findings if f.host == h.name and "core_file" in f.conditions)
+            if core:
+                values[CORE_FILE_PLACEHOLDER] = core
         add(
             h,
             None,
-            fill(text, module="", nl_home=h.nl_home, var_dir=vd),
-            fill(cmd, module="", nl_home=h.nl_home, var_dir=vd) if cmd else None,
+            _replace(fill(text, module="", nl_home=h.nl_home, var_dir=vd), values),
+            _replace(fill(cmd, module="", nl_home=h.nl_home, var_dir=vd), values) if cmd else None,
             risk,
             src,
         )
@@ -255,10 +274,13 @@ def next_steps(
 
     by_key: dict[tuple[str, str | None, str | None], set[str]] = {}
     evidence: dict[tuple[str, str | None, str | None], list[str]] = {}
-    for f in findings:
-        if f.status in ("unknown", "warn", "fail"):
-            by_key.setdefault((f.host, f.module, f.instance), set()).update(f.conditions)
-            evidence.setdefault((f.host, f.module, f.instance), []).extend([f.summary, *f.evidence])
+    errors_shown: dict[tuple[str, str | None, str | None], list[str]] = {}  # the log error entries shown
+    for f in problem:
+        k = (f.host, f.module, f.instance)
+        by_key.setdefault(k, set()).update(f.conditions)
+        evidence.setdefault(k, []).extend([f.summary, *f.evidence])
+        if "log_errors" in f.conditions:
+            errors_shown.setdefault(k, []).extend(f.evidence)
     ranked = sorted(
         by_key.items(),
         key=lambda kv: (
@@ -274,10 +296,13 @@ def next_steps(
         if module_name is None:
             continue
         module = kb.get(module_name)
-        inst = inst or (env.instances[0] if module.scope == "instance" and len(env.instances) == 1 else inst)
+        inst = _instance(module, inst, env)
         text = "\n".join(evidence.get(key, []))
+        on_host = conds | host_conds.get(host_name, set())
+        explained = _explained(module, errors_shown.get(key, []))
         for step in module.steps:
-            if not set(step.when) & conds or set(step.unless) & conds:
+            when = set(step.when) - ({"log_errors"} if step.generic and explained else set())
+            if not when & conds or set(step.unless) & on_host:
                 continue
             if step.evidence and not re.search(step.evidence, text):
                 continue
@@ -295,18 +320,124 @@ def next_steps(
                 "",
             )
 
-    # General steps of the checked modules when nothing (or not everything) explains the symptom.
+    # General steps of the checked modules when nothing (or not everything) explains the symptom, filled
+    # per host where the module is meant to run (one step per group of hosts with the same paths).
     problems = any(f.status in ("warn", "fail") for f in findings)
+    ran = not any(f.status == "error" for f in findings)
+    checked = [h for h in env.hosts if any(f.host == h.name and f.status != "error" for f in findings)]
+    mod_conds: dict[tuple[str, str], set[str]] = {}
+    for (host_name, module_name, _), conds in by_key.items():
+        if module_name is not None:
+            mod_conds.setdefault((host_name, module_name), set()).update(conds)
+    everywhere = {h.name for h in env.hosts}
     for module in modules:
-        inst = env.instances[0] if module.scope == "instance" and len(env.instances) == 1 else None
+        inst = _instance(module, None, env)
+        meant = _meant_to_run(module, checked, findings) or checked
         for step in module.steps:
-            if step.command in _RUN_BY_BOT and not any(f.status == "error" for f in findings):
+            if step.command in _RUN_BY_BOT and ran:
                 continue  # the bot just ran it on every host; its answer is in the findings
-            if "always" in step.when and not step.evidence and (not problems or step.risk == Risk.READ_ONLY):
-                nl_home = env.hosts[0].nl_home if len({h.nl_home for h in env.hosts}) == 1 else None
-                cmd = fill(step.command, instance=inst, nl_home=nl_home, module=module.name) if step.command else None
-                add(None, module.name, f"{module.name}: {step.text}", cmd, step.risk, step.source, step.id)
+            if "always" not in step.when or step.evidence or (problems and step.risk != Risk.READ_ONLY):
+                continue
+            general = (
+                fill_text(step.text, module=module.name, instance=inst),
+                fill(step.command, instance=inst, module=module.name) if step.command else None,
+            )
+            groups: dict[tuple[str, str | None], list[Host]] = {}
+            for h in meant:
+                if (h.name, module.name, step.id) in added:
+                    continue  # already given for this host, with its findings
+                if set(step.unless) & (mod_conds.get((h.name, module.name), set()) | host_conds.get(h.name, set())):
+                    continue
+                vd = var_dirs.get(h.name)
+                rendered = (  # prose keeps var/... relative here: only a command or <nl_home> makes it per host
+                    fill_text(step.text, module=module.name, instance=inst, nl_home=h.nl_home, anchor=False),
+                    fill(step.command, instance=inst, nl_home=h.nl_home, module=module.name, host=h.name, var_dir=vd)
+                    if step.command
+                    else None,
+                )
+                groups.setdefault(rendered, []).append(h)
+            if meant and not groups:
+                continue  # every host already has it, or a condition that rules it out
+            if set(groups) == {general} and any((h.name, module.name, step.id) in added for h in meant):
+                continue  # the same words are already given for a host, with its findings
+            if not groups or set(groups) == {general}:
+                add(None, module.name, f"{module.name}: {general[0]}", general[1], step.risk, step.source, step.id)
+                continue
+            for (step_text, cmd), group in groups.items():
+                names = [h.name for h in group]
+                if len(group) == 1:
+                    add(group[0], module.name, f"{module.name}: {step_text}", cmd, step.risk, step.source, step.id)
+                    continue
+                where = "" if set(names) == everywhere else f"on {', '.join(names)}: "
+                add(None, module.name, f"{where}{module.name}: {step_text}", cmd, step.risk, step.source, step.id)
     return out[:MAX_STEPS]
+
+
+CORE_FILE_PLACEHOLDER = "<core file>"
+_CORE_LISTED = re.compile(r"^(/\S.*) \(\d+ KiB, [^)]*\)$")  # the cores check's evidence: `path (N KiB, date)`
+
+
+def _core_file(core_findings: Iterable[Finding]) -> str | None:
+    """The newest core file a `cores` finding names (its evidence lists them newest first)."""
+    for f in core_findings:
+        for line in f.evidence:
+            m = _CORE_LISTED.match(line)
+            if m:
+                return m.group(1)
+    return None
+
+
+def _replace(text: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def fill_text(
+    text: str,
+    *,
+    module: str,
+    instance: str | None = None,
+    nl_home: str | None = None,
+    var_dir: str | None = None,
+    anchor: bool = True,
+) -> str:
+    """A step's text as the diagnosis shows it: `<instance>` and `<nl_home>` replaced when known and, for a
+    known host (and `anchor`), relative `var/` and `conf/` paths anchored on it (var following XTK_VAR_DIR).
+    What is not known stays a visible placeholder for the reader to fill."""
+    out = text.replace(INSTANCE_PLACEHOLDER, instance) if instance else text
+    if nl_home:
+        out = out.replace(NL_HOME_PLACEHOLDER, nl_home.rstrip("/"))
+        if anchor:
+            out = fill(out, module=module, nl_home=nl_home, var_dir=var_dir)
+    return out
+
+
+def _instance(module: Module, instance: str | None, env: Environment) -> str | None:
+    """The instance a step's `{instance}` / `<instance>` stands for: the finding's for a per-instance
+    module, else the environment's only instance (server-wide modules name an instance only for its
+    folders and configuration file, `var/<instance>/...`, `config-<instance>.xml`)."""
+    only = env.instances[0] if len(env.instances) == 1 else None
+    if module.scope == "instance":
+        return instance or only
+    return only
+
+
+def _meant_to_run(module: Module, checked: Sequence[Host], findings: Sequence[Finding]) -> list[Host]:
+    """The checked hosts where the module may run: all but those whose process check says it is not
+    configured there (for every instance it checked)."""
+    off: dict[str, list[bool]] = {}
+    for f in findings:
+        if f.module == module.name and f.check == "process":
+            off.setdefault(f.host, []).append("not_configured" in f.conditions)
+    return [h for h in checked if not (off.get(h.name) and all(off[h.name]))]
+
+
+def _explained(module: Module, errors: Sequence[str]) -> bool:
+    """Whether every log error entry shown matches the `evidence` pattern of one of the module's
+    log_errors steps: then a `generic` step (a restart) is not offered for those errors."""
+    specific = [s.evidence for s in module.steps if s.evidence and "log_errors" in s.when]
+    return bool(errors) and bool(specific) and all(any(re.search(e, line) for e in specific) for line in errors)
 
 
 _AddStep = Callable[[Host | None, str | None, str, str | None, Risk, str, str | None], None]
@@ -315,11 +446,12 @@ _AddStep = Callable[[Host | None, str | None, str, str | None, Risk, str, str | 
 def _add_step(
     add: _AddStep, h: Host | None, module: Module, step: Step, inst: str | None, var_dir: str | None = None
 ) -> None:
+    nl_home = h.nl_home if h else None
     cmd = (
         fill(
             step.command,
             instance=inst,
-            nl_home=h.nl_home if h else None,
+            nl_home=nl_home,
             module=module.name,
             host=h.name if h else None,
             var_dir=var_dir,
@@ -327,7 +459,8 @@ def _add_step(
         if step.command
         else None
     )
-    add(h, module.name, step.text, cmd, step.risk, step.source, step.id)
+    text = fill_text(step.text, module=module.name, instance=inst, nl_home=nl_home, var_dir=var_dir)
+    add(h, module.name, text, cmd, step.risk, step.source, step.id)
 
 
 def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environment) -> tuple[str, str]:

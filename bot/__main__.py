@@ -225,8 +225,15 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
         if command == "watch":
             from bot.watch.terminal import run_terminal_watch
 
-            # Alert state must outlive one cron run; the simulated fleet is rebuilt each time anyway.
-            svc.shared_state = not svc.inventory_source.simulated
+            # Alert state must outlive one cron run. The simulated fleet keeps it only where told
+            # (CAMPAIGN_BOT_STATE_DB): a demo writes no state file into the current folder.
+            svc.shared_state = not svc.inventory_source.simulated or "CAMPAIGN_BOT_STATE_DB" in os.environ
+            if not svc.shared_state:
+                print(
+                    "campaign-bot: simulated fleet: alert state is not kept between runs "
+                    "(set CAMPAIGN_BOT_STATE_DB=PATH to keep it)",
+                    file=sys.stderr,
+                )
             return run_terminal_watch(args, svc, out)
         if command == "run":
             return _terminal_chat(svc, out, inp)
@@ -247,6 +254,13 @@ def _terminal_chat(svc: Services, out: TextIO, inp: TextIO) -> int:
     from bot.terminal.chat import run_chat
 
     inv = svc.inventory()
+    if svc.default_env and inv.find_environment(svc.default_env) is None:
+        # A chat on the wrong environment would answer every question from the default one.
+        print(
+            f"campaign-bot: unknown environment {svc.default_env!r}; known: {', '.join(sorted(inv.environments))}",
+            file=sys.stderr,
+        )
+        return cli.EXIT_USAGE
     svc.conversation  # noqa: B018 - build (and validate) everything before the first question
     if inv.simulated:
         print(

@@ -228,7 +228,15 @@ class Matcher:
                     if k.startswith("n:"):  # Dutch stems only: binnenkoom / binnenkom
                         self._undoubled[undouble(k)] = self._undoubled.get(undouble(k), frozenset()) | {k}
         self._split_keys = self._known_keys | frozenset(k for w in offtopic_words for k in keys(w))
-        protected = {fold(w) for w in (*kb.lexicon.common_words, *kb.lexicon.environment_words, *extra_protected)}
+        protected = {
+            fold(w)
+            for w in (
+                *kb.lexicon.common_words,
+                *kb.lexicon.environment_words,
+                *kb.lexicon.host_words,
+                *extra_protected,
+            )
+        }
         protected.update(_FUNCTION_WORDS)
         # Off-topic words are corrected too ("laaptop"), so the off-topic veto sees them.
         self._typos = TypoIndex(vocab | offtopic_words, protected=protected - vocab - offtopic_words)

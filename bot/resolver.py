@@ -65,6 +65,12 @@ class ModuleResolver:
                 return Resolution(module, self._instance(module, inst), "typo", argument)
         raise UnknownModuleError(argument, self.suggest(name))
 
+    def exact(self, text: str) -> Module | None:
+        """The module `text` names exactly (its name or an alias, any case or spacing), else None.
+        No typo tolerance: used to spot module names inside free text."""
+        hit = self._keys.get(_key(text.split("@")[0]))
+        return hit[0] if hit else None
+
     @staticmethod
     def _instance(module: Module, inst: str | None) -> str | None:
         # Server-wide modules always run as @default; keep what the user wrote otherwise.

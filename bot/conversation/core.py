@@ -167,7 +167,8 @@ class Conversation:
     def _save_context(self, thread: str | None, plan: Plan, host: str | None) -> None:
         if not thread:
             return
-        ctx = Context(plan.environment, plan.modules, plan.intent, plan.question, host)
+        # A follow-up remembers the question it repeated, so "check again" twice repeats the original.
+        ctx = Context(plan.environment, plan.modules, plan.intent, plan.rerun_of or plan.question, host)
         self.store.put("thread", thread, ctx.public(), ttl_s=THREAD_TTL_S)
 
     def _current_inventory(self) -> Inventory | Refusal:

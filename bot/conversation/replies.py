@@ -90,6 +90,8 @@ class Help(_Frozen):
     modules: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
     not_campaign: bool = True
+    note: str | None = None  # said first: "nothing to repeat yet", an acknowledgement's answer
+    brief: bool = False  # only the note (an acknowledgement needs no list of what the bot can do)
 
 
 class Clarify(_Frozen):
@@ -111,6 +113,7 @@ RefusalKind = Literal[
     "action",
     "expired",
     "button",
+    "several_environments",
 ]
 
 

@@ -67,7 +67,7 @@ def reply(r: Reply, kb: KnowledgeBase, notes: tuple[str, ...] = ()) -> Message:
     if isinstance(r, Answer):
         return answer(r, kb, notes)
     if isinstance(r, Help):
-        return blocks.help_blocks(kb, r.environment, r.environments, r.not_campaign)
+        return blocks.help_blocks(kb, r.environment, r.environments, r.not_campaign, r.note, r.brief)
     if isinstance(r, Clarify):
         return blocks.clarify_blocks(r.question, r.candidates, r.environment, kb)
     if isinstance(r, Refusal):

@@ -43,7 +43,9 @@ def reply(r: Reply, kb: KnowledgeBase, *, simulated: bool = False) -> str:
         out = render.help_text(kb)
         if r.environments:
             out += "\nEnvironments: " + ", ".join(r.environments)
-        if r.not_campaign:
+        if r.note:
+            out = r.note if r.brief else r.note + "\n" + out
+        elif r.not_campaign:
             out = "That does not look like a question about Adobe Campaign servers, so nothing was checked.\n" + out
     elif isinstance(r, Clarify):
         out = (

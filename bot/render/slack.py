@@ -276,13 +276,21 @@ def raw_report(d: Diagnosis, kb: KnowledgeBase) -> str:
 
 
 def help_blocks(
-    kb: KnowledgeBase, env: str | None, environments: Sequence[str] = (), not_campaign: bool = False
+    kb: KnowledgeBase,
+    env: str | None,
+    environments: Sequence[str] = (),
+    not_campaign: bool = False,
+    note: str | None = None,
+    brief: bool = False,
 ) -> tuple[list[Block], str]:
-    intro = (
-        "That does not look like a question about Adobe Campaign servers, so I checked nothing.\n"
-        if not_campaign
-        else ""
-    )
+    if note and brief:
+        return [section(esc(note, 500))], fallback(note)
+    if note:
+        intro = esc(note, 500) + "\n"
+    elif not_campaign:
+        intro = "That does not look like a question about Adobe Campaign servers, so I checked nothing.\n"
+    else:
+        intro = ""
     text = (
         intro
         + "I help with *Adobe Campaign Classic* servers: tell me the symptom, in English or Dutch, and I check the "

@@ -26,7 +26,7 @@ from bot.config import Settings, load_settings
 from bot.conversation.core import Conversation, Identity
 from bot.conversation.understand import Understanding
 from bot.diagnosis import Diagnoser
-from bot.errors import CampaignBotError, ConfigError
+from bot.errors import CampaignBotError, ConfigError, InventoryError
 from bot.inventory import Host, Inventory, find_inventory_path
 from bot.kb.loader import load_campaign_api, load_knowledge
 from bot.kb.models import KnowledgeBase
@@ -102,7 +102,27 @@ class Services:
                 "no inventory: pass --inventory PATH, set CAMPAIGN_BOT_INVENTORY, or create ./inventory.yaml "
                 "(the Slack service never falls back to the simulated fleet)"
             )
-        return InventorySource(path, simulated_inventory if path is None else None)
+        return InventorySource(path, simulated_inventory if path is None else None, self._check_module_names)
+
+    def _check_module_names(self, inv: Inventory, source: str) -> None:
+        """Module names in the inventory must be the knowledge's: a typo would check nothing and say OK."""
+        names = {n.lower(): n for n in self.kb.names}
+        for env in inv.environments.values():
+            where: list[tuple[str, tuple[str, ...]]] = [
+                (f"environments.{env.name}.hosts.{i}.modules", h.modules or ()) for i, h in enumerate(env.hosts)
+            ]
+            if env.watch is not None and env.watch.modules:
+                where.append((f"environments.{env.name}.watch.modules", env.watch.modules))
+            for field, mods in where:
+                for j, m in enumerate(mods):
+                    if m.lower() not in names:
+                        close = self.resolver.suggest(m)
+                        hint = f"; did you mean {', '.join(close)}?" if close else ""
+                        raise InventoryError(
+                            f"{source}: {field}.{j}: unknown module {m!r}{hint} (known: {', '.join(self.kb.names)})"
+                        )
+                    if field.endswith("watch.modules") and names[m.lower()] != m:
+                        raise InventoryError(f"{source}: {field}.{j}: write the module as {names[m.lower()]!r}")
 
     def inventory(self) -> Inventory:
         return self.inventory_source.current()
@@ -215,7 +235,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
         if command == "module":
             return cli.cmd_module(args, svc, out)
         if command == "modules":
-            return cli.cmd_modules(svc, out)
+            return cli.cmd_modules(args, svc, out)
         if command == "check":
             return cli.cmd_check(args, svc, out)
         if command == "diagnose":

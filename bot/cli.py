@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     mod.add_argument("argument", help="module name, alias or module@instance")
     mod.add_argument("--json", action="store_true")
 
-    sub.add_parser("modules", help="list the modules")
+    ms = sub.add_parser("modules", help="list the modules")
+    ms.add_argument("--json", action="store_true", help="as JSON: name, title, kind, scope, aliases, checks")
 
     k = sub.add_parser("knowledge", help="knowledge-base tools")
     k.add_argument("action", choices=["check"])
@@ -120,6 +121,7 @@ def match_result(matcher: Matcher, text: str) -> dict[str, object]:
 
 def cmd_match(args: argparse.Namespace, svc: Services, out: TextIO, inp: TextIO) -> int:
     if args.jsonl:
+        bad: list[int] = []
         for n, line in enumerate(inp, 1):
             if not line.strip():
                 continue
@@ -129,7 +131,8 @@ def cmd_match(args: argparse.Namespace, svc: Services, out: TextIO, inp: TextIO)
                 if not isinstance(text, str):
                     raise ValueError
             except (ValueError, KeyError):
-                print(f'campaign-bot: line {n}: expected a JSON object like {{"text": "..."}}', file=sys.stderr)
+                # One output line per input line (a pipeline keeps its alignment); the count goes to stderr.
+                bad.append(n)
                 out.write(
                     json.dumps({"query": None, "matches": [], "error": f"line {n}: not a JSON object with 'text'"})
                     + "\n"
@@ -137,6 +140,13 @@ def cmd_match(args: argparse.Namespace, svc: Services, out: TextIO, inp: TextIO)
                 continue
             out.write(json.dumps(match_result(svc.matcher, text), ensure_ascii=False) + "\n")
         out.flush()
+        if bad:
+            shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+            print(
+                f'campaign-bot: {len(bad)} line(s) are not JSON objects like {{"text": "..."}}: line {shown}',
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         return EXIT_OK
     text = " ".join(args.text).strip()
     if not text:
@@ -179,7 +189,21 @@ def cmd_module(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_modules(svc: Services, out: TextIO) -> int:
+def cmd_modules(args: argparse.Namespace, svc: Services, out: TextIO) -> int:
+    if getattr(args, "json", False):
+        rows = [
+            {
+                "name": m.name,
+                "title": m.title,
+                "kind": m.kind,
+                "scope": m.scope,
+                "aliases": list(m.aliases),
+                "checks": list(m.checks),
+            }
+            for m in svc.kb.modules
+        ]
+        out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_OK
     out.write(render.modules_list(svc.kb) + "\n")
     return EXIT_OK
 

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     campaign_bot_alert_channel: str | None = None  # where alerts go when the environment has no watch.channel
     log_level: str = "INFO"
 
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        level = v.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
     @field_validator("slack_api_url")
     @classmethod
     def _url(cls, v: str) -> str:

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from bot.checks.base import API_HOST
 from bot.inventory import Environment, Host, Inventory
 from bot.kb.models import KnowledgeBase, Module, Risk, Step
 from bot.kb.placeholders import INSTANCE_PLACEHOLDER, NL_HOME_PLACEHOLDER, fill
@@ -463,6 +464,15 @@ def _add_step(
     add(h, module.name, text, cmd, step.risk, step.source, step.id)
 
 
+def _where(host: str) -> str:
+    """ "on app2", or for environment-wide findings "in the Campaign API" / "across the hosts"."""
+    if host == API_HOST:
+        return "in the Campaign API"
+    if host.startswith("("):
+        return "across the hosts"
+    return f"on {host}"
+
+
 def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environment) -> tuple[str, str]:
     """(status, one sentence): what is wrong, where; or that nothing was found."""
     status = worst(list(findings))
@@ -489,10 +499,10 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
         word = "Problem" if lead.status == "fail" else "Warning"
         rest = [f for f in problems if f is not lead]
         more = f" (+{len(rest)} more)" if rest else ""
-        parts.append(f"{word} on {lead.host}: {lead.summary}{more}.")
+        parts.append(f"{word} {_where(lead.host)}: {lead.summary}{more}.")
         elsewhere = [f for f in fails if f.module not in asked and f is not lead]
         if lead.module in asked and elsewhere:
-            parts.append(f"Also failing on {elsewhere[0].host}: {elsewhere[0].summary}.")
+            parts.append(f"Also failing {_where(elsewhere[0].host)}: {elsewhere[0].summary}.")
     if errors:
         parts.append(
             f"Could not check {len({f.host for f in errors})} host(s): "
@@ -505,7 +515,7 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
         first_u = unknown[0]
         more_u = f" (+{len(unknown) - 1} more)" if len(unknown) > 1 else ""
         needs = f"; needs {first_u.needs}" if first_u.needs else ""
-        parts.append(f"Cannot tell on {first_u.host}: {first_u.summary}{needs}{more_u}.")
+        parts.append(f"Cannot tell {_where(first_u.host)}: {first_u.summary}{needs}{more_u}.")
     return status, " ".join(parts)
 
 

@@ -69,7 +69,10 @@ class StoreError(ConfigError):
 
 
 def _shown(argument: str) -> str:
-    return argument if len(argument) <= 60 else argument[:57] + "..."
+    """The argument as written, cut, with control and invisible characters shown as `?` (a terminal
+    or Slack must see that something odd was typed, never act on it or hide it)."""
+    shown = "".join(c if c.isprintable() else "?" for c in argument)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 class UnknownModuleError(CampaignBotError):
@@ -91,7 +94,10 @@ class UnknownNameError(CampaignBotError):
         self.kind = kind
         self.argument = argument
         self.known = known
-        msg = f"unknown {kind} {_shown(argument)!r}"
+        if not argument:
+            msg = f"which {kind}? none was given and there is no default (pass --env, or set default_environment)"
+        else:
+            msg = f"unknown {kind} {_shown(argument)!r}"
         if known:
             msg += "; known: " + ", ".join(known)
         super().__init__(msg)

@@ -296,7 +296,7 @@ class Inventory(_Frozen):
         if name is None:
             name = self.default_environment or (next(iter(self.environments)) if len(self.environments) == 1 else None)
             if name is None:
-                raise UnknownNameError("environment", "(none given)", sorted(self.environments))
+                raise UnknownNameError("environment", "", sorted(self.environments))
         found = self.find_environment(name)
         if found is None:
             raise UnknownNameError("environment", name, sorted(self.environments))

@@ -48,12 +48,20 @@ def test_match_jsonl_in_order_with_abstention() -> None:
     assert out[2]["matches"][0]["module"] == "wfserver"
 
 
-def test_match_jsonl_bad_line_does_not_stop() -> None:
+def test_match_jsonl_bad_line_does_not_stop_but_the_exit_code_says_so() -> None:
     p = run("match", "--jsonl", stdin='not json\n{"text": "no process starts"}\n')
-    assert p.returncode == 0
+    assert p.returncode == 2 and "1 line(s)" in p.stderr and "line 1" in p.stderr
     out = [json.loads(line) for line in p.stdout.splitlines()]
     assert out[0]["matches"] == [] and "error" in out[0]
     assert out[1]["matches"][0]["module"] == "watchdog"
+
+
+def test_modules_json_lists_every_module() -> None:
+    p = run("modules", "--json")
+    assert p.returncode == 0
+    rows = json.loads(p.stdout)
+    assert {"mta", "wfserver", "watchdog"} <= {r["name"] for r in rows}
+    assert "waakhond" in next(r for r in rows if r["name"] == "watchdog")["aliases"]
 
 
 def test_module_json_keeps_instance() -> None:
@@ -177,3 +185,65 @@ def test_chat_shows_the_log_when_asked(tmp_path: Path) -> None:
     # app2's mta log, read across the rotated mta_2.log, with the DETAIL line of its database error
     assert "last 6 lines:" in p.stdout and "PGS-220000 PostgreSQL error" in p.stdout
     assert "DETAIL:  Key (ibroadlogid)=(6604001) already exists." in p.stdout
+
+
+def test_knowledge_check_refuses_an_alias_two_modules_claim(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(ROOT / "bot" / "knowledge", tmp_path / "k")
+    f = tmp_path / "k" / "modules" / "web.yaml"
+    f.write_text(f.read_text().replace("aliases: [web,", "aliases: [web, statserver,", 1))
+    p = run("--knowledge", str(tmp_path / "k"), "knowledge", "check")
+    assert p.returncode == 2, p.stdout
+    assert "web.yaml: aliases.1: 'statserver' already names module 'stat'" in p.stderr
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        ("hosts: [{name: a1, transport: local, modules: [web, mtaa]}]", "environments.acc.hosts.0.modules.1"),
+        (
+            "hosts: [{name: a1, transport: local}]\n    watch: {every: 1m, modules: [stats]}",
+            "environments.acc.watch.modules.0",
+        ),
+    ],
+)
+def test_unknown_module_names_in_the_inventory_are_refused_with_the_field(
+    tmp_path: Path, where: str, field: str
+) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(f"environments:\n  acc:\n    {where}\n")
+    for args in (("watch", "--once"), ("doctor",), ("diagnose", "mail not sending")):
+        p = run(*args, "--inventory", str(inv), cwd=tmp_path)
+        assert p.returncode == 2, (args, p.stdout)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"{field}: unknown module" in lines[0] and "did you mean" in lines[0]
+
+
+def test_no_environment_given_says_so_plainly(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(
+        "environments:\n  a:\n    hosts: [{name: h1, transport: local}]\n  b:\n    hosts: [{name: h2, transport: local}]\n"
+    )
+    p = run("doctor", "--inventory", str(inv), cwd=tmp_path)
+    assert p.returncode == 2 and "which environment? none was given" in p.stderr and "known: a, b" in p.stderr
+
+
+def test_an_invalid_log_level_stops_start_up() -> None:
+    p = run("modules", env={"LOG_LEVEL": "LOUD"})
+    assert p.returncode == 2 and "LOG_LEVEL" in p.stderr.upper()
+
+
+def test_a_typo_in_a_module_name_is_named_not_silently_corrected(tmp_path: Path) -> None:
+    p = run("check", "mtaa", cwd=tmp_path)
+    assert "read 'mtaa' as mta" in p.stdout
+
+
+def test_control_characters_in_a_name_are_shown_not_hidden(tmp_path: Path) -> None:
+    p = run("run", stdin="/campaign-module mta\x1b[2J\n", cwd=tmp_path)
+    assert "unknown module 'mta?[2J'" in p.stdout and "\x1b" not in p.stdout
+
+
+def test_run_refuses_an_unknown_environment(tmp_path: Path) -> None:
+    p = run("run", "--env", "staging", stdin="mail not sending\n", cwd=tmp_path)
+    assert p.returncode == 2 and "unknown environment 'staging'; known: prod" in p.stderr and not p.stdout

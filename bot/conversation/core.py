@@ -493,7 +493,12 @@ class Conversation:
         label = f"check {res.module.name}" + (f"@{inst}" if inst else "")
         decision = self.understanding.decision("module", label, env, (res.module,), hosts, (), False, instance=inst)
         q = Question(text=label, user=user, place=place, surface=surface, trusted=trusted)
-        return self.run(decision, q, listener)
+        reply = self.run(decision, q, listener)
+        if res.how == "typo" and isinstance(reply, Answer):
+            # Never correct a name silently: say which module was checked.
+            note = f"Note: read {module_arg!r} as {res.module.name}."
+            reply = reply.model_copy(update={"notes": (note, *reply.notes)})
+        return reply
 
     # ------------------------------------------------------------------ clicks
     def click(self, c: Click, listener: Listener | None = None, job: JobHandle | None = None) -> Reply:

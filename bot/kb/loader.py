@@ -7,6 +7,7 @@ CAMPAIGN_BOT_KNOWLEDGE) points at another folder of the same shape.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -92,7 +93,23 @@ def load_knowledge(directory: Path | Traversable | None = None) -> KnowledgeBase
     except ValidationError as e:
         raise KnowledgeError(format_validation_error(root, e)) from e
     _check_signal_terms(kb, files)
+    _check_names_unique(kb, files)
     return kb
+
+
+def _check_names_unique(kb: KnowledgeBase, files: list[Traversable]) -> None:
+    """A module name or alias names one module only: `/campaign-module statserver` must not depend on
+    the order files load in. Compared as the resolver compares (case, spaces and hyphens ignored)."""
+    by_name: dict[str, Traversable | Path] = {f.name.rsplit(".", 1)[0].lower(): f for f in files}
+    owner: dict[str, str] = {}
+    for m in kb.modules:
+        for i, name in enumerate((m.name, *m.aliases)):
+            key = re.sub(r"[^a-z0-9]", "", name.split("@")[0].lower())
+            other = owner.setdefault(key, m.name)
+            if other != m.name:
+                path = by_name.get(m.name.lower(), Path(m.name))
+                field = "name" if i == 0 else f"aliases.{i - 1}"
+                raise KnowledgeError(f"{path}: {field}: {name!r} already names module {other!r}")
 
 
 CAMPAIGN_API_FILE = "campaign-api.yaml"

@@ -27,6 +27,7 @@ def answer(a: Answer, kb: KnowledgeBase, show_ok: bool = False) -> str:
         lines.append("")
     if a.plan.rerun_of:
         lines.append(f"(again: {a.plan.rerun_of})")
+    lines.extend(a.notes)
     body = render.diagnosis(a.diagnosis, kb, show_ok=show_ok, show_logs=a.plan.show_logs)
     if a.direct and a.plan.simulated:
         body = body.replace(render.SIMULATED_BANNER + "\n", "", 1)

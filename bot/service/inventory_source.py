@@ -21,11 +21,19 @@ log = logging.getLogger(__name__)
 
 
 class InventorySource:
-    def __init__(self, path: Path | None, simulated: Callable[[], Inventory] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        simulated: Callable[[], Inventory] | None = None,
+        validate: Callable[[Inventory, str], None] | None = None,
+    ) -> None:
+        """`validate(inventory, source)` checks what the file format cannot (module names against the
+        knowledge) and raises InventoryError naming the file and field."""
         if path is None and simulated is None:
             raise ConfigError("no inventory: pass --inventory PATH or set CAMPAIGN_BOT_INVENTORY")
         self.path = path
         self._simulated = simulated
+        self._validate = validate
         self._lock = threading.Lock()
         self._loaded: Inventory | None = None
         self._error: ConfigError | None = None
@@ -63,11 +71,16 @@ class InventorySource:
                 self._force = False
                 self._identity = ident
                 try:
-                    self._loaded = load_inventory(self.path)
-                    self._error = None
+                    loaded = load_inventory(self.path)
+                    if self._validate is not None:
+                        self._validate(loaded, str(self.path))
+                    self._loaded, self._error = loaded, None
                 except InventoryError as e:
                     self._loaded, self._error = None, e
-                    log.error("inventory %s is not usable: %s", self.path, e)
+                    if self.reloads:
+                        # A reload that broke a running service: the log says so (the first load's
+                        # error reaches the caller, who shows it once).
+                        log.error("inventory %s is not usable: %s", self.path, e)
                 self.reloads += 1
                 if self.reloads > 1 and self._error is None:
                     log.info("inventory %s reloaded", self.path)

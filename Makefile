@@ -34,6 +34,8 @@ bench: install-dev
 	$(BIN)/python bench/bench_slack.py
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_fanout.py
+	$(BIN)/python bench/bench_recovery.py
+	$(BIN)/python bench/bench_redact.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
         if command in ("serve", "worker") or (command == "run" and settings.slack_configured):
             configure_logging(settings)
             return _service(args, settings)
-        configure_logging(settings, "WARNING")
+        # The terminal shows problems in its own output (doctor lists unreadable known_hosts lines):
+        # the log adds only what nothing else reports.
+        configure_logging(settings, "ERROR" if command == "doctor" else "WARNING")
         if command == "example":
             return cli.cmd_example(args, out)
         svc = Services(

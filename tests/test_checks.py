@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from bot.diagnosis import Diagnoser, mentioned_environment, next_steps, select_modules
@@ -9,6 +10,7 @@ from bot.errors import HostUnreachable
 from bot.inventory import parse_inventory
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
+from bot.models import Finding
 from bot.runner import Runner
 from bot.transports.fake import FakeTransport
 from tests.fakes import fake_host
@@ -591,8 +593,6 @@ def test_item9_memory_limits_from_the_configuration(kb: KnowledgeBase) -> None:
 
 
 def test_host_checks_cores_clock_tmp_system(kb: KnowledgeBase, matcher: Matcher) -> None:
-    import dataclasses
-
     cores = (
         "1700000000 2097152 /usr/local/neolane/nl6/core.3120\ncount 1\n"
         "file ELF 64-bit LSB core file, x86-64, version 1 (SYSV), SVR4-style, from 'nlserver mta -tracefile:mta@prod'\n"
@@ -643,13 +643,72 @@ def test_host_checks_cores_clock_tmp_system(kb: KnowledgeBase, matcher: Matcher)
     ]
 
 
-def test_clock_agreement_and_one_host(kb: KnowledgeBase) -> None:
+def timed(outputs: dict[str, object], *, sent: float, round_trip_s: float):  # type: ignore[no-untyped-def]
+    """A fake host whose script the bot sent at `sent` (its clock) and whose answer took `round_trip_s`."""
+    base = fake_host(outputs)  # type: ignore[arg-type]
+
+    def respond(script):  # type: ignore[no-untyped-def]
+        return dataclasses.replace(base(script), started_at=sent, duration_ms=int(round_trip_s * 1000))
+
+    return respond
+
+
+def one_host_clock(kb: KnowledgeBase, responder: object) -> list[Finding]:
+    transports = {"app1": FakeTransport(responder)}  # type: ignore[arg-type]
+    one = Runner(lambda h: transports[h.name]).run(ENV, [kb.get("mta")], hosts=[ENV.host("app1")])
+    return [f for f in one.findings if f.check == "clock"]
+
+
+def test_clock_agreement_between_hosts(kb: KnowledgeBase) -> None:
     res, _ = run(kb, {"app1": fake_host(healthy()), "app2": fake_host(healthy())}, ["mta"])
     agree = [f for f in res.findings if f.check == "clock"]
     assert len(agree) == 1 and agree[0].host == "(all hosts)" and agree[0].status == "ok"
-    transports = {"app1": FakeTransport(fake_host(healthy()))}
-    one = Runner(lambda h: transports[h.name]).run(ENV, [kb.get("mta")], hosts=[ENV.host("app1")])
-    assert not [f for f in one.findings if f.check == "clock"]  # nothing to compare with
+
+
+def test_one_host_clock_is_compared_with_the_bots_within_the_round_trip(kb: KnowledgeBase) -> None:
+    # The host's clock (NOW) was read somewhere between the send and the whole answer (bot's clock).
+    [ok] = one_host_clock(kb, timed(healthy(), sent=NOW - 0.05, round_trip_s=0.2))
+    assert ok.status == "ok" and ok.host == "app1" and "bot's clock within 2 s" in ok.summary
+    assert any("between -0.150 and +0.050 s" in e for e in ok.evidence)
+    [ahead] = one_host_clock(kb, timed(healthy(), sent=NOW - 5.0, round_trip_s=0.3))
+    assert ahead.status == "warn" and "clock_skew" in ahead.conditions
+    assert "app1 is +5.0 s off the bot's clock (at least +4.7 s given the 0.3 s round trip" in ahead.summary
+    assert any("between +4.700 and +5.000 s" in e for e in ahead.evidence)
+    # behind: whatever the round trip, the host's time is before the send
+    [behind] = one_host_clock(kb, timed(healthy(), sent=NOW + 4.0, round_trip_s=30.0))
+    assert behind.status == "warn" and "-4.0 s off the bot's clock" in behind.summary
+
+
+def test_one_host_clock_is_cannot_tell_when_the_round_trip_hides_the_skew(kb: KnowledgeBase) -> None:
+    # in sync, but a 3 s answer: the offset is only known to lie within [-2.8, +0.2] s
+    [slow] = one_host_clock(kb, timed(healthy(), sent=NOW - 0.2, round_trip_s=3.0))
+    assert slow.status == "unknown" and "cannot_tell" in slow.conditions
+    assert "between -2.8 and +0.2 s" in slow.summary and slow.needs and "another host" in slow.needs
+    # 3 s ahead with a 2 s answer: somewhere in [+1, +3] s, across the threshold: never ok, never a guess
+    [ahead] = one_host_clock(kb, timed(healthy(), sent=NOW - 3.0, round_trip_s=2.0))
+    assert ahead.status == "unknown"
+    # no readable clock, or no send time: cannot tell, with what is needed
+    [blind] = one_host_clock(kb, timed(healthy(now="date: invalid"), sent=NOW, round_trip_s=0.1))
+    assert blind.status == "unknown" and blind.needs and "`date`" in blind.needs
+    [untimed] = one_host_clock(kb, fake_host(healthy()))
+    assert untimed.status == "warn"  # FakeTransport stamps the send time now: a 2023 clock is far behind
+    # a transport that gives no send time (FakeTransport stamps a zero itself, hence -1)
+    [unstamped] = one_host_clock(kb, timed(healthy(), sent=-1.0, round_trip_s=0.1))
+    assert unstamped.status == "unknown" and unstamped.needs and "started_at" in unstamped.needs
+
+
+def test_a_host_whose_clock_cannot_be_read_is_said_beside_the_others(kb: KnowledgeBase) -> None:
+    res, _ = run(
+        kb,
+        {
+            "app1": timed(healthy(), sent=NOW - 0.05, round_trip_s=0.1),
+            "app2": timed(healthy(now=""), sent=NOW, round_trip_s=0.1),
+        },
+        ["mta"],
+    )
+    clock = {f.host: f for f in res.findings if f.check == "clock"}
+    assert clock["app2"].status == "unknown" and "gave no usable time" in clock["app2"].summary
+    assert clock["app1"].status == "ok" and "bot's clock" in clock["app1"].summary  # the only one left to compare
 
 
 def test_ip_affinities_shown_for_mail_not_sending(kb: KnowledgeBase, matcher: Matcher) -> None:

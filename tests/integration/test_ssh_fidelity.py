@@ -235,6 +235,16 @@ def test_clock_skew_between_hosts(fid: FidelityLab, kb: KnowledgeBase, matcher: 
     assert not [f for f in d.findings if f.check == "clock" and f.host in ("front", "crashed")]
 
 
+def test_clock_of_one_host_against_the_bots_over_ssh(fid: FidelityLab, kb: KnowledgeBase, matcher: Matcher) -> None:
+    # One host, nothing to compare with but the bot's own clock, bounded by the SSH round trip.
+    skew = _one(_check(fid, kb, matcher, ["web"], ["skewed"]), "skewed", "clock")
+    assert skew.status == "warn" and "+4." in skew.summary and "off the bot's clock" in skew.summary
+    assert any("offset from the bot's clock: between +" in e for e in skew.evidence)
+    fine = _one(_check(fid, kb, matcher, ["web"], ["front"]), "front", "clock")
+    assert fine.status in ("ok", "unknown"), fine.summary  # unknown only if the round trip took seconds
+    assert fine.status == "unknown" or "agrees with the bot's clock" in fine.summary
+
+
 def test_nothing_sent_changes_state_and_no_secret_leaves(fid: FidelityLab) -> None:
     before = {n: (h / "sim" / "invocations.log").read_text() for n, h in fid.homes.items()}
     for args in (["check", "watchdog"], ["check", "web"], ["diagnose", "mail not sending"], ["check", "mta", "--all"]):

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 
 from huey import crontab
 
+from bot.inventory import Environment
+
 _FIELDS = ("minute", "hour", "day", "month", "day_of_week")
 
 
@@ -56,3 +58,10 @@ class Schedule:
     def period_s(self) -> float:
         """About how often it runs (cron: taken as every minute at most), for leases and staleness."""
         return self.every_s if self.every_s is not None else 60.0
+
+
+def schedule_of(env: Environment) -> Schedule | None:
+    """The watch schedule of an environment, None when it has no `watch` block."""
+    if env.watch is None:
+        return None
+    return Schedule(every_s=env.watch.every, cron=env.watch.cron)

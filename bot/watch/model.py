@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.checks.base import API_HOST
 from bot.models import STATUS_ORDER, Finding, Status
 
 PROBLEM = frozenset({"warn", "fail", "error"})
@@ -83,7 +84,8 @@ class AlertState(BaseModel):
         what = f"{self.check} ({self.target})" if self.target else self.check
         if not self.module:
             return f"{self.host} {what}"
-        return f"{self.module}{'@' + self.instance if self.instance else ''} {what} on {self.host}"
+        where = "in the Campaign API" if self.host == API_HOST else f"on {self.host}"
+        return f"{self.module}{'@' + self.instance if self.instance else ''} {what} {where}"
 
     def snoozed(self, now: float) -> bool:
         return self.snoozed_until > now

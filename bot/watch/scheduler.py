@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.errors import ConfigError, StoreError
-from bot.inventory import Environment, Inventory
-from bot.schedule import Schedule
+from bot.inventory import Inventory
+from bot.schedule import schedule_of
 from bot.stores.base import StateStore
 from bot.watch.engine import Watch
 
@@ -25,12 +25,6 @@ log = logging.getLogger(__name__)
 Submit = Callable[[str, dict[str, Any], str | None], object]
 TICK_S = 1.0
 NS_RUNNING = "watch-running"
-
-
-def schedule_of(env: Environment) -> Schedule | None:
-    if env.watch is None:
-        return None
-    return Schedule(every_s=env.watch.every, cron=env.watch.cron)
 
 
 class WatchScheduler:

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, TextIO
 from bot.errors import ConfigError, UnknownNameError
 from bot.models import Diagnosis
 from bot.redact import strip_control
-from bot.schedule import Schedule
+from bot.schedule import Schedule, schedule_of
 from bot.watch.engine import Watch
 from bot.watch.model import AlertState, WatchRound
-from bot.watch.scheduler import schedule_of
 
 if TYPE_CHECKING:
     from bot.__main__ import Services

@@ -92,8 +92,8 @@ def test_a_paused_workflow_beside_a_failed_one_is_its_own_alert(kb: KnowledgeBas
     assert opened == {key(FAILED): FAIL.summary, key(PAUSED): HELD.summary}, "each root leads with its own problem"
     subjects = {a.subject for a in watch.open_alerts("prod")}
     assert subjects == {
-        f"wfserver@prod api_workflows ({FAILED}) on {API}",
-        f"wfserver@prod api_workflows ({PAUSED}) on {API}",
+        f"wfserver@prod api_workflows ({FAILED}) in the Campaign API",
+        f"wfserver@prod api_workflows ({PAUSED}) in the Campaign API",
     }
     # the paused workflow is resumed: only its alert recovers
     rnd = watch.apply(ENV, diag(FAIL, OTHERS_OK), T0 + 60)
@@ -188,5 +188,5 @@ def test_every_problem_of_the_simulated_fleet_is_its_own_alert(
     rnd = watch.apply(env, d, T0)
     assert rnd.problems == len(problems) and len(watch.open_alerts("prod")) == len(problems)
     subjects = {e.subject for e in rnd.events}
-    assert f"wfserver@prod api_workflows ({FAILED}) on {API}" in subjects
-    assert f"wfserver@prod api_workflows ({PAUSED}) on {API}" in subjects
+    assert f"wfserver@prod api_workflows ({FAILED}) in the Campaign API" in subjects
+    assert f"wfserver@prod api_workflows ({PAUSED}) in the Campaign API" in subjects

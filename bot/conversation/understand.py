@@ -202,8 +202,9 @@ class Understanding:
         self._offtopic = [words(w) for w in kb.lexicon.offtopic_words if words(w)]
 
     # ------------------------------------------------------------------ names
-    def named_environments(self, toks: Sequence[str], inv: Inventory) -> tuple[list[str], str | None]:
-        """(the environments the question names, in order; an environment-like name it does not know).
+    def named_environments(self, toks: Sequence[str], inv: Inventory) -> tuple[list[str], str | None, str | None]:
+        """(the environments the question names, in order; an environment-like name it does not know;
+        a strong environment word it does not know, standing alone: "(staging)", "staging:").
 
         A known name counts after "on"/"in"/"env", before "environment", after "and" following another
         environment, or when it is long enough not to be an everyday word ("acc" is also Adobe Campaign
@@ -215,6 +216,7 @@ class Understanding:
         hosts = {h.name.lower() for e in inv.environments.values() for h in e.hosts}
         found: list[str] = []
         unknown: str | None = None
+        loose: str | None = None
         for i, t in enumerate(toks):
             prev = toks[i - 1] if i > 0 else ""
             nxt = toks[i + 1] if i + 1 < len(toks) else ""
@@ -226,8 +228,10 @@ class Understanding:
                     found.append(names[t])
                 continue
             env_like = t in self._env_words
-            if (
-                (env_like and (t in _STRONG_ENV or placed))
+            if env_like and t in _STRONG_ENV and not placed:
+                loose = loose or t  # "(staging)": counts when the question is about Campaign at all
+            elif (
+                (env_like and placed)
                 or (
                     (prev in _ENV_NOUNS or nxt in _ENV_NOUNS)
                     and _NAME_LIKE.fullmatch(t)
@@ -245,7 +249,7 @@ class Understanding:
                 or self._near_environment(t, names, prev in _PREPOSITIONS)
             ):
                 unknown = unknown or t
-        return found, unknown
+        return found, unknown, loose
 
     def _near_environment(self, t: str, names: dict[str, str], after_preposition: bool) -> bool:
         for n in names:
@@ -416,7 +420,11 @@ class Understanding:
         toks = tokens(text)
 
         # -- names: an unknown or contradictory one stops here, before anything runs
-        named, unknown_env = self.named_environments(toks, inv)
+        named, unknown_env, loose_env = self.named_environments(toks, inv)
+        if unknown_env is None and loose_env is not None and not named:
+            # "mail not sending (staging)" is refused; "who broke the staging database" is not about Campaign.
+            about = bool(self.matcher.match(self._without_hosts(text, inv))) or self.names_nothing(text, True, inv)
+            unknown_env = loose_env if about else None
         if unknown_env is not None:
             return Refusal(
                 why="unknown_environment",

@@ -92,7 +92,9 @@ def test_health_questions_that_name_nothing_specific_sweep_every_host(world: Wor
     assert set(r.plan.hosts) == {"app1", "app2"}
 
 
-@pytest.mark.parametrize("text", ["is there a problem with my laptop?", "my printer is broken", "hello"])
+@pytest.mark.parametrize(
+    "text", ["is there a problem with my laptop?", "my printer is broken", "hello", "who broke the staging database"]
+)
 def test_other_questions_stay_off_topic(world: World, text: str) -> None:
     r = ask(world, text)
     assert isinstance(r, Help) and r.not_campaign and nothing_ran(world)

@@ -22,7 +22,10 @@ assignments in JSON/YAML/XML/INI/URL/header syntax with *bounded* values (its ke
 of the line, which would destroy evidence such as a Campaign error code after the value), Slack `xoxe`/`xapp`,
 `github_pat_`, Stripe test keys, Google `AIza`/`GOCSPX-`/`ya29.`, bare npm tokens, cut JWTs, Oracle
 `user/pass@host` and Campaign's `-setdblogin:...:db/password@server`, `Bearer`/`Basic` credentials, SMTP
-AUTH, and private key blocks as blocks (it only flags their BEGIN line).
+AUTH (the multi-line exchange, and every base64 argument of a one-line `AUTH LOGIN <user> <password>`),
+passwords in command lines (`mysql -pX`, `sshpass -p X`, `curl -u user:X`, `redis-cli -a X`; see "command
+lines" below for what `-p VALUE` takes), in prose (`with password 'X'`, `the password is X`) and in SQL
+(`IDENTIFIED BY X`, `PASSWORD 'X'`), and private key blocks as blocks (it only flags their BEGIN line).
 
 `install_log_redaction()` makes every log record of every logger (slack_sdk's DEBUG request/response
 logging included) pass through `redact`, message, arguments, exception and stack text alike.
@@ -640,6 +643,319 @@ def _targeted_spans(t: _Text) -> Iterator[Span]:
                 yield answer.span(1)
 
 
+def _positions(t: _Text, words: tuple[str, ...], pattern: re.Pattern[str]) -> list[int]:
+    """Where any of `words` (lower case) starts in the view: found with str.find on the lower-cased text, or
+    with `pattern` (the same words, ignoring case) when lower-casing moved the offsets."""
+    if t.ascii:
+        return sorted({p for w in words if w in t.lower for p in _find_all(t.lower, w)})
+    return [m.start() for m in pattern.finditer(t.view)]
+
+
+def _quoted_end(raw: str, start: int, q: str, level: int) -> int:
+    """`_closing_quote`, where a doubled quote (SQL `'it''s'`) is part of the value."""
+    end = _closing_quote(raw, start, q, level)
+    while not level and raw.startswith(q + q, end):
+        end = _closing_quote(raw, end + 2, q, level)
+    return end
+
+
+_UNQUOTED = re.compile(r"[^\"'`]*")
+
+
+def _word_value(text: str, raw: str, s: int, e: int) -> Span | None:
+    """The value in the word text[s:e] (an option's argument): inside its quotes when it opens with one (a
+    quoted value may hold spaces, so it can end after the word), else up to the first quote (the closing
+    quote of a string the command line sits in: `"cmd": "mysql -pX"`), without a `;`, `|` or `&` that ends
+    it (a shell line: `-pX; next`; `ps` output shows no quotes, so one inside a value is kept)."""
+    quote = _OPEN_QUOTE.match(raw, s, e)
+    if quote:
+        start = quote.end()
+        end = _quoted_end(raw, start, quote.group(0)[-1], len(quote.group(0)) - 1)
+        return (start, end) if end > start else None
+    unquoted = _UNQUOTED.match(text, s, e)
+    end = unquoted.end() if unquoted else s
+    while end > s and text[end - 1] in ";|&":  # `-pX;` or `-pX&&` in a shell line: the command ends there
+        end -= 1
+    return (s, end) if end > s else None
+
+
+# ---------------------------------------------------------------------------- command lines
+#
+# Command lines whose options carry a password, as a log, a shell history, `ps` output, a cron mail or a
+# `set -x` trace shows them. Read word by word from the command word to the end of that command (`|`,
+# `;`, `&&`, `&` or the line's end), so an option of another command on the same line (`ssh -p 22`,
+# `mkdir -p /x`) is never read as one of these:
+#
+# - mysql and its tools (mysqldump, mysqladmin, mariadb, ...): `-pVALUE` is the password, whatever it is.
+#   `-p VALUE` (a space between; `--password VALUE` too) is, for mysql itself, "prompt, then use database
+#   VALUE", but it is also what people type with a password; VALUE is hidden unless it is a number, a path
+#   (`/`, `~`, `.`), an option (`-h`) or a redirection (`<`), and, since it may be a database name, only
+#   where it stands (it is not looked for elsewhere in the text). `--password=VALUE` is a key/value
+#   assignment (below). psql is not one of these: its `-p` is a port.
+# - sshpass: `-p VALUE` / `-pVALUE` is always the password (sshpass has no port option), a number
+#   included; its options end at the wrapped command, whose own `-p` (`ssh -p 22`) is left alone.
+# - curl: the password part of `-u user:pw`, `--user user:pw`, `-U`/`--proxy-user` (`-u user` alone
+#   makes curl prompt: nothing to hide).
+# - redis-cli: `-a VALUE`, `--pass VALUE`.
+_CMD_WORDS = ("mysql", "mariadb", "sshpass", "curl", "redis-cli")
+_CMD_WORDS_RE = re.compile("(?i:" + "|".join(_CMD_WORDS) + ")")
+# A command word: maybe with its path, in a quoted string or a `$(...)`.
+_CMD_NAME = re.compile(
+    r"[\"'`($]*+(?:[^\s/]*+/)*+"
+    r"(mysql(?:dump|admin|import|check|show|pump|slap|binlog|sh)?|mariadb(?:-?(?:dump|admin|import|check|show|slap|binlog))?"
+    r"|sshpass|curl|redis-cli)(?:\.exe)?[\"'`;)]*+"
+)
+_CMD_WORD = re.compile(r"\S+")
+_CMD_WORD_END = re.compile(r"\S*")
+_NOT_MYSQL_PASSWORD = re.compile(r"[-/~.<>|&;(]|\d+$")
+_SSHPASS_ARG_OPTIONS = ("-f", "-d", "-P")
+_CURL_USER = re.compile(r"--(?:proxy-)?user(?:=|$)|-[uU]")
+
+
+def _command_name(text: str, s: int, e: int) -> str:
+    """Which of the commands above the word text[s:e] runs (`mysql`, `sshpass`, `curl`, `redis`), or ""."""
+    m = _CMD_NAME.fullmatch(text, s, e)
+    if not m:
+        return ""
+    name = m.group(1)
+    return "redis" if name == "redis-cli" else "mysql" if name.startswith(("mysql", "mariadb")) else name
+
+
+def _ends_command(word: str) -> bool:
+    return word[-1] in ";|&" or word[0] in ";|&"
+
+
+def _command_spans(t: _Text) -> Iterator[tuple[int, int, bool]]:
+    """Password spans in command lines (see above), each with whether it may be looked for elsewhere in
+    the text too (False for mysql's `-p VALUE`, which may be a database name)."""
+    text = t.view
+    positions = _positions(t, _CMD_WORDS, _CMD_WORDS_RE)
+    k = 0
+    line_end = 0
+    while k < len(positions):
+        pos = positions[k]
+        start = text.rfind("\n", line_end, pos) + 1
+        line_end = text.find("\n", pos)
+        line_end = len(text) if line_end < 0 else line_end
+        first = k
+        while k < len(positions) and positions[k] < line_end:
+            k += 1  # a line is read once, however many command words it holds
+        # From the word holding the first command word: what comes before it is no option of it.
+        start = max(start, text.rfind(" ", start, pos) + 1, text.rfind("\t", start, pos) + 1)
+        if _runs_a_command(text, start, line_end, positions[first:k]):
+            yield from _command_line(t, start, line_end, positions[first:k])
+
+
+def _runs_a_command(text: str, start: int, end: int, names: list[int]) -> bool:
+    """Whether a word of the line text[start:end] holding one of the command words at `names` is that command
+    (most lines that name one do not run it: `curl: (7) Failed to connect`, `MySQL error`). Linear in the
+    line: a word's start is looked for back to the previous command word only, its end a few characters on."""
+    word_start = start
+    previous = start
+    for pos in names:
+        word_start = max(word_start, text.rfind(" ", previous, pos) + 1, text.rfind("\t", previous, pos) + 1)
+        previous = pos
+        word_end = _CMD_WORD_END.match(text, pos, min(end, pos + 64))
+        if word_end and _command_name(text, word_start, word_end.end()):
+            return True
+    return False
+
+
+def _option_value(t: _Text, words: list[Span], i: int, at: int, e: int) -> tuple[Span | None, int]:
+    """The argument of an option word ending at `e`: attached from `at` when the word goes on after the option
+    (`-pX`, `--user=a:b`), else the next word, words[i]. Also returns the index of the word after it."""
+    if at < e:
+        return _word_value(t.view, t.raw, at, e), i
+    if i < len(words):
+        return _word_value(t.view, t.raw, *words[i]), i + 1
+    return None, i
+
+
+def _command_line(t: _Text, start: int, end: int, names: list[int]) -> Iterator[tuple[int, int, bool]]:
+    """The spans in the line text[start:end], whose command words start at `names`."""
+    text = t.view
+    words = [m.span() for m in _CMD_WORD.finditer(text, start, end)]
+    cmd = ""  # the command whose options are being read
+    taken = 0  # the end of a value already taken (a quoted one may span words)
+    n = 0  # the next command word in `names`
+    i = 0
+    while i < len(words):
+        s, e = words[i]
+        i += 1
+        while n < len(names) and names[n] < s:
+            n += 1
+        if s < taken:
+            continue  # inside a quoted value already taken
+        if n < len(names) and names[n] < e:  # a word holding a command word: the command itself?
+            name = _command_name(text, s, e)
+            if name:
+                cmd = "" if _ends_command(text[s:e]) else name  # `curl;`: the command ends with its word
+                continue
+        if not cmd:
+            if n == len(names):
+                return  # no command of these further on the line
+            continue
+        word = text[s:e]
+        value: Span | None = None
+        shared = True
+        if cmd == "mysql":
+            if word.startswith("-p") and len(word) > 2:
+                value = _word_value(text, t.raw, s + 2, e)
+            elif (
+                word in ("-p", "--password", "--pass")
+                and i < len(words)
+                and not _NOT_MYSQL_PASSWORD.match(text, *words[i])
+            ):
+                value, i, shared = _word_value(text, t.raw, *words[i]), i + 1, False
+        elif cmd == "sshpass":
+            if word.startswith("-p"):
+                value, i = _option_value(t, words, i, s + 2, e)
+            elif word in _SSHPASS_ARG_OPTIONS:
+                i += 1
+            elif not word.startswith("-"):
+                cmd = ""  # the wrapped command: its options are its own
+        elif cmd == "curl":
+            option = _CURL_USER.match(word)
+            if option:
+                userinfo, i = _option_value(t, words, i, s + option.end(), e)
+                colon = text.find(":", *userinfo) if userinfo else -1
+                if userinfo and 0 <= colon < userinfo[1] - 1:
+                    value = (colon + 1, userinfo[1])
+        elif cmd == "redis" and (word in ("-a", "--pass") or word.startswith("--pass=")):
+            value, i = _option_value(t, words, i, s + 7 if len(word) > 6 else e, e)
+        if value:
+            taken = value[1]
+            yield value[0], value[1], shared
+        if _ends_command(text[words[i - 1][0] : words[i - 1][1]]):
+            cmd = ""
+
+
+# ---------------------------------------------------------------------------- prose and SQL
+#
+# A password written in a sentence or a statement, with no `key=` before it:
+# - a quoted value right after the word: `Logon failed for 'admin' with password 'x'`, SQL
+#   `CREATE ROLE app LOGIN PASSWORD 'x'`, `password is 'x'`, MySQL `SET PASSWORD FOR 'u'@'h' = 'x'` and
+#   `PASSWORD('x')`;
+# - an unquoted value after "password is/was" (Dutch "wachtwoord is", German "Passwort ist"), unless it
+#   reads as a word (a status: "expired", "incorrect", "too short", "case-sensitive") or a small number
+#   (a count: "90 days", "8 characters"): a password is hidden when it holds a digit or a symbol;
+# - SQL `IDENTIFIED BY x` (Oracle, MySQL; `IDENTIFIED WITH plugin BY 'x'`, `BY PASSWORD`, `BY VALUES`):
+#   a quoted value always; an unquoted one when the line reads as SQL (USER, ROLE, GRANT, CONNECT TO
+#   before it), so that "process identified by pid 12" stays.
+_PHRASE_WORDS = ("password", "passwd", "pwd", "passphrase", "passwort", "wachtwoord", "kennwort")
+_PHRASE_WORDS_RE = re.compile("(?i:" + "|".join(_PHRASE_WORDS) + ")")
+_PHRASE = re.compile(
+    r"(?i:password|passwd|pwd|passphrase|passwort|wachtwoord|kennwort)(?:"
+    r"[ \t]+(?i:for)[ \t]+[^\s=]{1,256}+[ \t]*=[ \t]*"  # MySQL SET PASSWORD FOR 'u'@'h' = 'x'
+    r"|[ \t]*\([ \t]*"  # MySQL PASSWORD('x')
+    r"|[ \t]+(?:(?P<verb>(?i:is|was|ist|war))(?:[ \t]+(?i:now|still|set[ \t]+to|changed[ \t]+to))?[ \t]*:?[ \t]+)?)"
+)
+_PHRASE_VALUE = re.compile(r"[^\s\"'`]+")
+_CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
+_OPENERS = {v: k for k, v in _CLOSERS.items()}
+_NOT_A_PASSWORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*|\d{1,4}|\*+|(?i:n/a)")
+_IDENTIFIED = re.compile(
+    r"(?i)identified[ \t]+(?:by|with[ \t]+\S+[ \t]+(?:by|as))[ \t]+(?:password[ \t]+|values[ \t]+)?"
+    r"(?!random[ \t]+password\b)"
+)
+_IDENTIFIED_VALUE = re.compile(r"[^\s;'\"`]+")
+_SQL_CONTEXT = re.compile(r"(?i)\b(?:user|role|grant|connect[ \t]+to)\b")
+
+
+def _quoted_span(raw: str, pos: int) -> Span | None:
+    """The inside of a quoted value that opens at `pos` (possibly with escaped quotes), or None."""
+    if pos >= len(raw) or raw[pos] not in "\\\"'":
+        return None
+    quote = _OPEN_QUOTE.match(raw, pos)
+    if not quote:
+        return None
+    start = quote.end()
+    end = _quoted_end(raw, start, quote.group(0)[-1], len(quote.group(0)) - 1)
+    return (start, end) if end > start else None
+
+
+def _strip_sentence(text: str, s: int, e: int) -> Span:
+    """A word of a sentence without the punctuation around it: a full stop or comma after it, brackets
+    around it, a closing bracket after it that it does not open. `!` and `?` stay (passwords end with
+    them more often than these sentences do)."""
+    while e > s and text[e - 1] in ".,;:":
+        e -= 1
+    if e - s >= 2 and _CLOSERS.get(text[s]) == text[e - 1]:
+        s, e = s + 1, e - 1
+    elif e > s and text[e - 1] in ")]}>" and _OPENERS[text[e - 1]] not in text[s:e]:
+        e -= 1
+    while e > s and text[e - 1] in ".,;:":
+        e -= 1
+    return s, e
+
+
+def _phrase_spans(t: _Text) -> Iterator[Span]:
+    text, raw = t.view, t.raw
+    for pos in _positions(t, _PHRASE_WORDS, _PHRASE_WORDS_RE):
+        m = _PHRASE.match(text, pos)
+        if not m or not _starts_word(text, pos):
+            continue
+        quoted = _quoted_span(raw, m.end())
+        if quoted:
+            yield quoted
+        elif m.group("verb"):
+            bare = _PHRASE_VALUE.match(text, m.end())
+            if bare:
+                s, e = _strip_sentence(text, *bare.span())
+                if e > s and not _NOT_A_PASSWORD.fullmatch(text, s, e):
+                    yield s, e
+    if "identified" in t.lower:
+        for m in _IDENTIFIED.finditer(text):
+            if not _starts_word(text, m.start()):
+                continue
+            quoted = _quoted_span(raw, m.end())
+            if quoted:
+                yield quoted
+                continue
+            bare = _IDENTIFIED_VALUE.match(text, m.end())
+            line_start = text.rfind("\n", max(0, m.start() - 256), m.start()) + 1
+            if bare and _SQL_CONTEXT.search(text, max(line_start, m.start() - 256), m.start()):
+                yield bare.span()
+
+
+# SMTP AUTH with the whole exchange on one line (a client's debug log: `AUTH LOGIN <user> <password>`):
+# the base64 arguments after the first one (which `_RULES` takes), up to a word that is not one (a plain
+# word, a number, a mechanism name: `250-AUTH PLAIN LOGIN CRAM-MD5` is a capability list).
+_SMTP_MECHANISMS = r"PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI"
+_SMTP_AUTH = re.compile(r"(?i)AUTH[ \t]+(?:" + _SMTP_MECHANISMS + r")(?![\w-])")
+_SMTP_NEXT = re.compile(r"[ \t]+(\S+)")
+_SMTP_ARG = re.compile(r"[A-Za-z0-9+/]{4,}={0,2}")
+_SMTP_NOT_ARG = re.compile(r"[A-Z]?[a-z]+|[A-Z]+|\d+")
+_SMTP_MECHANISM = re.compile(r"(?i:" + _SMTP_MECHANISMS + r"|ANONYMOUS|EXTERNAL)")
+_AUTH_RE = re.compile("(?i:auth)")
+
+
+def _smtp_auth_spans(t: _Text) -> Iterator[Span]:
+    if "auth" not in t.lower:
+        return
+    text = t.view
+    for pos in _positions(t, ("auth",), _AUTH_RE):
+        m = _SMTP_AUTH.match(text, pos)
+        if not m or not _starts_word(text, pos):
+            continue
+        end = m.end()
+        for n in range(16):
+            arg = _SMTP_NEXT.match(text, end)
+            if not arg:
+                break
+            end = arg.end()
+            word = arg.group(1)
+            if word == REDACTED:
+                continue
+            if n == 0:  # the first argument is the rule's (`_RULES`); a mechanism there makes a capability list
+                if _SMTP_MECHANISM.fullmatch(word) or not _SMTP_ARG.match(word):
+                    break
+                continue
+            if not _SMTP_ARG.fullmatch(word) or _SMTP_NOT_ARG.fullmatch(word):
+                break
+            yield arg.span(1)
+
+
 def _at_line_start(text: str, pos: int) -> bool:
     line_start = text.rfind("\n", 0, pos) + 1
     return _LINE_PREFIX.fullmatch(text, line_start, pos) is not None
@@ -902,9 +1218,24 @@ def redact(text: str) -> str:
     view = _view(text)
     lower = view.lower()
     t = _Text(raw=text, view=view, lower=lower, ascii=len(lower) == len(view) and view.isascii())
-    spans = [*_ds_spans(t, eng), *_targeted_spans(t), *_assignment_spans(t), *_entropy_spans(t, eng)]
-    spans = [x for x in (_trim(text, s, e) for s, e in spans) if x[1] > x[0] and text[x[0] : x[1]] != REDACTED]
-    if not spans:
+    spans = [
+        *_ds_spans(t, eng),
+        *_targeted_spans(t),
+        *_phrase_spans(t),
+        *_smtp_auth_spans(t),
+        *_assignment_spans(t),
+        *_entropy_spans(t, eng),
+    ]
+    # Command-line values that may be something else (mysql's `-p VALUE` may be a database name) are
+    # hidden where they stand only.
+    here_only: list[Span] = []
+    for s, e, shared in _command_spans(t):
+        (spans if shared else here_only).append((s, e))
+    spans, here_only = (
+        [x for x in (_trim(text, s, e) for s, e in found) if x[1] > x[0] and text[x[0] : x[1]] != REDACTED]
+        for found in (spans, here_only)
+    )
+    if not spans and not here_only:
         return text
     # A value found once is hidden wherever else it appears (a password echoed in a later error line);
     # the longest few hundred are enough, and keep the pattern small on hostile input.
@@ -912,7 +1243,7 @@ def redact(text: str) -> str:
     if values:
         again = re.compile("|".join(re.escape(v) for v in reversed(values)))
         spans.extend(m.span() for m in again.finditer(text))
-    return _apply(text, _merge(spans))
+    return _apply(text, _merge([*spans, *here_only]))
 
 
 def redact_lines(lines: Iterable[str]) -> tuple[str, ...]:

@@ -462,7 +462,7 @@ class Matcher:
         if strong:
             if best < ABSTAIN_BELOW:
                 return []
-        elif (offtopic and not jargon) or best + bonus < self._threshold(toks) or self._looks_like_code(text):
+        elif (offtopic and not jargon) or best + bonus < self._threshold(toks) or self.looks_like_code(text):
             # not about Campaign, someone's desktop or office tools, or a pasted command line
             return []
         out: list[Match] = []
@@ -522,7 +522,7 @@ class Matcher:
             return None
         return _Hit(best[0], best[1], " ".join(t.raw for t in toks[best[0] : best[1]]))
 
-    def _looks_like_code(self, text: str) -> bool:
+    def looks_like_code(self, text: str) -> bool:
         """A pasted command line or code: `ls -la`, `export PATH=$PATH:...`, `import os, sys`."""
         if _SHELL_META.search(text):
             return True

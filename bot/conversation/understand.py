@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from rapidfuzz import fuzz
 
 from bot.conversation.replies import Clarify, Help, Intent, Plan, Question, Refusal
 from bot.diagnosis import asks_for_logs, select_modules
@@ -42,28 +41,90 @@ def _vocab(text: str) -> frozenset[str]:
 
 _SLACK_LINK = re.compile(r"<(?:https?|mailto|ftp|slack)://?[^>]*>|<mailto:[^>]*>")
 _SLACK_REF = re.compile(r"<[@#!][^>]*>")
+_BARE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?")
+_EMPHASIS = re.compile(r"(?<![\w*_~])[*_~]+(?=\S)|(?<=\S)[*_~]+(?![\w*_~])")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*")
-_PREPOSITIONS = frozenset({"on", "in", "op", "bij", "for", "voor", "from", "van", "at", "naar", "to"})
+_PREPOSITIONS = frozenset(
+    {"on", "in", "op", "bij", "for", "voor", "from", "van", "at", "naar", "to", "with", "met", "binnen", "within"}
+)
+# After an environment word, these keep it an environment ("on the staging server"); any other word
+# makes it a modifier ("test delivery", "staging table", "qa team", "dev laptop").
+_ENV_FOLLOWERS = frozenset(
+    {
+        "server",
+        "servers",
+        "host",
+        "hosts",
+        "machine",
+        "machines",
+        "instance",
+        "instances",
+        "platform",
+        "cluster",
+        "box",
+        "boxes",
+        "side",
+        "kant",
+        "site",
+        "too",
+        "ook",
+        "also",
+        "now",
+        "nu",
+        "again",
+        "weer",
+        "today",
+        "vandaag",
+        "please",
+        "pls",
+        "graag",
+        "as",
+        "als",
+        "but",
+        "maar",
+        "since",
+        "sinds",
+    }
+)
+_VERSION = re.compile(r"v?\d+(?:[._]\d+)*|build|versie|version|release")
 _ENV_NOUNS = frozenset({"env", "environment", "omgeving", "environments", "omgevingen"})
 _AGAIN = re.compile(
     r"\b(again|re-?run|retry|refresh|re-?check|once more|opnieuw|nogmaals|nog een keer|nog eens|herhaal)\b", re.I
 )
+# An error message or log line pasted into the question names hosts of its own (a relay, a database).
+_ERROR_TEXT = re.compile(
+    r"\b(error|errors|fout|failed|failure|unable|cannot|can't|could not|couldn't|kan niet|refused|timed out|"
+    r"timeout|exception)\b|\b[A-Z]{2,5}-\d{3,6}\b",
+    re.I,
+)
+_LOG_WORDS = re.compile(r"\b(logs?|logging|logboek|logbestand(en)?|logfile|tracefile)\b", re.I)
+_STILL = re.compile(
+    r"\b(still|nog steeds|nog altijd|nog steeds niet|and now|en nu|now what|same again)\b|^\s*(now|nu)\s*\??\s*$",
+    re.I,
+)
+_OR_NOT = re.compile(r"\b(or not|of niet|of nog niet)\b")
+_PRONOUN = re.compile(r"\b(it|they|them|that|het|ze|die|dat)\b", re.I)
 _FOLLOWUP_START = re.compile(r"^\s*(and|en|what about|how about|hoe zit het met|ook|also)\b", re.I)
 _RUNNING_WORDS = re.compile(
-    r"\b(running|runs|run|up|alive|started|active|draait|draaien|loopt|lopen|actief|gestart|aan)\b", re.I
+    r"\b(running|runing|runnning|runnig|runs|run|up|alive|started|active|draait|draaien|loopt|lopen|actief|"
+    r"gestart|aan)\b",
+    re.I,
 )
 _QUESTION_START = re.compile(r"^\s*(is|are|does|do|did|draait|draaien|loopt|lopen|staat|staan|werkt|check)\b", re.I)
 _NEGATION = re.compile(r"\b(not|no|never|niet|geen|nooit|dont|doesnt|isnt|arent|stopped|down|dead|crashed)\b", re.I)
 _HEALTH_WORDS = _vocab(
     """everything all alles overall health healthy status ok okay fine good goed gezond wrong broken mis kapot
     problem problems issue issues storing storingen something iets anything fout fouten red rood down
-    healthcheck sweep"""
+    healthcheck sweep error errors outage incident incidents alert alerts slow traag running draait
+    gestart plat"""
 )
 _SCOPE_WORDS = _vocab(
     """campaign adobe acc nlserver platform servers server fleet omgeving environment instance instances
     neolane everything alles hosts machines systems systeem systemen"""
 )
 _HOST_VERBS = frozenset({"check", "host", "server", "machine", "on", "op", "controleer", "bekijk", "node", "vm"})
+# Words after which a name with digits is a host ("check web01", "server mail01"), unlike "on" ("on el8").
+_HOST_NOUNS = frozenset({"check", "host", "server", "machine", "controleer", "bekijk", "node", "vm", "hostname"})
 _AND = frozenset({"and", "en", "or", "of", "&", "plus"})
 # Environment words that name an environment wherever they stand ("mail not sending (staging)");
 # the short or everyday ones (test, dev, acc, prod, stage, qa) need "on X", "X environment", "env X".
@@ -95,12 +156,20 @@ _ACK_WORDS = _vocab(
     great perfect nice cool prima mooi fijn fine good goed alles all sounds looks klinkt lijkt no problem np
     geen probleem solved resolved fixed opgelost got it yes ja yep yeah sure helder duidelijk clear
     understood will do doe ik i see zie ah oh aha awesome works werkt again weer now nu that dat was is
-    helps helped geholpen lovely thx much veel many"""
+    helps helped geholpen lovely thx much veel many het its appreciated green groen working runs running
+    back terug"""
+)
+_THANKS = _vocab("thanks thank thx tnx ty cheers bedankt dank dankje dankjewel merci")
+# Health words that make a question of one or two words a sweep ("status", "prod down"); "good",
+# "fine", "all" alone do not ("good morning").
+_PROBLEM_WORDS = _vocab(
+    """status health healthcheck sweep down broken kapot storing storingen problem problems issue issues wrong
+    mis red rood fout fouten error errors outage incident incidents alert alerts alarm slow traag plat"""
 )
 # Words that name nothing specific: with a health word (or a host word, or an environment and "check"),
 # a question made only of these is about everything ("is er iets mis?", "nothing works", "check prod").
 _GENERAL_WORDS = _vocab(
-    """is are was were be been being the a an it its there here any anything something nothing everything all
+    """meer more anymore langer longer ervoor sanity hand aan is are was were be been being the a an it its there here any anything something nothing everything all
     what whats why how hows who which with on in at of for to from and or now right still again please pls
     do does did doing we our us i me my you your have has had got get going go seems seem looks look very so
     too many much high low up out no not dont doesnt isnt arent wont cant works work working wrong broken
@@ -128,16 +197,33 @@ def _digit_confused(t: str, k: str) -> bool:
 
 
 def normalize(text: str) -> str:
-    """The question without Slack markup: mentions and links go, entities are decoded, spaces collapse."""
-    text = _SLACK_LINK.sub(" ", text[: MAX_QUESTION * 2])
+    """The question without Slack markup: mentions go, a link becomes its label (Slack links host
+    names: `<http://app1.example.com|app1.example.com>`), bold/italic/strike marks go, entities are
+    decoded, spaces collapse."""
+    text = _SLACK_LINK.sub(_link_label, text[: MAX_QUESTION * 2])
     text = _SLACK_REF.sub(" ", text)
+    text = _EMPHASIS.sub(" ", text)
     text = html.unescape(text)
     return " ".join(text.split())[:MAX_QUESTION]
 
 
+def _link_label(m: re.Match[str]) -> str:
+    """Slack links a bare host name the user typed (`<http://app1.example.com|app1.example.com>`):
+    that name is kept. Any other link (a page, a labelled link, mail) goes."""
+    inner = m.group(0)[1:-1]
+    target, _, label = inner.partition("|")
+    bare = re.sub(r"^(?:https?|ftp)://", "", target).rstrip("/")
+    if _BARE_HOST.fullmatch(bare) and (not label or label.rstrip("/") in (bare, target)):
+        return f" {bare} "
+    return " "
+
+
 def tokens(text: str) -> list[str]:
-    """Words with the characters host, instance and environment names may hold (`app-2`, `mta@prod`)."""
-    return [t.rstrip(".-").lower() for t in _TOKEN.findall(fold(text))]
+    """Words with the characters host, instance and environment names may hold (`nlprd-app01`,
+    `mta@prod`, `app1.example.com`): lower-cased, accents stripped, hyphens kept."""
+    plain = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return [t.rstrip(".-") for t in _TOKEN.findall(plain)]
 
 
 @dataclass(frozen=True)
@@ -199,39 +285,50 @@ class Understanding:
         self.resolver = resolver
         self._env_words = {fold(w) for w in kb.lexicon.environment_words}
         self._host_words = {w for p in kb.lexicon.host_words for w in words(p)}
+        # Modules whose own name the matcher reads as naming them (mta, wfserver), not an everyday word.
+        self._strong_names = {
+            m.name for m in kb.modules if any(x.mentioned and x.module == m.name for x in matcher.match(m.name))
+        }
         self._offtopic = [words(w) for w in kb.lexicon.offtopic_words if words(w)]
 
     # ------------------------------------------------------------------ names
-    def named_environments(self, toks: Sequence[str], inv: Inventory) -> tuple[list[str], str | None, str | None]:
-        """(the environments the question names, in order; an environment-like name it does not know;
-        a strong environment word it does not know, standing alone: "(staging)", "staging:").
+    def named_environments(
+        self, toks: Sequence[str], inv: Inventory, text: str = ""
+    ) -> tuple[list[str], list[str], str | None]:
+        """(the environments the question names, in order; known names of 4 letters or more standing
+        anywhere else ("prod workflows stuck"); an environment-like name it does not know).
 
-        A known name counts after "on"/"in"/"env", before "environment", after "and" following another
-        environment, or when it is long enough not to be an everyday word ("acc" is also Adobe Campaign
-        Classic). An unknown one is refused rather than answered from the default environment: a
-        strong environment word anywhere ("(staging)"), an environment word or a name with digits in
-        those positions ("the staging environment", "env eu2"), or a known name with a number or one
-        typo ("prd2", "on prdo")."""
+        A name counts where it stands as an environment: after "on"/"in"/"env"/"with" with nothing
+        after it but general words ("on staging", "in the staging environment", "on prod now"), before
+        "environment" or "server", in brackets or before a colon ("[prd]", "acc: ..."), as the last
+        word ("mail not sending acc"), after "check"/"status" ("check acc"), or in "is acc ok?". Not
+        before a version ("on ACC 7.3": the product) or a noun ("test delivery", "staging table").
+        An unknown one is refused rather than answered from the
+        default: an environment word or a name with digits in such a position, or a known name with
+        a number or one typo ("prd2", "on prdo")."""
         names = inv.environment_names()
         hosts = {h.name.lower() for e in inv.environments.values() for h in e.hosts}
+        low = text.lower()
         found: list[str] = []
+        loose_known: list[str] = []
         unknown: str | None = None
-        loose: str | None = None
         for i, t in enumerate(toks):
-            prev = toks[i - 1] if i > 0 else ""
-            nxt = toks[i + 1] if i + 1 < len(toks) else ""
             if t in hosts or "@" in t:
                 continue
-            placed = prev in _PREPOSITIONS or prev in _ENV_NOUNS or nxt in _ENV_NOUNS or (bool(found) and prev in _AND)
+            ref = self._env_ref(toks, i, low, bool(found))
             if t in names:
-                if (placed or len(t) >= 4 or len(toks) == 1) and names[t] not in found:
+                if ref and names[t] not in found:
                     found.append(names[t])
+                elif len(t) >= 4 and names[t] not in loose_known:
+                    loose_known.append(names[t])
                 continue
+            prev = toks[i - 1] if i > 0 else ""
+            nxt = toks[i + 1] if i + 1 < len(toks) else ""
             env_like = t in self._env_words
-            if env_like and t in _STRONG_ENV and not placed:
-                loose = loose or t  # "(staging)": counts when the question is about Campaign at all
-            elif (
-                (env_like and placed)
+            if env_like and ref == "position" and t not in _STRONG_ENV:
+                continue  # "mail not sending during test": a last word alone names only strong ones
+            if (
+                (env_like and ref)
                 or (
                     (prev in _ENV_NOUNS or nxt in _ENV_NOUNS)
                     and _NAME_LIKE.fullmatch(t)
@@ -246,10 +343,42 @@ class Understanding:
                     and t not in self._host_words
                     and not self._is_module_word(t)
                 )
-                or self._near_environment(t, names, prev in _PREPOSITIONS)
+                or self._near_environment(t, names, prev in _PREPOSITIONS and bool(ref))
             ):
                 unknown = unknown or t
-        return found, unknown, loose
+        return found, loose_known, unknown
+
+    @staticmethod
+    def _env_ref(toks: Sequence[str], i: int, low: str, after_env: bool) -> str:
+        """How token `i` stands as an environment name: "placed", "marked", "position", or "" (not)."""
+        t = toks[i]
+        prev = toks[i - 1] if i > 0 else ""
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if nxt and _VERSION.fullmatch(nxt):
+            return ""  # "on ACC 7.3", "to ACC v8": the product and its version
+        if nxt in _ENV_NOUNS or nxt in ("server", "servers", "omgeving"):
+            return "placed"
+        escaped = re.escape(t)
+        free = (
+            not nxt
+            or nxt in _GENERAL_WORDS
+            or nxt in _ENV_FOLLOWERS
+            or nxt in _PREPOSITIONS
+            or re.search(rf"\b{escaped}\s*[,.;!?)]", low) is not None  # "on prod, same as yesterday"
+        )
+        if len(toks) == 1:
+            return "placed"  # "acc?"
+        if (prev in _PREPOSITIONS or prev in _ENV_NOUNS or (after_env and prev in _AND)) and free:
+            return "placed"
+        if re.search(rf"[\[(]\s*{escaped}\s*[\])]|^\W*{escaped}\s*:", low):
+            return "marked"
+        if prev in _ASK_WORDS and free:
+            return "placed"  # "check acc", "status acc"
+        if prev in ("is", "are", "zijn", "was", "staat", "gaat", "doet") and (nxt in _HEALTH_WORDS or free):
+            return "placed"  # "is acc ok?", "hoe staat acc ervoor?"
+        if not nxt and i > 0:
+            return "position"  # "mail not sending acc"
+        return ""
 
     def _near_environment(self, t: str, names: dict[str, str], after_preposition: bool) -> bool:
         for n in names:
@@ -267,27 +396,45 @@ class Understanding:
                 return True  # "on prdo"
         return False
 
-    def named_hosts(self, toks: Sequence[str], inv: Inventory) -> tuple[list[tuple[Environment, Host]], str | None]:
+    def named_hosts(
+        self, toks: Sequence[str], inv: Inventory, text: str = ""
+    ) -> tuple[list[tuple[Environment, Host]], str | None]:
         """(the hosts the question names, a host-like name the inventory does not know).
 
-        Known: a host's name or address. Unknown: an IP address or a fully qualified name; a name
-        with digits after "check"/"host"/"server", or anywhere when it looks like a known host
-        ("app9" beside app1); a known host's name with a digit read as a letter ("appl" for "app1").
-        Versions and technical words ("on v8", "on rhel8", "utf8") are not hosts."""
+        Known: a host's name or address, or a fully qualified name whose first label is a host's
+        name. Unknown, refused: only in a host's place, never inside a pasted log line ("failed to
+        connect to 10.2.3.4", "rejected by mx1.gmail.com"): an IP address or a fully qualified name
+        after "check"/"on"/"host"/"server"; a name with digits after "check"/"host"/"server"
+        ("check web01"; not an all-capitals id such as WKF1234); a name like the known ones anywhere
+        ("app9" beside app1); a known name with a digit read as a letter ("check appl")."""
         by_address = {
             h.address.lower(): (e, h) for e in inv.environments.values() for h in e.hosts if h.address is not None
         }
         known = [h.name.lower() for e in inv.environments.values() for h in e.hosts]
         env_names = inv.environment_names()
+        capitals = {w.lower() for w in _TOKEN.findall(text) if w.isupper()}
+        # A pasted log line or error message names hosts of its own ("Unable to resolve host smtp.x",
+        # 'on host "pgdb02"'): only a short question, with the name unquoted, refuses an unknown one.
+        short = len(toks) <= 10 and not _ERROR_TEXT.search(text)
+        quoted = {q.lower() for q in re.findall(r"[\"'`‘’“”]([^\"'`‘’“”\s]+)[\"'`‘’“”]", text)}
         found: list[tuple[Environment, Host]] = []
         unknown: str | None = None
         for i, t in enumerate(toks):
             hit = inv.host_named(t) or by_address.get(t)
+            if hit is None and "." in t and not _IPV4.fullmatch(t):
+                hit = inv.host_named(t.split(".", 1)[0])  # app1.example.com
             if hit is not None:
                 if hit not in found:
                     found.append(hit)
                 continue
-            if unknown is None and self._host_like(t, toks[i - 1] if i > 0 else "", known, env_names):
+            prev = toks[i - 1] if i > 0 else ""
+            if (
+                unknown is None
+                and short
+                and t not in capitals
+                and t not in quoted
+                and self._host_like(t, prev, known, env_names)
+            ):
                 unknown = t
         return found, unknown
 
@@ -295,15 +442,17 @@ class Understanding:
         if "@" in t or t in env_names or self._is_module_word(t):
             return False
         if _IPV4.fullmatch(t):
-            return True
+            return prev in _HOST_VERBS
         if "." in t:
             last = t.rsplit(".", 1)[-1]
-            return bool(_FQDN.fullmatch(t)) and not last.isdigit() and last not in _FILE_EXT
+            fqdn = bool(_FQDN.fullmatch(t)) and not last.isdigit() and last not in _FILE_EXT
+            return fqdn and prev in _HOST_VERBS
         stem = re.sub(r"[-_]?\d+$", "", t)
         if t[0].isalpha() and re.search(r"\d", t):
             stems = {re.sub(r"[-_]?\d+$", "", k) for k in known}
-            similar = stem in stems or any(fuzz.ratio(t, k) >= 70 for k in known)
-            return (similar or prev in _HOST_VERBS) and (stem not in _NOT_HOST_PREFIX or stem in stems)
+            if stem in stems and len(stem) >= 2:
+                return True  # app9 beside app1
+            return prev in _HOST_NOUNS and stem not in _NOT_HOST_PREFIX
         return prev in _HOST_VERBS and any(_digit_confused(t, k) for k in known)
 
     def _is_module_word(self, t: str) -> bool:
@@ -329,12 +478,22 @@ class Understanding:
     def modules_named(self, toks: Sequence[str], matches: Sequence[Match]) -> tuple[Module, ...]:
         """Modules the question names: by name or alias ("web", "app server", "mta@prod"), or that the
         matcher found named."""
+        # Longest names first: "tracking log daemon" is trackinglogd, not also syslogd's "log daemon".
+        used = [False] * len(toks)
+        hits: list[tuple[int, Module]] = []
+        for n in (3, 2, 1):
+            for i in range(len(toks) - n + 1):
+                cand = " ".join(toks[i : i + n])
+                if any(used[i : i + n]) or len(cand) < 3:
+                    continue
+                m = self.resolver.exact(cand)
+                if m is not None:
+                    hits.append((i, m))
+                    used[i : i + n] = [True] * n
         out: list[Module] = []
-        for i, t in enumerate(toks):
-            for cand in (t, f"{t} {toks[i + 1]}" if i + 1 < len(toks) else ""):
-                m = self.resolver.exact(cand) if len(cand) >= 3 else None
-                if m is not None and m not in out:
-                    out.append(m)
+        for _, m in sorted(hits, key=lambda h: h[0]):
+            if m not in out:
+                out.append(m)
         for mt in matches:
             if mt.mentioned and self.kb.get(mt.module) not in out:
                 out.append(self.kb.get(mt.module))
@@ -342,14 +501,25 @@ class Understanding:
 
     def is_running_question(self, text: str, named: Sequence[Module]) -> bool:
         """ "is mta running?", "draait de wfserver?": yes/no per host, for the modules named."""
-        if not named or _NEGATION.search(fold(text)):
+        # "is mta running on app2 or not?" asks, it does not say it is down.
+        if not named or _NEGATION.search(_OR_NOT.sub(" ", fold(text))):
             return False
         return bool(_RUNNING_WORDS.search(text)) and (bool(_QUESTION_START.match(text)) or text.rstrip().endswith("?"))
 
     def is_acknowledgement(self, text: str) -> bool:
-        """ "ok thanks", "top, opgelost": a reply to the bot, not a question."""
+        """ "ok thanks", "top, opgelost", "mta is back, thanks!": a reply to the bot, not a question.
+        A thank-you with news in it counts too, unless it still reports a problem."""
         ws = words(text)
-        return bool(ws) and "?" not in text and len(ws) <= 6 and all(w in _ACK_WORDS for w in ws)
+        if not ws or "?" in text:
+            return False
+        if len(ws) <= 6 and all(w in _ACK_WORDS for w in ws):
+            return True
+        return (
+            len(ws) <= 15
+            and bool(set(ws) & _THANKS)
+            and not _NEGATION.search(fold(text))
+            and not set(ws) & (_PROBLEM_WORDS | {"but", "maar", "still", "nog"})
+        )
 
     def names_nothing(self, text: str, env_named: bool, inv: Inventory) -> bool:
         """A health question that names nothing specific: every word is general, a health word, a host
@@ -372,6 +542,8 @@ class Understanding:
         ]
         if specific:
             return False
+        if env_named and all(w in names for w in ws):
+            return True  # "acc?": how is that environment
         signal = any(
             w in _HEALTH_WORDS or w in self._host_words or w in _BREAKDOWN_WORDS
             for w in ws
@@ -381,10 +553,14 @@ class Understanding:
 
     def is_sweep(self, text: str, env_named: bool) -> bool:
         toks = words(text)
-        if not set(toks) & _HEALTH_WORDS or self.offtopic(text) or self.is_acknowledgement(text):
+        health = set(toks) & _HEALTH_WORDS
+        if "up" in toks and set(toks) & _SCOPE_WORDS:
+            health.add("up")  # "is campaign up?" (but not "what's up?")
+        if not health or self.offtopic(text) or self.is_acknowledgement(text):
             return False
         question = "?" in text or bool(_QUESTION_START.match(text))
-        return env_named or bool(set(toks) & _SCOPE_WORDS) or len(toks) <= 2 or (question and len(toks) <= 5)
+        short = len(toks) <= 2 and bool(set(toks) & _PROBLEM_WORDS)
+        return env_named or bool(set(toks) & _SCOPE_WORDS) or short or (question and len(toks) <= 5)
 
     def offtopic(self, text: str) -> bool:
         ws = words(text)
@@ -420,11 +596,11 @@ class Understanding:
         toks = tokens(text)
 
         # -- names: an unknown or contradictory one stops here, before anything runs
-        named, unknown_env, loose_env = self.named_environments(toks, inv)
-        if unknown_env is None and loose_env is not None and not named:
-            # "mail not sending (staging)" is refused; "who broke the staging database" is not about Campaign.
-            about = bool(self.matcher.match(self._without_hosts(text, inv))) or self.names_nothing(text, True, inv)
-            unknown_env = loose_env if about else None
+        named, loosely, unknown_env = self.named_environments(toks, inv, text)
+        if unknown_env is not None and not named and not self._about_campaign(text, inv):
+            unknown_env = None  # "who broke the staging database": not about Campaign, so not refused
+        if not named and q.env is None:
+            named = loosely[:1]  # "prod workflows stuck"; an explicit --env wins over a loose mention
         if unknown_env is not None:
             return Refusal(
                 why="unknown_environment",
@@ -457,7 +633,7 @@ class Understanding:
                     known=known_envs,
                 )
             named_env = given
-        host_hits, unknown_host = self.named_hosts(toks, inv)
+        host_hits, unknown_host = self.named_hosts(toks, inv, text)
         all_hosts = sorted(h.name for e in inv.environments.values() for h in e.hosts)
         if unknown_host is not None:
             return Refusal(
@@ -482,7 +658,13 @@ class Understanding:
         # -- which environment
         ctx_env = context.environment if context is not None and inv.find_environment(context.environment) else None
         channel = channel_env if channel_env and inv.find_environment(channel_env) else None
-        env: Environment | None = named_env or host_env
+        inst_env: Environment | None = None
+        early = self.named_instance(toks)
+        if early is not None and named_env is None and host_env is None:
+            # "mta@nlacc down": the instance says which environment
+            owners = [e for e in inv.environments.values() if early[1] in e.instances]
+            inst_env = owners[0] if len(owners) == 1 else None
+        env: Environment | None = named_env or host_env or inst_env
         if env is None and (ctx_env or channel):
             env = inv.environment(ctx_env or channel)
         if env is None and default_env:
@@ -503,7 +685,12 @@ class Understanding:
         matches = self.matcher.match(self._without_hosts(text, inv))
         if env is None:
             # Several environments and nothing says which: never pick one silently.
-            if not matches and not self.is_sweep(text, False) and not self.names_nothing(text, False, inv):
+            if (
+                not matches
+                and not self.is_sweep(text, False)
+                and not self.names_nothing(text, False, inv)
+                and not self.modules_named(toks, ())
+            ):
                 return Help(environments=known_envs, modules=tuple(self.kb.names))
             return Refusal(
                 why="unknown_environment",
@@ -529,25 +716,39 @@ class Understanding:
             if module.scope == "server":
                 instance = None
 
-        show_logs = asks_for_logs(text)
-        again = bool(_AGAIN.search(text))
-        env_switch = named_env is not None and (not matches or bool(_FOLLOWUP_START.match(text)))
-        logs_only = show_logs and not matches
+        show_logs = asks_for_logs(text) or (context is not None and bool(_LOG_WORDS.search(text)))
+        named_mods = self.modules_named(toks, matches)
+        follow_start = bool(_FOLLOWUP_START.match(text))
+        # "check again", "still broken", "nog steeds niet", "and now?": the same question once more
+        again = bool(_AGAIN.search(text) or (context is not None and _STILL.search(text))) and not named_mods
+        again = again and (not matches or (context is not None and bool(_STILL.search(text))))
+        env_switch = named_env is not None and not named_mods and not matches
+        logs_only = show_logs and not matches and not named_mods
+        if context is not None and context.host and hosts is None and named_env is None and show_logs:
+            hosts = self._hosts(env, context.host)  # "check app2", then "show the mta log": on app2
+        ctx_mods = tuple(self.kb.get(n) for n in context.modules if n in self.kb.names) if context is not None else ()
+        if context is not None and not named_mods and _PRONOUN.search(text) and _RUNNING_WORDS.search(text):
+            named_mods = ctx_mods  # "is it running on app2?" after "is mta running?"
 
         # -- follow-ups: only with a thread's context and nothing new to ask about
+        # ("is mta running?", then "and on acc?": again a yes/no per host)
+        again_intent: Intent = "running" if context is not None and context.intent == "running" else "followup"
         if context is not None and hosts is None and (again or env_switch or logs_only):
-            mods = tuple(self.kb.get(n) for n in context.modules if n in self.kb.names)
             same_host = self._hosts(env, context.host) if context.host and named_env is None else None
             return self.decision(
-                "followup", text, env, mods, same_host, (), show_logs or logs_only, rerun_of=context.question
+                again_intent, text, env, ctx_mods, same_host, (), show_logs or logs_only, rerun_of=context.question
             )
+        if context is not None and hosts is not None and not named_mods and ctx_mods and (follow_start or again):
+            # "and on app2?": the same question, on that host
+            return self.decision(again_intent, text, env, ctx_mods, hosts, (), show_logs, rerun_of=context.question)
         sweep_like = self.names_nothing(text, named_env is not None, inv)
         if (
             context is None
             and not matches
+            and not named_mods
             and not sweep_like
             and hosts is None
-            and (again or logs_only or (named_env is not None and _FOLLOWUP_START.match(text)))
+            and (again or logs_only or (named_env is not None and follow_start))
         ):
             return Help(
                 environment=env.name,
@@ -559,15 +760,18 @@ class Understanding:
                 + (", and name the module whose log you want ('show the mta log')." if logs_only else "."),
             )
 
-        named_mods = self.modules_named(toks, matches)
-        running = self.is_running_question(text, named_mods)
+        running = self.is_running_question(text, named_mods) or (
+            context is not None and context.intent == "running" and follow_start and bool(named_mods)
+        )  # "is mta running?", then "what about wfserver?"
 
         if hosts is not None:
             if running:
                 return self.decision(
                     "running", text, env, named_mods, hosts, tuple(matches), show_logs, instance=instance
                 )
-            picked = select_modules(matches, self.kb) if named_mods else list(self.host_modules())
+            picked = (
+                select_modules(matches, self.kb) if matches and named_mods else list(named_mods or self.host_modules())
+            )
             return self.decision("host", text, env, tuple(picked), hosts, tuple(matches), show_logs)
 
         if inst_hit is not None and (not matches or matches[0].module == inst_hit[0].name):
@@ -588,6 +792,12 @@ class Understanding:
                 "symptom", text, env, tuple(select_modules(matches, self.kb)), None, tuple(matches), show_logs
             )
 
+        strong = tuple(m for m in named_mods if m.name in self._strong_names)
+        if strong and not self.offtopic(text) and not self.matcher.looks_like_code(text):
+            # "wfserver won't start after the edit": no symptom the matcher knows, but the module is named
+            # by a name that is not an everyday word (unlike "export" in "export the Jira board").
+            return self.decision("module", text, env, strong, None, (), show_logs)
+
         if self.is_sweep(text, named_env is not None):
             return self.decision("sweep", text, env, self.host_modules(), None, (), show_logs)
 
@@ -596,6 +806,15 @@ class Understanding:
             environments=known_envs,
             modules=tuple(self.kb.names),
             not_campaign=True,
+        )
+
+    def _about_campaign(self, text: str, inv: Inventory) -> bool:
+        words_ = set(words(text))
+        return (
+            bool(self.matcher.match(self._without_hosts(text, inv)))
+            or self.names_nothing(text, True, inv)
+            or bool(words_ & _SCOPE_WORDS)
+            or bool(self.modules_named(tokens(text), ()))
         )
 
     @staticmethod

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.conversation.replies import Answer, Help, Question, Refusal
+from bot.conversation.understand import Decision, normalize
+from bot.inventory import parse_inventory
 from tests.harness.world import World
 
 
@@ -131,9 +133,9 @@ def test_a_running_question_on_one_host_says_so_for_that_host(world: World) -> N
         "check web01",
         "check host mail01",
         "why is app9 red",
-        "disk full on db1",
+        "disk full on server db1",
         "check appl",
-        "check app2.example.com",
+        "check web9.example.com",
         "check 10.9.9.9",
     ],
 )
@@ -143,8 +145,11 @@ def test_unknown_hosts_are_refused_with_the_known_ones(world: World, text: str) 
     assert "acc1, app1, app2" in r.reason and nothing_ran(world)
 
 
-def test_a_host_by_its_address_is_that_host(world: World) -> None:
-    r = ask(world, "check 10.0.0.2")
+@pytest.mark.parametrize(
+    "text", ["check 10.0.0.2", "check app2.example.com", "check <http://app2.example.com|app2.example.com>"]
+)
+def test_a_host_by_its_address_or_full_name_is_that_host(world: World, text: str) -> None:
+    r = ask(world, text)
     assert isinstance(r, Answer) and r.plan.hosts == ("app2",)
 
 
@@ -183,3 +188,149 @@ def test_chained_follow_ups_repeat_the_original_question(world: World) -> None:
     third = ask(world, "and on acc?", thread="CPROD:chain")
     assert isinstance(third, Answer) and third.plan.rerun_of == "mail not sending"
     assert third.plan.environment == "acc" and third.plan.modules == first.plan.modules
+
+
+# --- what a second review found: names inside real questions are not refusals -------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mta log says 'BAS-010010 Failed to connect to 10.20.30.40:25'",
+        "bounces: 554 5.7.1 mail rejected by mx1.gmail.com",
+        "mta error: Unable to resolve host smtp.acme-corp.internal",
+        "wfserver lost connection to database at 10.0.5.12",
+        "delivery stuck on DM7207",
+        "mta won't start on rocky9",
+        "mta crashes on x86_64",
+        "import stuck in staging step",
+        "the staging table of the import is empty",
+        "mail not sending for test delivery",
+        "proof sent to qa team never arrived",
+        "we are on ACC 7.3 build 9356, deliveries stuck",
+    ],
+)
+def test_names_inside_a_real_question_do_not_refuse_it(world: World, text: str) -> None:
+    r = ask(world, text)
+    assert not isinstance(r, Refusal), r
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("is mta running on nlprd-app01?", "nlprd-app01"),
+        ("check camp-acc-web1", "camp-acc-web1"),
+        ("check <http://nlprd-app01.acme.nl|nlprd-app01.acme.nl>", "nlprd-app01"),
+    ],
+)
+def test_hyphenated_host_names_are_hosts(world: World, text: str, host: str) -> None:
+    inv = parse_inventory(
+        {
+            "environments": {
+                "prod": {"hosts": [{"name": "nlprd-app01", "transport": "local"}]},
+                "acc": {"hosts": [{"name": "camp-acc-web1", "transport": "local"}]},
+            },
+            "default_environment": "prod",
+        },
+        "test",
+    )
+    q = Question(text=text, user="U", place="C")
+    d = world.core.understanding.decide(q, normalize(text), inv, None, None, None)
+    assert isinstance(d, Decision) and d.plan.hosts == (host,), d
+
+
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [
+        ("acc: mail not sending", "acc"),
+        ("[acc] workflows stuck", "acc"),
+        ("mail not sending acc", "acc"),
+        ("is acc ok?", "acc"),
+        ("acc?", "acc"),
+        ("check acc", "acc"),
+        ("prod workflows stuck", "prod"),
+    ],
+)
+def test_environments_written_the_way_people_write_them(world: World, text: str, env: str) -> None:
+    r = ask(world, text)
+    assert isinstance(r, Answer) and r.plan.environment == env, r
+
+
+@pytest.mark.parametrize("text", ["good morning", "morning all", "good night"])
+def test_greetings_run_nothing(world: World, text: str) -> None:
+    r = ask(world, text)
+    assert isinstance(r, Help) and nothing_ran(world)
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks, mta is running again", "mta is back, thanks!", "ok I restarted the mta, thanks", "it's fixed"]
+)
+def test_thanks_with_news_is_an_acknowledgement(world: World, text: str) -> None:
+    r = ask(world, text)
+    assert isinstance(r, Help) and r.brief and nothing_ran(world)
+
+
+def test_thanks_that_still_reports_a_problem_is_a_question(world: World) -> None:
+    r = ask(world, "thanks, but mail is still not sending")
+    assert isinstance(r, Answer) and "mta" in r.plan.modules
+
+
+@pytest.mark.parametrize("text", ["is campaign up?", "any errors today?", "we have an outage"])
+def test_more_vague_health_questions_sweep(world: World, text: str) -> None:
+    r = ask(world, text)
+    assert isinstance(r, Answer) and r.plan.intent == "sweep", r
+
+
+@pytest.mark.parametrize(("text", "module"), [("stat after config-prod.xml edit", "stat"), ("syslogd?", "syslogd")])
+def test_a_module_named_without_a_known_symptom_checks_that_module(world: World, text: str, module: str) -> None:
+    r = ask(world, text)
+    assert isinstance(r, Answer) and module in r.plan.modules, r
+
+
+@pytest.mark.parametrize("text", ["export the Jira board to csv", "wie doet de import van de nieuwe laptops?"])
+def test_everyday_words_that_are_module_names_stay_off_topic(world: World, text: str) -> None:
+    r = ask(world, text)
+    assert isinstance(r, Help) and r.not_campaign and nothing_ran(world)
+
+
+def test_slack_bold_and_the_tracking_log_daemon(world: World) -> None:
+    r = ask(world, "*is mta running?*")
+    assert isinstance(r, Answer) and r.plan.intent == "running" and r.plan.modules == ("mta",)
+    r = ask(world, "is the tracking log daemon running?")
+    assert isinstance(r, Answer) and r.plan.modules == ("trackinglogd",)
+    r = ask(world, "is mta running on app2 or not?")
+    assert isinstance(r, Answer) and r.plan.intent == "running" and r.plan.hosts == ("app2",)
+
+
+def test_an_instance_picks_its_environment(world: World) -> None:
+    r = ask(world, "mta@acc down", place="CELSE", thread=None)
+    assert isinstance(r, Answer) and r.plan.environment == "acc"
+
+
+@pytest.mark.parametrize("follow", ["still broken", "nog steeds niet", "and now?", "any errors in the log?"])
+def test_follow_ups_that_repeat_the_question(world: World, follow: str) -> None:
+    thread = f"CPROD:f.{abs(hash(follow))}"
+    first = ask(world, "mail not sending", thread=thread)
+    assert isinstance(first, Answer)
+    r = ask(world, follow, thread=thread)
+    assert isinstance(r, Answer) and r.plan.rerun_of == "mail not sending" and r.plan.modules == first.plan.modules, r
+
+
+def test_a_follow_up_with_a_new_symptom_is_a_new_question(world: World) -> None:
+    ask(world, "mail not sending", thread="CPROD:new")
+    r = ask(world, "now the wfserver is down again", thread="CPROD:new")
+    assert isinstance(r, Answer) and r.plan.modules[0] == "wfserver" and r.plan.rerun_of is None
+
+
+def test_running_follow_ups_stay_running_questions(world: World) -> None:
+    ask(world, "is mta running?", thread="CPROD:run")
+    r = ask(world, "and on app2?", thread="CPROD:run")
+    assert isinstance(r, Answer) and r.plan.intent == "running" and r.plan.hosts == ("app2",) and r.direct
+    r = ask(world, "what about wfserver?", thread="CPROD:run")
+    assert isinstance(r, Answer) and r.plan.intent == "running" and r.plan.modules == ("wfserver",)
+
+
+def test_logs_after_a_host_question_stay_on_that_host(world: World) -> None:
+    ask(world, "check app2", thread="CPROD:host")
+    r = ask(world, "show the mta log", thread="CPROD:host")
+    assert isinstance(r, Answer) and r.plan.hosts == ("app2",) and r.plan.show_logs

@@ -92,3 +92,16 @@ def test_ephemeral_errors_do_not_echo_button_values(bot: Bot) -> None:
     )
     sent = json.dumps([c.params for c in bot.fake.calls if c.method in ("chat.postEphemeral", "chat.postMessage")])
     assert "$(id)" not in sent and "<script>" not in sent and "forged-<value>" not in sent
+
+
+def test_an_acknowledgement_gets_a_short_reply_and_a_tick_and_runs_nothing(bot: Bot) -> None:
+    ts, _ = mention(bot, "ok thanks")
+    text = wait_thread(bot, ts, "Nothing checked")
+    assert "Checking" not in text
+    assert bot.fake.wait_for(
+        lambda: any(
+            c.params.get("timestamp") == ts and c.params.get("name") == "white_check_mark"
+            for c in bot.fake.of("reactions.add")
+        )
+    )
+    bot.fake.assert_all_valid()

@@ -599,7 +599,8 @@ class Understanding:
         named, loosely, unknown_env = self.named_environments(toks, inv, text)
         if unknown_env is not None and not named and not self._about_campaign(text, inv):
             unknown_env = None  # "who broke the staging database": not about Campaign, so not refused
-        if not named and q.env is None:
+        loose = not named and q.env is None and bool(loosely)
+        if loose:
             named = loosely[:1]  # "prod workflows stuck"; an explicit --env wins over a loose mention
         if unknown_env is not None:
             return Refusal(
@@ -643,6 +644,8 @@ class Understanding:
                 subject=unknown_host,
             )
         host_envs = {e.name for e, _ in host_hits}
+        if loose and named_env is not None and host_envs and named_env.name not in host_envs:
+            named_env = None  # a host says more than a word that happens to be an environment's name
         if host_hits and (len(host_envs) > 1 or (named_env is not None and named_env.name not in host_envs)):
             where = ", ".join(f"{h.name} is in {e.name}" for e, h in host_hits)
             if named_env is not None and len(host_envs) == 1:

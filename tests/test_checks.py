@@ -741,3 +741,60 @@ def test_scripts_stay_one_round_trip_with_the_new_checks(kb: KnowledgeBase) -> N
         for sid in ("env", "config", "ps", "cores", "devices", "system", "http:redir"):
             assert f":BEGIN:{sid}@@" in text
         assert text.splitlines()[0].startswith("CB_NOW=$(date")
+
+
+# ------------------------------------------------------------------ issue 7, after its audit: the host's own settings
+
+
+def _port(findings, module):  # type: ignore[no-untyped-def]
+    return [f for f in findings if f.host == "app1" and f.module == module and f.check == "ports"]
+
+
+def test_ports_are_the_ones_the_host_configures_not_only_the_defaults(kb: KnowledgeBase, matcher: Matcher) -> None:
+    """tomcat_port (inventory) / <web httpPort>, TRACE_ADDR (customer.sh) and <stat port> move the ports
+    (domain reference section 3.1: each is configurable); a healthy server on other ports is no failure."""
+    moved = "udp UNCONN 0 0 127.0.0.1:16666 0.0.0.0:*\nudp UNCONN 0 0 0.0.0.0:17777 0.0.0.0:*\ntcp LISTEN 0 1 0.0.0.0:9080 *:*"
+    conf = (
+        '### config-default.xml\n<web autoStart="true" httpPort="9080"/> <syslogd autoStart="true"/>\n'
+        '### config-prod.xml\n<mta autoStart="true"/> <stat autoStart="true" port="17777"/>'
+    )
+    env = "user neolane\nvar_dir /usr/local/neolane/nl6/var\nxtk_var_dir \ntmpdir \ntrace_addr localhost:16666\n"
+    h = healthy(ports=moved, config=conf, env=env)
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web", "syslogd", "stat"])
+    web, syslogd, stat = _port(d.findings, "web"), _port(d.findings, "syslogd"), _port(d.findings, "stat")
+    assert [f.status for f in (*web, *syslogd, *stat)] == ["ok", "ok", "ok"], [f.summary for f in d.findings]
+    assert "9080/tcp" in web[0].summary and 'httpPort="9080"' in web[0].summary
+    assert "16666/udp" in syslogd[0].summary and "TRACE_ADDR=localhost:16666" in syslogd[0].summary
+    assert "17777/udp" in stat[0].summary and "config-prod.xml" in stat[0].summary
+    assert web[0].target == "port 8080/tcp"  # the alert keeps its identity when the port moves
+    assert not [s for s in d.next_steps if s.command and "restart" in s.command and s.host == "app1"]
+    # the inventory's tomcat_port counts too (the configuration may not say it)
+    env2 = env_with(tomcat_port=9080)
+    h2 = healthy(ports=moved.replace("16666", "6666").replace("17777", "7777"))
+    res, _ = run_on(kb, env2, {"app1": fake_host(h2), "app2": fake_host(healthy())}, ["web"])
+    assert _port(res.findings, "web")[0].status == "ok" and "tomcat_port 9080" in _port(res.findings, "web")[0].summary
+
+
+def test_a_port_moved_elsewhere_is_checked_where_it_moved(kb: KnowledgeBase) -> None:
+    """syslogd on 6666 while TRACE_ADDR says 16666 is not listening where the modules send; the default
+    port open does not make it ok."""
+    env = "user neolane\nvar_dir /usr/local/neolane/nl6/var\nxtk_var_dir \ntmpdir \ntrace_addr localhost:16666\n"
+    conf = healthy()["config"].replace('<stat autoStart="true"/>', '<stat autoStart="true" port="17777"/>')  # type: ignore[union-attr]
+    res, _ = run(
+        kb, {"app1": fake_host(healthy(env=env, config=conf)), "app2": fake_host(healthy())}, ["syslogd", "stat"]
+    )
+    sys_f, stat_f = _port(res.findings, "syslogd")[0], _port(res.findings, "stat")[0]
+    assert sys_f.status == "fail" and "16666/udp" in sys_f.summary and "TRACE_ADDR" in sys_f.summary
+    assert stat_f.status == "fail" and "17777/udp" in stat_f.summary and "config-prod.xml" in stat_f.summary
+    assert "port_closed" in sys_f.conditions
+    # an inventory tomcat_port and an httpPort that disagree: either one listening is web listening
+    env2 = env_with(tomcat_port=9090)
+    conf2 = healthy()["config"].replace('<web autoStart="true"/>', '<web autoStart="true" httpPort="9080"/>')  # type: ignore[union-attr]
+    h = healthy(config=conf2, ports="tcp LISTEN 0 1 0.0.0.0:9080 *:*\nudp UNCONN 0 0 127.0.0.1:6666 *:*")
+    res2, _ = run_on(kb, env2, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web"])
+    w = _port(res2.findings, "web")[0]
+    assert w.status == "ok" and "9080/tcp" in w.summary
+    assert any("9090/tcp: tomcat_port 9090 in the inventory" in e for e in w.evidence)
+    h3 = healthy(config=conf2, ports="tcp LISTEN 0 1 0.0.0.0:8080 *:*")
+    w3 = _port(run_on(kb, env2, {"app1": fake_host(h3), "app2": fake_host(healthy())}, ["web"])[0].findings, "web")[0]
+    assert w3.status == "fail" and "9090/tcp or 9080/tcp" in w3.summary

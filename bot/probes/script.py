@@ -32,7 +32,8 @@ _URL_PATH_RE = re.compile(r"^/[A-Za-z0-9_./-]*$")
 
 # What may leave the host from the configuration files (they also hold database passwords and the
 # internal account's): these elements (serverConf.xml's module nodes, mta's <child> and its IP
-# affinities), and on them only these attributes. Everything else is dropped on the host.
+# affinities), and on them only these attributes (autoStart, memory limits, affinities, and the
+# listen ports of web (httpPort) and stat (port)). Everything else is dropped on the host.
 CONFIG_ELEMENTS = (
     "web",
     "syslogd",
@@ -64,6 +65,8 @@ CONFIG_ATTRIBUTES = (
     "address",
     "heloHost",
     "publicId",
+    "httpPort",
+    "port",
 )
 _XML_NAME_RE = re.compile(r"^_?[A-Za-z][A-Za-z0-9]*$")
 

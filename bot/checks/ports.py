@@ -9,8 +9,9 @@ sets it before it falls back on the knowledge base's default:
 - stat's: `<stat port=...>` in config-<instance>.xml / serverConf.xml
   (CC:installation/using/email-deliverability.md).
 
-When two sources name different ports (the inventory says one, the configuration another), a socket
-on either is the module listening (never a failure); the evidence names both.
+When the inventory names another port than the host (its configuration, or the default), a socket on
+either is the module listening, never a failure: nothing on the inventory's port while the host's own
+is open is a warning about the inventory (the bot fetches ping.jsp there), not about the module.
 
 A module may list several ports: each finding has its port as `target` (one alert per port, by the
 knowledge base's port, so that moving the port does not make it a new alert).
@@ -62,33 +63,27 @@ def _valid(value: str) -> int | None:
 
 def expected_ports(
     ctx: HostContext, facts: HostFacts, module: Module, instance: str | None, port: Port
-) -> list[Expected]:
-    """The ports this host says the module listens on, the inventory first, then the configuration,
-    then the environment; the knowledge base's default when none says anything. Values that are not
-    a port number are skipped (and named as such)."""
+) -> tuple[Expected | None, list[Expected]]:
+    """(what the inventory says, what the host says): the host's ports are the configuration's and
+    the environment's, else the knowledge base's default. A value that is not a port number is skipped."""
     src = CONFIGURABLE.get((module.name, port.port))
     if src is None:
-        return [Expected(port.port, "default")]
-    out: list[Expected] = []
+        return None, [Expected(port.port, "default")]
+    inventory = None
     if src.inventory and src.inventory in ctx.host.model_fields_set:
         value = getattr(ctx.host, src.inventory)
-        out.append(Expected(int(value), f"{src.inventory} {value} in the inventory"))
+        inventory = Expected(int(value), f"{src.inventory} {value} in the inventory")
+    host: list[Expected] = []
     if src.element and src.attribute:
         got = facts.setting(src.element, src.attribute, module.scope, instance)
-        if got is not None:
-            value, file = got
-            n = _valid(value)
-            if n is not None:
-                out.append(Expected(n, f'<{src.element} {src.attribute}="{value}"> in {file}'))
+        n = _valid(got[0]) if got is not None else None
+        if got is not None and n is not None:
+            host.append(Expected(n, f'<{src.element} {src.attribute}="{got[0]}"> in {got[1]}'))
     if src.trace_addr:
         n, why = syslogd_port(facts.env.trace_addr)
         if why != "default":
-            out.append(Expected(n, why))
-    unique: list[Expected] = []
-    for e in out:
-        if all(u.port != e.port for u in unique):
-            unique.append(e)
-    return unique or [Expected(port.port, "default")]
+            host.append(Expected(n, why))
+    return inventory, host or [Expected(port.port, "default")]
 
 
 class PortsCheck(ModuleCheck):
@@ -105,7 +100,11 @@ class PortsCheck(ModuleCheck):
             if not port.check or port.direction != "listen":
                 continue
             target = f"port {port.port}/{port.proto}"
-            expected = expected_ports(ctx, facts, module, instance, port)
+            inventory, host = expected_ports(ctx, facts, module, instance, port)
+            expected = [
+                *([inventory] if inventory else []),
+                *(e for e in host if not inventory or e.port != inventory.port),
+            ]
             labels = " or ".join(f"{e.port}/{port.proto}" for e in expected)
             sources = [f"{e.port}/{port.proto}: {e.source}" for e in expected]
             if listening is None:
@@ -122,9 +121,24 @@ class PortsCheck(ModuleCheck):
                     target=target,
                 )
                 continue
-            open_ = [e for e in expected if (port.proto, e.port) in listening]
-            if open_:
-                e = open_[0]
+            up = [e for e in expected if (port.proto, e.port) in listening]
+            if up and inventory and inventory not in up:
+                # The host listens where its own configuration says; the bot's inventory is what is wrong.
+                e = up[0]
+                yield finding(
+                    ctx,
+                    module,
+                    instance,
+                    self.name,
+                    "warn",
+                    f"{module.name} listens on {e.port}/{port.proto} ({e.source}), but nothing listens on "
+                    f"{inventory.port}/{port.proto}, the {inventory.source}: the bot fetches its pages there",
+                    sources,
+                    target=target,
+                )
+                continue
+            if up:
+                e = up[0]
                 said = "" if e.source == "default" else f" ({e.source})"
                 yield finding(
                     ctx,

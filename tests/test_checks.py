@@ -775,7 +775,7 @@ def test_ports_are_the_ones_the_host_configures_not_only_the_defaults(kb: Knowle
     assert _port(res.findings, "web")[0].status == "ok" and "tomcat_port 9080" in _port(res.findings, "web")[0].summary
 
 
-def test_a_port_moved_elsewhere_is_checked_where_it_moved(kb: KnowledgeBase) -> None:
+def test_a_port_moved_elsewhere_is_checked_where_it_moved(kb: KnowledgeBase, matcher: Matcher) -> None:
     """syslogd on 6666 while TRACE_ADDR says 16666 is not listening where the modules send; the default
     port open does not make it ok."""
     env = "user neolane\nvar_dir /usr/local/neolane/nl6/var\nxtk_var_dir \ntmpdir \ntrace_addr localhost:16666\n"
@@ -787,14 +787,76 @@ def test_a_port_moved_elsewhere_is_checked_where_it_moved(kb: KnowledgeBase) -> 
     assert sys_f.status == "fail" and "16666/udp" in sys_f.summary and "TRACE_ADDR" in sys_f.summary
     assert stat_f.status == "fail" and "17777/udp" in stat_f.summary and "config-prod.xml" in stat_f.summary
     assert "port_closed" in sys_f.conditions
-    # an inventory tomcat_port and an httpPort that disagree: either one listening is web listening
+    # an inventory tomcat_port and an httpPort that disagree: either one listening is web listening; the
+    # inventory's port closed while the host's own is open is the inventory's mistake (a warning, no restart)
     env2 = env_with(tomcat_port=9090)
     conf2 = healthy()["config"].replace('<web autoStart="true"/>', '<web autoStart="true" httpPort="9080"/>')  # type: ignore[union-attr]
     h = healthy(config=conf2, ports="tcp LISTEN 0 1 0.0.0.0:9080 *:*\nudp UNCONN 0 0 127.0.0.1:6666 *:*")
-    res2, _ = run_on(kb, env2, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web"])
-    w = _port(res2.findings, "web")[0]
-    assert w.status == "ok" and "9080/tcp" in w.summary
+    d = check_on(kb, matcher, env2, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web"])
+    w = _port(d.findings, "web")[0]
+    assert w.status == "warn" and "web listens on 9080/tcp" in w.summary and "tomcat_port 9090" in w.summary
+    assert not w.conditions and not [s for s in d.next_steps if s.command == "nlserver restart web"]
     assert any("9090/tcp: tomcat_port 9090 in the inventory" in e for e in w.evidence)
+    h4 = healthy(config=conf2, ports="tcp LISTEN 0 1 0.0.0.0:9090 *:*")
+    w4 = _port(run_on(kb, env2, {"app1": fake_host(h4), "app2": fake_host(healthy())}, ["web"])[0].findings, "web")[0]
+    assert w4.status == "ok" and "tomcat_port 9090 in the inventory" in w4.summary
     h3 = healthy(config=conf2, ports="tcp LISTEN 0 1 0.0.0.0:8080 *:*")
     w3 = _port(run_on(kb, env2, {"app1": fake_host(h3), "app2": fake_host(healthy())}, ["web"])[0].findings, "web")[0]
     assert w3.status == "fail" and "9090/tcp or 9080/tcp" in w3.summary
+
+
+TRACKING = {
+    "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6 MB\nsyslogd@default (2) - 7 MB\ntrackinglogd@default (7) - 45 MB\n"
+    "web@default (5) - 50 MB",
+    "config": '### config-default.xml\n<trackinglogd autoStart="true"/><syslogd autoStart="true"/><web autoStart="true"/>',
+}
+
+
+def test_a_section_the_host_did_not_finish_is_cannot_tell_never_read_as_complete(kb: KnowledgeBase) -> None:
+    """A listing cut by the deadline (a redir/log folder of 20,000 files) says nothing about the folder:
+    "cannot tell", with what is needed; the sections before it still count."""
+    h = healthy(**TRACKING, **{"redir:prod": "1700000000 1 0x0000000000000001.log\n"})
+    res, _ = run(kb, {"app1": fake_host(h, stop_after="redir:prod"), "app2": fake_host(healthy())}, ["trackinglogd"])
+    mine = [f for f in res.findings if f.host == "app1"]
+    run_error = [f for f in mine if f.check == "run"]
+    assert run_error and run_error[0].status == "error" and "redir" in run_error[0].summary
+    tl = [f for f in mine if f.check == "tracking_logs"]
+    assert len(tl) == 1 and tl[0].status == "unknown" and "did not finish" in tl[0].summary
+    assert "no tracking log files" not in tl[0].summary and tl[0].needs and "command_timeout_s" in tl[0].needs
+    assert next(f for f in mine if f.check == "process").status == "ok"  # read before the deadline: still told
+    later = [f for f in mine if f.check in ("cores", "system", "disk", "redir_test")]
+    assert later and all(f.status == "unknown" and "did not finish" in f.summary for f in later)
+    assert all(f.module == "web" for f in mine if f.check == "redir_test")
+    # a log the host did not finish: that log only
+    h2 = healthy(**{"log:var/prod/log/mta.log": "2023-11-14T22:10:00.000Z\t1\t1\t1\terror\tlog\tPGS-2"})
+    res2, _ = run(
+        kb, {"app1": fake_host(h2, stop_after="log:var/prod/log/mta.log"), "app2": fake_host(healthy())}, ["mta"]
+    )
+    log = [f for f in res2.findings if f.host == "app1" and f.check == "log"]
+    assert log and log[0].status == "unknown" and log[0].target == "var/prod/log/mta.log"
+    assert "error entr" not in log[0].summary
+
+
+def test_tracking_logs_only_on_hosts_set_up_to_write_them(kb: KnowledgeBase) -> None:
+    """An empty (or old) redir/log folder on a host where trackinglogd neither runs nor is enabled is not a
+    tracking-server problem; on a tracking server it is a warning, labelled a heuristic."""
+    empty = {"redir:prod": "count 0\n"}
+    res, _ = run(kb, {"app1": fake_host(healthy(**empty)), "app2": fake_host(healthy())}, ["tracking"])
+    assert not [f for f in res.findings if f.check == "tracking_logs" and f.status != "ok"]
+    res, _ = run(kb, {"app1": fake_host(healthy(**TRACKING, **empty)), "app2": fake_host(healthy())}, ["tracking"])
+    f = next(x for x in res.findings if x.host == "app1" and x.check == "tracking_logs")
+    assert f.status == "warn" and "no tracking log files" in f.summary and "heuristic" in f.summary
+    old = {"redir:prod": f"{NOW - 600 * 60} 1 0x0000000000000001.log\ncount 1\n"}
+    res, _ = run(kb, {"app1": fake_host(healthy(**TRACKING, **old)), "app2": fake_host(healthy())}, ["trackinglogd"])
+    f = next(x for x in res.findings if x.host == "app1" and x.check == "tracking_logs")
+    assert f.status == "warn" and "600 min old" in f.summary and "heuristic" in f.summary
+    # files counted, but no host tool could date them: cannot tell, never "no files"
+    undated = {"redir:prod": "count 20000\n"}
+    res, _ = run(kb, {"app1": fake_host(healthy(**TRACKING, **undated)), "app2": fake_host(healthy())}, ["tracking"])
+    f = next(x for x in res.findings if x.host == "app1" and x.check == "tracking_logs")
+    assert f.status == "unknown" and "20000 file(s)" in f.summary and f.needs
+    # trackinglogd's configuration unreadable and not running: an empty folder is "cannot tell"
+    unreadable = healthy(**empty, config="### config-default.xml UNREADABLE\n### serverConf.xml UNREADABLE")
+    res, _ = run(kb, {"app1": fake_host(unreadable), "app2": fake_host(healthy())}, ["tracking"])
+    f = next(x for x in res.findings if x.host == "app1" and x.check == "tracking_logs")
+    assert f.status == "unknown" and f.needs and "serverConf.xml" in f.needs

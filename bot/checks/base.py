@@ -25,7 +25,7 @@ from bot.checks.facts import HostContext, HostFacts
 from bot.inventory import Environment
 from bot.kb.models import Condition, Module
 from bot.models import Finding, Status
-from bot.probes.script import Section
+from bot.probes.script import Section, describe
 from bot.redact import redact, redact_lines
 
 MAX_EVIDENCE = 8
@@ -64,6 +64,39 @@ def finding(
     )
 
 
+def unfinished(facts: HostFacts, sections: Iterable[Section]) -> list[Section]:
+    """The sections the host did not run to their end (the deadline, the output cap, an early exit)."""
+    return [sec for sec in sections if not facts.finished(sec.id)]
+
+
+def unfinished_finding(
+    ctx: HostContext,
+    facts: HostFacts,
+    module: Module | None,
+    instance: str | None,
+    check: str,
+    pending: Sequence[Section],
+    *,
+    target: str | None = None,
+) -> Finding:
+    """ "Cannot tell" for a check whose probe did not finish on the host: what it read is partial, and a
+    partial listing read as the whole one would be a false answer ("no tracking log files")."""
+    what = describe(pending[0])
+    return finding(
+        ctx,
+        module,
+        instance,
+        check,
+        "unknown",
+        f"cannot tell ({check}): `{what}` did not finish on {ctx.host.name}: {facts.why_unfinished}",
+        (),
+        ("cannot_tell",),
+        needs=f"the host to answer within command_timeout_s (now {ctx.host.command_timeout_s:g} s), or a longer "
+        "command_timeout_s for this host",
+        target=target,
+    )
+
+
 class Check(abc.ABC):
     """Common part of every check: a unique `name` and an `order` among the findings."""
 
@@ -91,13 +124,32 @@ class ModuleCheck(Check):
     def evaluate(self, ctx: HostContext, facts: HostFacts) -> list[Finding]:
         out: list[Finding] = []
         for module, instance in ctx.targets(self.name):
-            if self.always or facts.concerns(module, instance):
+            if not (self.always or facts.concerns(module, instance)) or not self.applies_to(
+                ctx, facts, module, instance
+            ):
+                continue
+            pending = [] if self.partial else unfinished(facts, self.module_sections(ctx, module, instance))
+            if pending:
+                out.append(self.unfinished_finding(ctx, facts, module, instance, pending))
+            else:
                 out.extend(self.check(ctx, facts, module, instance))
         return out
 
     # A check that always reports (the process check says "not configured here"); the others are
     # skipped for a module that neither runs nor is meant to run on the host.
     always: ClassVar[bool] = False
+    # A check that tells itself which of its sections did not finish (one finding per log file);
+    # the others are "cannot tell" as a whole when one of their sections did not finish.
+    partial: ClassVar[bool] = False
+
+    def applies_to(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> bool:
+        """Whether the check says anything of this module here (e.g. health URLs only where web runs)."""
+        return True
+
+    def unfinished_finding(
+        self, ctx: HostContext, facts: HostFacts, module: Module | None, instance: str | None, pending: list[Section]
+    ) -> Finding:
+        return unfinished_finding(ctx, facts, module, instance, self.name, pending)
 
     @abc.abstractmethod
     def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:

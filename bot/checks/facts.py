@@ -74,8 +74,25 @@ class HostFacts:
     result: CommandResult
 
     def text(self, section_id: str) -> str | None:
+        """A section's output, None when it is not there or did not finish: half an answer (a listing
+        cut by the deadline) is never read as the whole one."""
         sec = self.sections.get(section_id)
-        return sec.text if sec is not None else None
+        return sec.text if sec is not None and sec.complete else None
+
+    def finished(self, section_id: str) -> bool:
+        """Whether the host ran the section to its end marker (it may have failed: see its exit code)."""
+        sec = self.sections.get(section_id)
+        return sec is not None and sec.complete
+
+    @property
+    def why_unfinished(self) -> str:
+        """Why a planned section has no complete output: the deadline, the output cap, or an early exit."""
+        res = self.result
+        if res.truncated:
+            return "the host sent more output than the bot reads, so it stopped reading"
+        if res.timed_out:
+            return f"the checks did not finish within {self.ctx.host.command_timeout_s:g} s (command_timeout_s)"
+        return f"the check script ended early (exit {res.exit_code})"
 
     @cached_property
     def pdump(self) -> p.Pdump:

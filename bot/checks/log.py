@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-from bot.checks.base import ModuleCheck, finding
+from bot.checks.base import ModuleCheck, finding, unfinished, unfinished_finding
 from bot.checks.facts import HostContext, HostFacts
 from bot.checks.log_writer import syslogd_writing
 from bot.kb.models import Module
@@ -48,6 +48,7 @@ def _utc(ts: int | None) -> str:
 class LogCheck(ModuleCheck):
     name = "log"
     order = 50
+    partial = True  # a log the host did not finish reading is "cannot tell"; the other logs still count
 
     def module_sections(self, ctx: HostContext, module: Module, instance: str | None) -> Iterable[Section]:
         if module.log_paths(instance):
@@ -58,9 +59,11 @@ class LogCheck(ModuleCheck):
 
     def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:
         for path in module.log_paths(instance):
-            sec = facts.sections.get(f"log:{path}")
-            if sec is not None:
-                yield self._one(ctx, facts, module, instance, path, sec)
+            pending = unfinished(facts, (s.log_rotated_tail(path), s.log_tail(path)))
+            if pending:
+                yield unfinished_finding(ctx, facts, module, instance, self.name, pending, target=path)
+                continue
+            yield self._one(ctx, facts, module, instance, path, facts.sections[f"log:{path}"])
 
     def _one(
         self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None, path: str, sec: p.SectionOutput

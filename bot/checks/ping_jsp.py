@@ -43,9 +43,12 @@ class PingJspCheck(ModuleCheck):
                 "http:ping", f"http://localhost:{ctx.host.tomcat_port}", "/nl/jsp/ping.jsp", timeout_s=http_timeout(ctx)
             )
 
+    def applies_to(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> bool:
+        return ctx.env.campaign_api is None and facts.runs_web()
+
     def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:
         sec = facts.sections.get("http:ping")
-        if sec is None or ctx.env.campaign_api is not None or not facts.runs_web():
+        if sec is None:
             return
         url = f"http://localhost:{ctx.host.tomcat_port}/nl/jsp/ping.jsp"
         ans = p.parse_http(sec.text, sec.exit_code)

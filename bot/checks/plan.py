@@ -7,7 +7,7 @@ I/O.
 
 from __future__ import annotations
 
-from bot.checks.base import ModuleCheck, finding
+from bot.checks.base import ModuleCheck, finding, unfinished, unfinished_finding
 from bot.checks.facts import BASE_SECTIONS, HostContext, HostFacts
 from bot.checks.registry import Registry
 from bot.models import Finding
@@ -70,7 +70,11 @@ def evaluate_host(
             out.extend(check.evaluate(ctx, facts))
     for host_check in registry.host_checks:
         if host_check.applies(ctx):
-            out.extend(host_check.evaluate(ctx, facts))
+            pending = unfinished(facts, host_check.sections(ctx))
+            if pending:
+                out.append(unfinished_finding(ctx, facts, None, None, host_check.name, pending))
+            else:
+                out.extend(host_check.evaluate(ctx, facts))
     return facts, _dedupe(out, registry)
 
 

@@ -34,6 +34,11 @@ from bot.redact import redact, redact_and_clip
 NEEDS_FRONT = "the front URL that serves /r/test for this host (front_url in the inventory), reachable from the host"
 
 
+def _under_web(f: Finding) -> Finding:
+    """/r/test is reported under web (its redirection module serves it), whichever module asked."""
+    return f.model_copy(update={"module": "web", "instance": None})
+
+
 class RedirTestCheck(ModuleCheck):
     name = "redir_test"
     order = 70
@@ -42,14 +47,20 @@ class RedirTestCheck(ModuleCheck):
     def module_sections(self, ctx: HostContext, module: Module, instance: str | None) -> Iterable[Section]:
         yield s.http_fetch("http:redir", ctx.host.front_url, "/r/test", follow=True, timeout_s=http_timeout(ctx))
 
+    def applies_to(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> bool:
+        return facts.runs_web() or facts.runs("trackinglogd") or ctx.front_url_configured
+
     def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:
         sec = facts.sections.get("http:redir")
         if sec is None:
             return
-        if not (facts.runs_web() or facts.runs("trackinglogd") or ctx.front_url_configured):
-            return
         for f in self._judge(ctx, facts, module, sec):
-            yield f.model_copy(update={"module": "web", "instance": None})
+            yield _under_web(f)
+
+    def unfinished_finding(
+        self, ctx: HostContext, facts: HostFacts, module: Module | None, instance: str | None, pending: list[Section]
+    ) -> Finding:
+        return _under_web(super().unfinished_finding(ctx, facts, module, instance, pending))
 
     def _judge(self, ctx: HostContext, facts: HostFacts, module: Module, sec: p.SectionOutput) -> Iterable[Finding]:
         url = f"{ctx.host.front_url}/r/test"

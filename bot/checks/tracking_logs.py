@@ -5,6 +5,9 @@ A HEURISTIC, and labelled so: Adobe's own test is "the Tracking workflow ran wit
 (hourly by default) without errors, and trackinglogd runs"; redirection log files only change when
 people click, so an old file may just mean a quiet hour (CC:production/using/tracking-logs-issues.md;
 domain reference section 9, fact 15). The age threshold is the host's `tracking_stale_min`.
+
+It is a check of tracking servers: where trackinglogd neither runs nor is meant to run (no autoStart,
+not in the inventory's `modules`), the folder's files are no one's job and nothing is said of them.
 """
 
 from __future__ import annotations
@@ -20,41 +23,69 @@ from bot.probes import script as s
 from bot.probes.script import Section
 
 
+def tracking_server(ctx: HostContext, facts: HostFacts) -> bool | None:
+    """Is this host meant to write tracking logs (a redirection server)? trackinglogd runs, or the
+    inventory's `modules` or autoStart enables it; None when the configuration could not be read."""
+    if facts.pdump.find("trackinglogd@default") is not None:
+        return True
+    if ctx.host.modules is not None:
+        return "trackinglogd" in (m.lower() for m in ctx.host.modules)
+    return facts.enabled_in("trackinglogd", "server", None)[0]
+
+
+HEURISTIC = "a heuristic: files only change when people click, Adobe's test is the Tracking workflow's last run"
+
+
 class TrackingLogsCheck(ModuleCheck):
     name = "tracking_logs"
     order = 60
     host_fact = True
-    always = True  # the redir folder tells by itself whether this is a redirection server
+    always = True  # the redir folder and trackinglogd's configuration tell whether this is a redirection server
 
     def module_sections(self, ctx: HostContext, module: Module, instance: str | None) -> Iterable[Section]:
         for inst in ctx.instances:
             yield s.redir_logs(inst)
 
     def check(self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Iterable[Finding]:
-        conf = facts.configured(module, None)
+        server = tracking_server(ctx, facts)
         for inst in ctx.instances:
-            sec = facts.sections.get(f"redir:{inst}")
-            if sec is None:
+            text = facts.text(f"redir:{inst}")
+            if text is None:
                 continue
-            redir = p.parse_redir(sec.text)
+            redir = p.parse_redir(text)
             rel = facts.shown(f"var/{inst}/redir/log/")
             if not redir.exists:
-                if conf:
+                if server:
                     yield finding(
                         ctx,
                         module,
                         inst,
                         self.name,
                         "fail",
-                        f"{rel} does not exist, but this host is set up to write tracking logs",
+                        f"{rel} does not exist, but this host is set up to write tracking logs (trackinglogd)",
                         (),
                         ("tracking_stale",),
                     )
                 continue  # not a redirection server
+            if server is False:
+                continue  # trackinglogd is not set up here: whatever the folder holds is not this host's job
+            ev = [f"{redir.count} file(s) in {rel}"]
             if redir.newest_mtime is None:
-                yield finding(
-                    ctx, module, inst, self.name, "warn", f"no tracking log files in {rel}", (), ("tracking_stale",)
-                )
+                if redir.count:
+                    yield finding(
+                        ctx,
+                        module,
+                        inst,
+                        self.name,
+                        "unknown",
+                        f"cannot tell the age of the tracking logs: {rel} has {redir.count} file(s), but the host "
+                        "could not say when they were written",
+                        ev,
+                        ("cannot_tell",),
+                        needs="GNU find (-printf) or GNU stat (-c) on the host",
+                    )
+                    continue
+                yield self._stale(ctx, module, inst, server, f"no tracking log files in {rel} ({HEURISTIC})", ev)
                 continue
             if facts.now_s is None:
                 yield finding(
@@ -73,16 +104,13 @@ class TrackingLogsCheck(ModuleCheck):
             ev = [f"newest {redir.newest_name}, {age_min} min old; {redir.count} file(s)"]
             stale = ctx.host.tracking_stale_min
             if age_min > stale:
-                yield finding(
+                yield self._stale(
                     ctx,
                     module,
                     inst,
-                    self.name,
-                    "warn",
-                    f"newest tracking log in {rel} is {age_min} min old (more than {stale} min; a heuristic: files "
-                    "only change when people click, Adobe's test is the Tracking workflow's last run)",
+                    server,
+                    f"newest tracking log in {rel} is {age_min} min old (more than {stale} min; {HEURISTIC})",
                     ev,
-                    ("tracking_stale",),
                 )
             else:
                 yield finding(
@@ -94,6 +122,27 @@ class TrackingLogsCheck(ModuleCheck):
                     f"tracking logs in {rel} were written {age_min} min ago (file age: a heuristic)",
                     ev,
                 )
+
+    def _stale(
+        self, ctx: HostContext, module: Module, inst: str, server: bool | None, summary: str, ev: list[str]
+    ) -> Finding:
+        """A stale (or empty) folder: a heuristic warning on a tracking server; where the bot cannot tell
+        whether trackinglogd should run here, it cannot tell whether this matters either."""
+        if server:
+            return finding(ctx, module, inst, self.name, "warn", summary, ev, ("tracking_stale",))
+        return finding(
+            ctx,
+            module,
+            inst,
+            self.name,
+            "unknown",
+            f"cannot tell whether this host should write tracking logs (trackinglogd does not run, and its "
+            f"autoStart could not be read): {summary}",
+            ev,
+            ("cannot_tell",),
+            needs="read access to conf/serverConf.xml and conf/config-default.xml, or `modules:` for this host in "
+            "the inventory",
+        )
 
 
 CHECK = TrackingLogsCheck()

@@ -239,15 +239,33 @@ def log_rotated_tail(rel_path: str) -> Section:
     )
 
 
+# The newest three `mtime size name` lines (whole seconds), then `count N`, of sorted listing lines.
+_LAST3_AWK = (
+    '{ split($1, t, "."); $1 = t[1]; n++; l[n % 3] = $0 } '
+    'END { for (i = n - 2; i <= n; i++) if (i > 0) print l[i % 3]; print "count " n + 0 }'
+)
+
+
 def redir_logs(instance: str) -> Section:
+    """The tracking log folder of `instance` (`var/<instance>/redir/log`): the newest three files
+    (`mtime size name`) and the count, `NO-REDIR-DIR` when there is no such folder.
+
+    A redirection server may hold tens of thousands of files there, so this is one `find -printf`
+    (GNU), or `ls -t` and three `stat` where find cannot print: never a process per file, and the
+    output is four lines whatever the count. In a subshell: its `cd` leaves the script's folder alone."""
     if not INSTANCE_RE.match(instance):
         raise UnsafeProbeError(f"instance {instance!r} is not valid")
     d = f'"$VAR_DIR"/{shlex.quote(instance)}/redir/log'
     return Section(
         f"redir:{instance}",
-        f'if cd {d} 2>/dev/null; then n=0; for f in *.log; do [ -e "$f" ] || continue; n=$((n+1)); '
-        f"stat -c '%Y %s %n' -- \"$f\"; done | sort -n | tail -n 3; "
-        f"echo \"count $(ls -1 | grep -c '\\.log$')\"; else echo NO-REDIR-DIR; fi",
+        label=f"newest 3 and count of <var>/{instance}/redir/log/*.log (find -printf, else ls -t)",
+        command=f"( if cd {d} 2>/dev/null; then "
+        'if [ -n "${CB_FIND_PRINTF:-}" ]; then '
+        "find . -maxdepth 1 -type f -name '*.log' -printf '%T@ %s %f\\n' 2>/dev/null | LC_ALL=C sort -n | "
+        f"awk {shlex.quote(_LAST3_AWK)}; "
+        "else echo \"count $(ls -1 | grep -c '\\.log$')\"; "
+        "ls -1t | grep '\\.log$' | head -n 3 | while IFS= read -r f; do stat -c '%Y %s %n' -- \"$f\"; done; fi; "
+        "else echo NO-REDIR-DIR; fi )",
     )
 
 
@@ -340,6 +358,8 @@ def prelude(nl_home: str) -> list[str]:
         '[ -r "$NL_HOME/env.sh" ] && . "$NL_HOME/env.sh" >/dev/null 2>&1',
         '[ -r "$NL_HOME/customer.sh" ] && . "$NL_HOME/customer.sh" >/dev/null 2>&1',
         "set +eu",
+        # GNU find prints file facts itself (-printf): one process for a folder of any size.
+        "find / -maxdepth 0 -printf '' >/dev/null 2>&1 && CB_FIND_PRINTF=1",
         'case "${XTK_VAR_DIR:-}" in /?*) VAR_DIR=${XTK_VAR_DIR%/} ;; *) VAR_DIR="$NL_HOME/var" ;; esac',
         'NLSERVER="$NL_HOME/bin/nlserver"',
         "exec </dev/null",
@@ -365,11 +385,12 @@ class Plan:
             lines.append(f"{{ {s.command} ; }} 2>&1")
             lines.append(f'echo "@@CB:{self.token}:END:{s.id}:$?@@"')
         verbs = tuple(s.verb for s in self.sections if s.verb)
-        description = "; ".join(_describe(s) for s in self.sections)
+        description = "; ".join(describe(s) for s in self.sections)
         return Script(text="\n".join(lines) + "\n", description=description, verbs=verbs)
 
 
-def _describe(s: Section) -> str:
+def describe(s: Section) -> str:
+    """How the audit log (and a "did not finish" finding) names a section."""
     if s.label:
         return s.label
     return (

@@ -9,7 +9,9 @@ call, so the last test proves nothing sent changed state.
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,9 @@ from bot.simulator.fleet import HostScenario, build_host, default_scenarios
 from bot.transports.base import Transport
 from bot.transports.ssh import ConnectionPool, SSHTransport
 from tests.harness.sshd import SshdLab, chown_tree, free_port, require_sshd, write_inventory
+
+N_TRACKING_LOGS = 20_000
+OLD_MTIME = 1_700_000_000
 
 
 @dataclass
@@ -66,7 +71,7 @@ def _bind(kind: int, port: int) -> socket.socket:
 def hl() -> Iterator[HostLab]:
     require_sshd()
     lab = SshdLab()
-    app1 = default_scenarios()[0]
+    app1, _, track1, _ = default_scenarios()
     ports = {name: free_port("127.0.0.1") for name in ("trace", "tomcat", "stat", "trace_closed", "stat_closed")}
     sockets = [
         _bind(socket.SOCK_DGRAM, ports["trace"]),
@@ -76,6 +81,7 @@ def hl() -> Iterator[HostLab]:
     plan: list[tuple[str, str, HostScenario]] = [
         ("moved", "127.0.0.50", _like(app1, "moved", real_tools=("ss",))),
         ("moved-closed", "127.0.0.51", _like(app1, "moved-closed", real_tools=("ss",))),
+        ("tracker", "127.0.0.52", _like(track1, "tracker", clock_offset_s=0.0)),
     ]
     homes: dict[str, Path] = {}
     hosts: list[dict[str, object]] = []
@@ -107,6 +113,14 @@ def hl() -> Iterator[HostLab]:
             f'<stat autoStart="true" port="{ports["stat_closed"]}"/>',
         )
         hosts[1]["tomcat_port"] = ports["tomcat"]  # the inventory names the Tomcat port: it listens
+        # tracker: a redirection server with 20,000 tracking logs (a process per file took 56 s)
+        redir = homes["tracker"] / "var" / "prod" / "redir" / "log"
+        for i in range(N_TRACKING_LOGS):
+            f = redir / f"0x{0x100000 + i:016X}.log"
+            f.write_text("0x1\t0x2\t0x3\n")
+            os.utime(f, (OLD_MTIME, OLD_MTIME))
+        # an application server (no trackinglogd) with an empty redir/log folder: not a tracking server
+        (homes["moved"] / "var" / "prod" / "redir" / "log").mkdir(parents=True)
         chown_tree(lab.root / "hosts", lab.user)
         inv = write_inventory(lab.root / "inventory.yaml", lab, hosts, env="hs", command_timeout_s=10)
         yield HostLab(lab, inv, homes, ports, sockets)
@@ -157,3 +171,18 @@ def test_ports_where_the_host_moved_them(hl: HostLab, kb: KnowledgeBase, matcher
     assert web2.status == "ok" and "tomcat_port" in web2.summary
     assert sysl2.status == "fail" and f"{hl.ports['trace_closed']}/udp" in sysl2.summary
     assert stat2.status == "fail" and f"{hl.ports['stat_closed']}/udp" in stat2.summary
+
+
+def test_a_redirection_server_with_20000_tracking_logs_answers_in_one_listing(
+    hl: HostLab, kb: KnowledgeBase, matcher: Matcher
+) -> None:
+    start = time.monotonic()
+    d = _check(hl, kb, matcher, ["trackinglogd", "tracking"], ["tracker", "moved"])
+    assert time.monotonic() - start < 10  # the host's deadline is 10 s; a stat per file took 56 s
+    assert not _all(d, "tracker", "run"), [f.summary for f in _all(d, "tracker", "run")]
+    tl = _one(d, "tracker", "tracking_logs")
+    assert tl.status == "ok" and f"{N_TRACKING_LOGS + 3} file(s)" in tl.evidence[0]
+    # every later section finished too
+    assert _one(d, "tracker", "cores").status == "ok" and _all(d, "tracker", "system")
+    # the application server's empty redir/log is no tracking problem
+    assert not [f for f in _all(d, "moved", "tracking_logs") if f.status != "ok"]

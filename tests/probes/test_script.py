@@ -6,6 +6,7 @@ the Campaign environment (customer.sh: XTK_VAR_DIR, TMPDIR) is the one the probe
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 from pathlib import Path
@@ -151,3 +152,50 @@ def test_log_paths_and_config_names_are_validated() -> None:
         s.config(elements=("mta'; id; '",))
     with pytest.raises(s.UnsafeProbeError):
         s.rotated_path("var/prod/log/mta.txt")
+
+
+def _redir_folder(home: Path, n: int) -> Path:
+    d = home / "var" / "prod" / "redir" / "log"
+    d.mkdir(parents=True)
+    for i in range(n):
+        f = d / f"0x{i:016X}.log"
+        f.write_text("0x1\t0x2\t0x3\n")
+        os.utime(f, (1_700_000_000 + i, 1_700_000_000 + i))
+    (d / "README").write_text("not a tracking log")
+    return d
+
+
+def test_redir_logs_is_one_listing_whatever_the_folder_holds(home: Path) -> None:
+    """Thousands of tracking logs: the newest three and the count, four lines, never a process per file."""
+    _redir_folder(home, 3000)
+    sec = s.redir_logs("prod")
+    assert "stat" not in sec.command.split("else")[0]  # the GNU path runs no stat per file
+    out = run(home, sec)["redir:prod"]
+    assert out.exit_code == 0 and len(out.text.splitlines()) == 4
+    r = p.parse_redir(out.text)
+    assert r.exists and r.count == 3000 and r.newest_mtime == 1_700_000_000 + 2999
+    assert r.newest_name == f"0x{2999:016X}.log"
+    # the section's `cd` stays in its subshell: what follows runs where the script started
+    both = run(home, sec, s.Section("pwd", "pwd"))
+    assert both["pwd"].text.strip() != str(home / "var" / "prod" / "redir" / "log")
+
+
+def test_redir_logs_without_gnu_find_uses_ls_and_three_stats(home: Path, tmp_path: Path) -> None:
+    _redir_folder(home, 50)
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    real = shutil.which("find")
+    (shim / "find").write_text(
+        f'#!/bin/sh\nfor a in "$@"; do [ "$a" = -printf ] && {{ echo "find: unknown predicate" >&2; exit 1; }}; done\n'
+        f'exec {real} "$@"\n'
+    )
+    (shim / "find").chmod(0o755)
+    plan = s.Plan(Host(name="t", transport="local", nl_home=str(home)))
+    plan.add(s.redir_logs("prod"))
+    res = LocalTransport(path_prefix=str(shim)).run(plan.script(), timeout_s=20)
+    r = p.parse_redir(p.split_sections(res.stdout, plan.token)["redir:prod"].text)
+    assert r.count == 50 and r.newest_mtime == 1_700_000_049 and r.newest_name == f"0x{49:016X}.log"
+    empty = home / "var" / "other" / "redir" / "log"
+    empty.mkdir(parents=True)
+    assert p.parse_redir(run(home, s.redir_logs("other"))["redir:other"].text) == p.RedirLogs(True, 0, None, None)
+    assert not p.parse_redir(run(home, s.redir_logs("none"))["redir:none"].text).exists

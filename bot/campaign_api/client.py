@@ -21,7 +21,7 @@ import time
 import xml.etree.ElementTree as ET  # building only: replies are parsed with defusedxml
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from bot.campaign_api import soap
 from bot.campaign_api.http import MAX_REPLY_BYTES, HttpReply, exchange
@@ -72,13 +72,32 @@ class HttpStatusError(CampaignApiError):
         super().__init__(f"{where} answered HTTP {status}" + (f" ({code})" if code else ""))
 
 
+def redirect_target(location: str) -> str:
+    """Where a redirect points, as `scheme://host/path`: no credentials, no query (it may carry anything)."""
+    parts = urlsplit(location.strip())
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    shown = (f"{parts.scheme}://{netloc}" if netloc else "") + parts.path
+    shown = "".join(ch for ch in shown if ch.isprintable() and not ch.isspace())
+    return shown[:200] or "(no Location header)"
+
+
+class ApiRedirect(CampaignApiError):
+    """soaprouter.jsp answered a redirect (never followed: it would carry the tokens elsewhere)."""
+
+    def __init__(self, where: str, status: int, location: str) -> None:
+        self.status = status
+        self.location = location
+        super().__init__(f"{where} answered HTTP {status}: it redirects to {redirect_target(location)}")
+
+
 @dataclass(frozen=True)
 class PageReply:
-    """A monitoring page as fetched (status and body text, capped)."""
+    """A monitoring page as fetched (status and body text, capped; `location` of a redirect)."""
 
     path: str
     status: int
     text: str
+    location: str = ""
 
 
 CallObserver = Callable[[str], None]
@@ -92,6 +111,8 @@ class CampaignClient:
         timeout_s: every call's socket timeout.
         deadline: time.monotonic() by which every call of this client must be done.
         on_call: told a short description of each request sent (for the audit log; no secret).
+        on_secret: told every token a Logon reply carries, as soon as it is read (before it is checked),
+            so the caller scrubs it from everything it shows for as long as it runs.
     """
 
     def __init__(
@@ -103,6 +124,7 @@ class CampaignClient:
         tls_verify: bool = True,
         max_bytes: int = MAX_REPLY_BYTES,
         on_call: CallObserver | None = None,
+        on_secret: Callable[[str], None] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
@@ -110,6 +132,7 @@ class CampaignClient:
         self.tls_verify = tls_verify
         self.max_bytes = max_bytes
         self.on_call = on_call
+        self.on_secret = on_secret
         self._session = Secret("")
         self._security = Secret("")
         self.server_date: str | None = None  # serverInfo/@serverDate of the Logon reply
@@ -123,7 +146,7 @@ class CampaignClient:
     def use_session_token(self, token: Secret) -> None:
         """A configured session token (trusted-IP / sessionTokenOnly zone): no Logon call, no security token."""
         if not valid_token(token.reveal()):
-            raise soap.BadReply("the configured session token is not a valid token (spaces or control characters)")
+            raise soap.BadReply("it is not a valid token (spaces, control characters or ';'): it was not sent")
         self._session = token
         self._security = Secret("")
 
@@ -134,11 +157,17 @@ class CampaignClient:
         params = [
             soap.Param("login", text=login),
             soap.Param("password", text=password.reveal()),
-            soap.Param("parameters", element=ET.Element("parameters")),
+            soap.Param("parameters", xml=True),  # empty, as the SDK writes it without "remember me"
         ]
         resp = self._soap("xtk:session", "Logon", params, detail=f"login {login}")
         session = soap.out_param(resp, "pstrSessionToken")
         security = soap.out_param(resp, "pstrSecurityToken")
+        for received in (session, security):
+            value = (received.text or "") if received is not None else ""
+            if value.strip() and self.on_secret is not None:
+                self.on_secret(value.strip())
+                if value != value.strip():
+                    self.on_secret(value)
         if session is None or not (session.text or "").strip():
             raise soap.BadReply("Logon: the reply carries no session token")
         if security is None or not (security.text or "").strip():
@@ -198,7 +227,7 @@ class CampaignClient:
         text = reply.body.decode("utf-8", "replace")
         if soap.SESSION_EXPIRED_CODE in text[:4096] and reply.status != 200:
             raise soap.SessionExpired(path, soap.SESSION_EXPIRED_CODE, "session has expired or is invalid")
-        return PageReply(path, reply.status, text)
+        return PageReply(path, reply.status, text, redirect_target(reply.location) if reply.location else "")
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -244,6 +273,8 @@ class CampaignClient:
         self._observe(f"POST {SOAP_PATH} {urn}#{method}" + (f" ({detail})" if detail else ""))
         # The SDK also names the method in the query string (soapAction=…); it carries no secret.
         reply = self._send("POST", f"{SOAP_PATH}?soapAction={quote(urn + '#' + method)}", headers, data)
+        if 300 <= reply.status < 400:
+            raise ApiRedirect(f"{self.url}{SOAP_PATH}", reply.status, reply.location)
         try:
             return soap.parse(reply.body, method)
         except soap.BadReply:

@@ -24,7 +24,13 @@ PING = "ping"
 MONITOR = "monitor"
 ALL_FACTS = frozenset({WORKFLOWS, RUNS, DELIVERIES, PING, MONITOR})
 
-ProblemKind = Literal["no_secret", "refused", "unreachable", "timeout", "bad_reply", "fault", "http", "error"]
+# unreachable / timeout: a request sent got no answer at all (the only kinds that say the server is down);
+# no_time: the environment's deadline left no time for it; tls: the TLS handshake failed (trust or
+# configuration); redirect: soaprouter.jsp redirects elsewhere (never followed).
+ProblemKind = Literal[
+    "no_secret", "refused", "unreachable", "timeout", "no_time", "tls", "redirect", "bad_reply", "fault", "http",
+    "error",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,10 @@ class Outcome(Generic[T]):
 class Access:
     """Whether the bot got a session. `needs` says what would let it see (for "cannot tell")."""
 
-    kind: Literal["ok", "no_secret", "refused", "unreachable", "timeout", "bad_reply", "http", "error"]
+    kind: Literal[
+        "ok", "no_secret", "refused", "unreachable", "timeout", "no_time", "tls", "redirect", "bad_reply", "http",
+        "error",
+    ]  # fmt: skip
     message: str = ""
     needs: str | None = None
     code: str | None = None
@@ -58,8 +67,10 @@ class Access:
 
     @property
     def server_down(self) -> bool:
-        """The application server itself did not answer (a real failure for ping.jsp / monitor.jsp)."""
-        return self.kind in ("unreachable", "timeout") or (self.kind == "http" and self.code is None)
+        """The application server itself did not answer a request the bot sent (refused, reset, timed out):
+        a real failure for ping.jsp / monitor.jsp. An HTTP error, a redirect, a TLS failure, a refused
+        logon or a deadline that left no time say something else, and are "cannot tell"."""
+        return self.kind in ("unreachable", "timeout")
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from bot.campaign_api import queries as q
 from bot.campaign_api import soap
-from bot.campaign_api.client import CampaignClient, HttpStatusError, PageReply, Secret
+from bot.campaign_api.client import ApiRedirect, CampaignClient, HttpStatusError, PageReply, Secret
 from bot.campaign_api.facts import (
     DELIVERIES,
     MONITOR,
@@ -32,7 +33,14 @@ from bot.campaign_api.facts import (
     Outcome,
     ProblemKind,
 )
-from bot.campaign_api.http import MAX_REPLY_BYTES, ApiReplyTooLarge, ApiTimeout, ApiUnreachable
+from bot.campaign_api.http import (
+    MAX_REPLY_BYTES,
+    ApiNoTime,
+    ApiReplyTooLarge,
+    ApiTimeout,
+    ApiTlsError,
+    ApiUnreachable,
+)
 from bot.errors import CampaignApiError
 from bot.inventory import CampaignApi, Environment
 from bot.kb.models import CampaignApiKnowledge
@@ -42,6 +50,7 @@ log = logging.getLogger(__name__)
 
 DEADLINE_FACTOR = 3.0  # the environment's calls share one deadline of 3 x campaign_api.timeout_s
 T = TypeVar("T")
+_XSV_RE = re.compile(r"\bXSV-35\d{4}\b")  # the session / security zone family (XSV-350008, XSV-350013)
 
 
 class CampaignApiSession(Protocol):
@@ -58,13 +67,28 @@ def _kind(e: BaseException) -> tuple[ProblemKind, str | None, int | None]:
         return "fault", e.code, None
     if isinstance(e, HttpStatusError):
         return "http", e.code, e.status
+    if isinstance(e, ApiRedirect):
+        return "redirect", None, e.status
+    if isinstance(e, ApiNoTime):  # before ApiTimeout: the deadline, not the server, ended it
+        return "no_time", None, None
     if isinstance(e, ApiTimeout):
         return "timeout", None, None
+    if isinstance(e, ApiTlsError):
+        return "tls", None, None
     if isinstance(e, ApiUnreachable):
         return "unreachable", None, None
     if isinstance(e, (soap.BadReply, ApiReplyTooLarge)):
         return "bad_reply", None, None
     return "error", None, None
+
+
+def tls_needs(url: str, verify: bool) -> str:
+    if verify:
+        return (
+            f"a certificate the bot trusts for {url}: its CA in the bot's trust store (SSL_CERT_FILE), "
+            "or campaign_api.tls_verify: false if that is a choice"
+        )
+    return f"TLS with {url}: check campaign_api.url (https:// on the application server's TLS port) and tls_verify"
 
 
 class EnvironmentApi:
@@ -127,6 +151,7 @@ class EnvironmentApi:
             tls_verify=self.config.tls_verify,
             max_bytes=self.max_bytes,
             on_call=calls.append,
+            on_secret=self._secrets.append,  # tokens received at Logon: scrubbed like the password
         )
         mode: Literal["password", "token"] = "token" if self.config.session_token_env else "password"
         access = self._open(client)
@@ -134,24 +159,19 @@ class EnvironmentApi:
         result: dict[str, object] = {}
         try:
             if access.ok:
-                if PING in wanted:
-                    ping = self._retry(client, lambda: client.page("/nl/jsp/ping.jsp"))
-                    result["ping"] = self._page_outcome(ping)
-                    db_now = self._ping_time(ping)
-                    now = db_now or (q.parse_date(client.server_date) or now)
-                if WORKFLOWS in wanted or RUNS in wanted:
-                    wf = self._retry(client, lambda: q.workflow_rows(client.query(q.workflows_query(self.knowledge))))
-                    result["workflows"] = wf
-                    if RUNS in wanted:
-                        result["runs"] = self._runs(client, wf)
-                if DELIVERIES in wanted:
-                    result["deliveries"] = self._retry(
-                        client, lambda: q.delivery_rows(client.query(q.deliveries_query(self.knowledge)))
-                    )
-                if MONITOR in wanted:
-                    result["monitor"] = self._page_outcome(
-                        self._retry(client, lambda: client.page("/nl/jsp/monitor.jsp"))
-                    )
+                order = (PING, WORKFLOWS, RUNS, DELIVERIES, MONITOR)
+                for name in (n for n in order if n in wanted or (n == WORKFLOWS and RUNS in wanted)):
+                    if name == RUNS:
+                        result[RUNS] = self._runs(client, result[WORKFLOWS])  # type: ignore[arg-type]
+                        continue
+                    outcome = self._read(client, name)
+                    refused = self._token_refused(outcome)
+                    if refused is not None:  # every other read would be refused the same way
+                        access, result = refused, {}
+                        break
+                    result[name] = outcome
+                    if name == PING:
+                        now = self._ping_time(outcome) or q.parse_date(client.server_date) or now
         finally:
             self._close(client)
         return ApiFacts(
@@ -159,11 +179,11 @@ class EnvironmentApi:
             knowledge=self.knowledge,
             access=Access(access.kind, access.message, access.needs, access.code, mode),
             now=now,
-            workflows=result.get("workflows"),  # type: ignore[arg-type]
-            runs=result.get("runs", {}),  # type: ignore[arg-type]
-            deliveries=result.get("deliveries"),  # type: ignore[arg-type]
-            ping=result.get("ping"),  # type: ignore[arg-type]
-            monitor=result.get("monitor"),  # type: ignore[arg-type]
+            workflows=result.get(WORKFLOWS),  # type: ignore[arg-type]
+            runs=result.get(RUNS, {}),  # type: ignore[arg-type]
+            deliveries=result.get(DELIVERIES),  # type: ignore[arg-type]
+            ping=result.get(PING),  # type: ignore[arg-type]
+            monitor=result.get(MONITOR),  # type: ignore[arg-type]
             calls=tuple(calls),
             duration_ms=int((time.monotonic() - start) * 1000),
         )
@@ -185,8 +205,8 @@ class EnvironmentApi:
             except CampaignApiError as e:
                 return Access(
                     "error",
-                    f"{cfg.session_token_env}: {e}",
-                    needs=f"a valid session token in {cfg.session_token_env}",
+                    f"the session token in {cfg.session_token_env} cannot be used: {e}",
+                    needs=f"a valid session token in the environment variable {cfg.session_token_env}",
                     mode="token",
                 )
             return Access("ok", mode="token")
@@ -201,20 +221,76 @@ class EnvironmentApi:
         try:
             client.logon(cfg.login, password)
         except CampaignApiError as e:
-            kind, code, _status = _kind(e)
-            message = self._scrub(str(e))
-            if kind == "fault":
-                return Access(
-                    "refused",
-                    f"logon refused for operator {cfg.login}: {message}",
-                    needs=f"a logon the server accepts: check operator {cfg.login}, its password in "
-                    f"{cfg.password_env} and its security zone",
-                    code=code,
-                )
-            if kind in ("timeout", "unreachable", "bad_reply", "http"):
-                return Access(kind, message, code=code)
-            return Access("error", message, code=code)
+            return self._logon_failed(e)
         return Access("ok")
+
+    def _logon_failed(self, e: CampaignApiError) -> Access:
+        """Why a Logon failed, as an Access: a refusal (SOAP fault, HTTP 401/403, an XSV code) says what to
+        check; only no answer at all is the server being down (`Access.server_down`)."""
+        cfg = self.config
+        kind, code, status = _kind(e)
+        message = self._scrub(str(e))
+        zone = (
+            "; XSV-350013: the bot's address is not in a security zone that allows it (serverConf.xml)"
+            if code == "XSV-350013"
+            else ""
+        )
+        refused_needs = (
+            f"a logon the server accepts: check operator {cfg.login} (its rights to log on through the API), "
+            f"its password in {cfg.password_env} and the security zone the bot connects from{zone}"
+        )
+        if kind == "fault":
+            return Access("refused", f"logon refused for operator {cfg.login}: {message}", refused_needs, code)
+        if kind == "http" and (status in (401, 403) or (code is not None and _XSV_RE.match(code))):
+            return Access("refused", f"logon refused for operator {cfg.login}: {message}", refused_needs, code)
+        if kind == "http":
+            needs = (
+                f"campaign_api.url to be the application server ({message})"
+                if status == 404
+                else f"the application server to answer soaprouter.jsp ({message}: check the web module and the front)"
+            )
+            return Access("http", message, needs, code)
+        if kind == "tls":
+            return Access("tls", message, tls_needs(cfg.url, isinstance(e, ApiTlsError) and e.verify))
+        if kind == "redirect":
+            return Access(
+                "redirect",
+                message,
+                f"campaign_api.url pointing at the application server itself ({message}: "
+                "the front's or the security zone's configuration)",
+            )
+        if kind == "no_time":
+            return Access("no_time", message, "time left in the run for Campaign's API (the deadline passed first)")
+        if kind in ("timeout", "unreachable", "bad_reply"):
+            return Access(kind, message, code=code)
+        return Access("error", message, code=code)
+
+    def _read(self, client: CampaignClient, name: str) -> Outcome[Any]:
+        """One fact (all but RUNS), retried once after an expired session; pages come back scrubbed."""
+        if name == PING:
+            return self._page_outcome(self._retry(client, lambda: client.page("/nl/jsp/ping.jsp")))
+        if name == MONITOR:
+            return self._page_outcome(self._retry(client, lambda: client.page("/nl/jsp/monitor.jsp")))
+        if name == WORKFLOWS:
+            return self._retry(client, lambda: q.workflow_rows(client.query(q.workflows_query(self.knowledge))))
+        if name == DELIVERIES:
+            return self._retry(client, lambda: q.delivery_rows(client.query(q.deliveries_query(self.knowledge))))
+        raise ValueError(name)
+
+    def _token_refused(self, o: Outcome[Any]) -> Access | None:
+        """With a configured session token there is no Logon to refuse it: the first read is where the
+        server says so (XSV-350008 even after the variable was read again, or another XSV-35xxxx code)."""
+        var = self.config.session_token_env
+        if not var or o.kind != "fault" or not o.code or not _XSV_RE.match(o.code):
+            return None
+        return Access(
+            "refused",
+            f"logon refused: the session token in {var} was refused ({o.problem})",
+            needs=f"a session token the server accepts in the environment variable {var} (it has expired, or "
+            "the trusted-IP / sessionTokenOnly security zone does not cover the bot's address)",
+            code=o.code,
+            mode="token",
+        )
 
     def _relogon(self, client: CampaignClient) -> bool:
         """After XSV-350008: log on again (password), or re-read the token variable (it may have been renewed)."""
@@ -253,7 +329,9 @@ class EnvironmentApi:
         if o.value is None:
             return o
         page = o.value
-        return Outcome(value=PageReply(page.path, page.status, self._scrub(page.text[:200_000])))
+        return Outcome(
+            value=PageReply(page.path, page.status, self._scrub(page.text[:200_000]), self._scrub(page.location))
+        )
 
     @staticmethod
     def _ping_time(o: Outcome[PageReply]) -> datetime | None:

@@ -41,15 +41,32 @@ def read_needs(schema: str, login: str | None) -> str:
 
 
 def page_failure(o: Outcome[Any]) -> tuple[Status, str | None]:
-    """(status, needs) for a monitoring page that could not be read: the server not answering is a
-    real failure; a refused session (XSV-35000x) is "cannot tell" and never a reason to restart."""
+    """(status, needs) for a monitoring page that could not be read. Only a request sent that got no
+    answer at all (refused, reset, timed out), or a reply that is not the page (too large), is a real
+    failure; a refused session (XSV-35000x), a TLS failure, a deadline that left no time, or anything
+    else is "cannot tell", never a reason to restart."""
     if o.code and XSV_RE.match(o.code):
         return "unknown", "an operator session the page accepts (a trusted-IP / sessionTokenOnly security zone)"
     if o.kind in ("unreachable", "timeout", "bad_reply"):
         return "fail", None
-    if o.kind == "http" and (o.status or 0) >= 500:
-        return "fail", None
+    if o.kind == "no_time":
+        return "unknown", "time left in the run for Campaign's API (the deadline passed before the page was read)"
+    if o.kind == "tls":
+        return "unknown", "TLS with the application server that the bot trusts (campaign_api.tls_verify, the CA)"
     return "unknown", "Campaign's API to answer the page with the operator's session"
+
+
+def fail_text(url: str, o: Outcome[Any]) -> str:
+    """The summary of a page that failed: no answer, or a reply that is not the page's."""
+    if o.kind == "bad_reply":
+        return f"{url} answered, but not with the page: {problem_text(o)}"
+    return f"{url} does not answer: {problem_text(o)}"
+
+
+def unknown_text(what: str, o: Outcome[Any]) -> str:
+    if o.kind == "no_time":
+        return f"cannot tell {what} (no time left): {problem_text(o)}"
+    return f"cannot tell {what}: {problem_text(o)}"
 
 
 NOT_READ: tuple[Status, str | None] = ("unknown", "Campaign's API to answer")
@@ -81,13 +98,13 @@ class PageCheck(ApiCheck):
     def _one(self, env: Environment, m: Module, facts: ApiFacts | None) -> Iterable[Finding]:
         if facts is not None and not facts.access.ok and facts.access.server_down:
             evidence = (f"{facts.url}/nl/jsp/soaprouter.jsp: {facts.access.message}",) if self.access_evidence else ()
+            how = "did not answer in time" if facts.access.kind == "timeout" else "does not answer"
             yield api_finding(
                 env,
                 m,
                 self.name,
                 "fail",
-                f"{facts.url}{self.page} cannot be reached: the application server does not answer "
-                f"({facts.access.message})",
+                f"{facts.url}{self.page} cannot be reached: the application server {how} ({facts.access.message})",
                 evidence,
                 ("health_failed",),
             )
@@ -100,11 +117,10 @@ class PageCheck(ApiCheck):
         o = self.outcome(facts)
         if o is None or o.value is None:
             status, needs = page_failure(o) if o is not None else NOT_READ
-            summary = (
-                f"{url} does not answer: {problem_text(o) if o else 'not read'}"
-                if status == "fail"
-                else f"cannot tell {self.what}: {problem_text(o) if o else 'not read'}"
-            )
+            if o is None:
+                summary = f"cannot tell {self.what}: not read"
+            else:
+                summary = fail_text(url, o) if status == "fail" else unknown_text(self.what, o)
             yield api_finding(
                 env,
                 m,
@@ -116,4 +132,20 @@ class PageCheck(ApiCheck):
                 needs=needs,
             )
             return
-        yield from self.read_page(env, m, url, o.value)
+        page = o.value
+        if 300 <= page.status < 400:  # never followed: the session would travel to the redirect's target
+            where = page.location or "(no Location header)"
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "unknown",
+                f"cannot tell {self.what}: {self.page.rsplit('/', 1)[-1]} redirects to {where} "
+                "(front or security zone configuration)",
+                [f"{url}: HTTP {page.status}, Location {where}"],
+                ("cannot_tell",),
+                needs=f"{self.page} answered at campaign_api.url itself, without a redirect (the front's rewrite "
+                "rules, the security zone, or campaign_api.url pointing at the wrong address)",
+            )
+            return
+        yield from self.read_page(env, m, url, page)

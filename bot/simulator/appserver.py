@@ -14,15 +14,20 @@ expired-session reply), the values here are the simulator's own choice and are m
 
 The server binds 127.0.0.1 only, runs in a daemon thread and is shut down at exit: it never
 outlives the process that started it. Test knobs: `expire_sessions()`, `replies` (a raw reply for
-the next calls of a method), `delay_s`.
+the next calls of a method or page: status, body and optional headers such as a redirect's
+Location), `delay_s`, `tls` (serve HTTPS with that server context). Like a real server's XML
+parser, it refuses a request whose `xsi:type` values use a prefix the request does not declare.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import html
+import io
 import os
 import secrets
+import ssl
 import threading
 import time
 import xml.etree.ElementTree as ET  # building only: requests are parsed with defusedxml
@@ -116,7 +121,14 @@ class SimState:
 class SimulatedAppServer:
     """The simulated application server; `url` is `http://127.0.0.1:<port>`."""
 
-    def __init__(self, login: str, password: str, instance: str = "prod", session_token: str | None = None) -> None:
+    def __init__(
+        self,
+        login: str,
+        password: str,
+        instance: str = "prod",
+        session_token: str | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.state = SimState(login, password, instance)
         if session_token:
             self.state.session_tokens.add(session_token)
@@ -124,12 +136,16 @@ class SimulatedAppServer:
         # bounded, so a long `make run` does not grow.
         self.calls: deque[str] = deque(maxlen=1000)
         self.requests: deque[tuple[str, str, dict[str, str], bytes]] = deque(maxlen=200)
-        self.replies: dict[str, list[tuple[int, bytes]]] = {}  # method or path -> raw replies for the next calls
+        # method or path -> raw replies for the next calls: (status, body) or (status, body, headers)
+        self.replies: dict[str, list[tuple[int, bytes] | tuple[int, bytes, dict[str, str]]]] = {}
         self.delay_s = 0.0
         self._expire = 0
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
+        self.tls = tls
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         # A short poll interval: stop() (also run at exit) returns within it, so no CLI exit waits.
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sim-appserver", daemon=True
@@ -140,7 +156,7 @@ class SimulatedAppServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
     def stop(self) -> None:
         if self._thread.is_alive():
@@ -175,7 +191,9 @@ class SimulatedAppServer:
         security = self.state.sessions.get(token)
         return security is not None and headers.get("x-security-token", "") == security
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str, bytes] | tuple[int, str, bytes, dict[str, str]]:
         if self.delay_s:
             time.sleep(self.delay_s)
         parts = urlsplit(path)
@@ -184,7 +202,7 @@ class SimulatedAppServer:
             self.calls.append(f"GET {parts.path}")
             canned = self._canned(parts.path)
             if canned:
-                return canned[0], "text/plain", canned[1]
+                return canned[0], "text/plain", canned[1], canned[2]
             if self._take_expiry() or not self._authenticated(headers, None):
                 return 500, "text/plain", _EXPIRED.encode()  # status is the simulator's choice
             if parts.path.endswith("ping.jsp"):
@@ -197,14 +215,15 @@ class SimulatedAppServer:
         self.calls.append(f"POST {action}")
         canned = self._canned(action.split("#")[-1])
         if canned:
-            return canned[0], "text/xml", canned[1]
+            return canned[0], "text/xml", canned[1], canned[2]
         return self._soap(action, headers, body)
 
-    def _canned(self, key: str) -> tuple[int, bytes] | None:
+    def _canned(self, key: str) -> tuple[int, bytes, dict[str, str]] | None:
         with self._lock:
             queue = self.replies.get(key)
             if queue:
-                return queue.pop(0)
+                one = queue.pop(0)
+                return one[0], one[1], (one[2] if len(one) > 2 else {})
         return None
 
     def _soap(self, action: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
@@ -213,6 +232,10 @@ class SimulatedAppServer:
             root = DET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         except Exception:
             return _fault(urn, name, "SOP-330011", "the request is not a SOAP envelope")
+        undeclared = _undeclared_type_prefixes(body)
+        if undeclared:
+            # A real server resolves xsi:type values as QNames: an undeclared prefix is a parse error.
+            return _fault(urn, name, "SOP-330011", f"undeclared namespace prefix in xsi:type: {', '.join(undeclared)}")
         call = next((c for b in root if b.tag == f"{{{_ENV_NS}}}Body" for c in b), None)
         if call is None or call.tag != f"{{urn:{urn}}}{name}":
             return _fault(urn, name, "SOP-330011", "the SOAP body does not match the action")
@@ -298,6 +321,23 @@ class SimulatedAppServer:
         return {"url": self.url, "login": self.state.login, "password_env": password_env, "timeout_s": 5}
 
 
+def _undeclared_type_prefixes(body: bytes) -> list[str]:
+    """Prefixes used in xsi:type values that no element of the request declares."""
+    declared: set[str] = set()
+    used: set[str] = set()
+    try:
+        for event, item in DET.iterparse(io.BytesIO(body), events=("start-ns", "start"), forbid_dtd=True):
+            if event == "start-ns":
+                declared.add(item[0])
+            else:
+                value = item.get("{http://www.w3.org/2001/XMLSchema-instance}type", "")
+                if ":" in value:
+                    used.add(value.split(":", 1)[0])
+    except Exception:
+        return []
+    return sorted(used - declared)
+
+
 def _wf_matches(w: SimWorkflow, expr: str) -> bool:
     if expr == "@failed = 1":
         return w.failed
@@ -354,13 +394,16 @@ def _handler(server: SimulatedAppServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1 << 20)) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, ctype, out = server.handle(method, self.path, headers, body)
+            status, ctype, out, *more = server.handle(method, self.path, headers, body)
             self.send_response(status)
             self.send_header("Content-Type", ctype)
+            for key, value in (more[0] if more else {}).items():
+                self.send_header(key, value)
             self.send_header("Content-Length", str(len(out)))
             self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(out)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the bot stopped reading (deadline)
+                self.wfile.write(out)
 
         def do_GET(self) -> None:
             self._serve("GET")

@@ -27,11 +27,15 @@ def appserver(password: str) -> Iterator[SimulatedAppServer]:
         srv.stop()
 
 
-def environment(url: str, *, token: bool = False, timeout_s: float = 5, name: str = "prod") -> Environment:
+def environment(
+    url: str, *, token: bool = False, timeout_s: float = 5, name: str = "prod", tls_verify: bool = True
+) -> Environment:
     api = (
-        CampaignApi(url=url, session_token_env="CAMPAIGN_TEST_TOKEN", timeout_s=timeout_s)
+        CampaignApi(url=url, session_token_env="CAMPAIGN_TEST_TOKEN", timeout_s=timeout_s, tls_verify=tls_verify)
         if token
-        else CampaignApi(url=url, login=LOGIN, password_env="CAMPAIGN_TEST_PASSWORD", timeout_s=timeout_s)
+        else CampaignApi(
+            url=url, login=LOGIN, password_env="CAMPAIGN_TEST_PASSWORD", timeout_s=timeout_s, tls_verify=tls_verify
+        )
     )
     return Environment(name=name, instances=("prod",), hosts=(Host(name="app1", transport="local"),), campaign_api=api)
 

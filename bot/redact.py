@@ -373,6 +373,17 @@ _RULES: tuple[_Rule, ...] = (
         1,
         gate=("conn",),
     ),
+    # Campaign session tokens (Adobe's SDK: test/mock.js LOGON_RESPONSE, `___C8B4A541-48DC-…`): `___` and a
+    # GUID anywhere; any other `___…` value right after a "session" or "token" word (`___3f0c…$sess`).
+    _Rule(
+        re.compile(r"___[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Za-z])"), gate=("___",), word=False
+    ),
+    _Rule(
+        re.compile(r"(?i:session|token)[\w\- ]{0,24}?[ \t:=\"'(>]{1,6}(___[A-Za-z0-9$@._\-+/=]{4,})"),
+        1,
+        gate=("___",),
+        word=False,  # also inside a name: pstrSessionToken, X-Session-Token, __sessiontoken
+    ),
     # Bearer credentials anywhere (headers are handled whole by the key/value detector).
     _Rule(re.compile(r"(?i:bearer)[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)"), 1, gate=("bearer",)),
     # SMTP AUTH with the initial response on the command line (AUTH PLAIN <base64>).

@@ -5,8 +5,10 @@ returns an `EnvironmentApi` for environments with `campaign_api` in the inventor
 `EnvironmentApi.fetch` never raises for an expected failure (wrong password, missing variable,
 server down, expired session, hostile reply): each becomes part of the `ApiFacts` the checks read.
 
-Secrets are read from the environment variables the inventory names, when the API is used, and
-are scrubbed from every message that leaves this module (besides bot/redact.py's patterns).
+Secrets are read from the environment variables the inventory names, when the API is used; they,
+and every session and security token a Logon reply carries (registered as soon as it is read), are
+scrubbed from every message and page text that leaves this module, for as long as the session
+lives (besides bot/redact.py's patterns, which know Campaign's `___<GUID>` token shape).
 """
 
 from __future__ import annotations

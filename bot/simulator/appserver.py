@@ -32,6 +32,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET  # building only: requests are parsed with defusedxml
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -139,6 +140,11 @@ class SimulatedAppServer:
         # method or path -> raw replies for the next calls: (status, body) or (status, body, headers)
         self.replies: dict[str, list[tuple[int, bytes] | tuple[int, bytes, dict[str, str]]]] = {}
         self.delay_s = 0.0
+        # The session and security tokens of the next Logon (tests may make them look like anything).
+        self.new_tokens: Callable[[], tuple[str, str]] = lambda: (
+            "___" + secrets.token_hex(16),
+            "@" + secrets.token_urlsafe(32),
+        )
         self._expire = 0
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -247,7 +253,7 @@ class SimulatedAppServer:
             if login != self.state.login or password != self.state.password:
                 # Adobe does not publish the wording of a refused logon: the simulator's own.
                 return _fault(urn, name, "SOP-330011", "Logon refused: incorrect login or password (simulated)")
-            session, security = "___" + secrets.token_hex(16), "@" + secrets.token_urlsafe(32)
+            session, security = self.new_tokens()
             self.state.sessions[session] = security
             return 200, "text/xml", _logon_response(session, security, self.state.instance)
         if not self._authenticated(headers, body_token) or self._take_expiry():

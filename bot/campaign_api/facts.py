@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Generic, Literal, TypeVar
 
 from bot.campaign_api.client import PageReply
-from bot.campaign_api.queries import DeliveryRow, WorkflowRow
+from bot.campaign_api.queries import DeliveryRow, OtherWorkflows, WorkflowRow
 from bot.kb.models import CampaignApiKnowledge
 
 T = TypeVar("T")
@@ -23,6 +23,7 @@ DELIVERIES = "deliveries"
 PING = "ping"
 MONITOR = "monitor"
 ALL_FACTS = frozenset({WORKFLOWS, RUNS, DELIVERIES, PING, MONITOR})
+OTHER_WORKFLOWS = "other_workflows"  # read with WORKFLOWS (not asked for on its own)
 
 # unreachable / timeout: a request sent got no answer at all (the only kinds that say the server is down);
 # no_time: the environment's deadline left no time for it; tls: the TLS handshake failed (trust or
@@ -79,7 +80,8 @@ class ApiFacts:
     knowledge: CampaignApiKnowledge
     access: Access
     now: datetime  # the database's clock (ping.jsp) when known, else the bot's
-    workflows: Outcome[tuple[WorkflowRow, ...]] | None = None
+    workflows: Outcome[tuple[WorkflowRow, ...]] | None = None  # the technical workflows (their own query)
+    other_workflows: Outcome[OtherWorkflows] | None = None  # the others in error or paused (bounded)
     runs: dict[str, Outcome[datetime | None]] = field(default_factory=dict)  # technical workflow -> newest journal line
     deliveries: Outcome[tuple[DeliveryRow, ...]] | None = None
     ping: Outcome[PageReply] | None = None

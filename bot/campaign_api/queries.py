@@ -70,18 +70,33 @@ def _any_of(parent: ET.Element, exprs: Sequence[str]) -> None:
         ET.SubElement(parent, "condition", attrs)
 
 
-def workflows_query(k: CampaignApiKnowledge) -> ET.Element:
-    """Workflows in error, paused, and every technical workflow the knowledge lists (whatever its state)."""
+def technical_workflows_query(k: CampaignApiKnowledge) -> ET.Element:
+    """Every technical workflow the knowledge lists, by internal name, whatever its state: a query of
+    its own, so they are always all read, however many other workflows are in error or paused."""
     w = k.workflows
-    q = _query(w.schema_, "select", w.max_rows)
+    q = _query(w.schema_, "select", max(1, len(k.technical_workflows)))
     _select(q, "@id", "@internalName", "@label", "@state", "@failed")
     where = ET.SubElement(q, "where")
-    exprs = ["@failed = 1", f"@state = {int(w.paused_state)}"]
-    exprs += [f"@internalName = '{t.name}'" for t in k.technical_workflows]  # names validated by the model
-    _any_of(where, exprs)
+    _any_of(where, [f"@internalName = '{t.name}'" for t in k.technical_workflows])  # names validated by the model
+    return q
+
+
+def other_workflows_query(k: CampaignApiKnowledge) -> ET.Element:
+    """Workflows in error or paused, in error first, bounded: `max_rows` + one line per technical
+    workflow (they match too, and `other_workflows` drops them) + 1, so that a full answer says there
+    were more than the bot read (it lists problems, it does not page through the database)."""
+    w = k.workflows
+    q = _query(w.schema_, "select", other_workflows_limit(k))
+    _select(q, "@id", "@internalName", "@label", "@state", "@failed")
+    where = ET.SubElement(q, "where")
+    _any_of(where, ["@failed = 1", f"@state = {int(w.paused_state)}"])
     order = ET.SubElement(q, "orderBy")
     ET.SubElement(order, "node", {"expr": "@failed", "sortDesc": "true"})
     return q
+
+
+def other_workflows_limit(k: CampaignApiKnowledge) -> int:
+    return k.workflows.max_rows + len(k.technical_workflows) + 1
 
 
 def journal_query(k: CampaignApiKnowledge, workflow_id: int) -> ET.Element:
@@ -158,6 +173,23 @@ def workflow_rows(collection: ET.Element) -> tuple[WorkflowRow, ...]:
             failed=(r.get("failed") or "").strip().lower() in ("1", "true"),
         )
         for r in _rows(collection, "workflow")
+    )
+
+
+@dataclass(frozen=True)
+class OtherWorkflows:
+    """The workflows in error or paused that are not technical ones, in error first. `complete`: the
+    answer held them all (else there are more, and the counts are lower bounds)."""
+
+    rows: tuple[WorkflowRow, ...]
+    complete: bool
+
+
+def other_workflows(collection: ET.Element, k: CampaignApiKnowledge) -> OtherWorkflows:
+    technical = {t.name for t in k.technical_workflows}
+    rows = workflow_rows(collection)
+    return OtherWorkflows(
+        tuple(r for r in rows if r.internal_name not in technical), complete=len(rows) < other_workflows_limit(k)
     )
 
 

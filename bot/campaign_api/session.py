@@ -27,6 +27,7 @@ from bot.campaign_api.client import ApiRedirect, CampaignClient, HttpStatusError
 from bot.campaign_api.facts import (
     DELIVERIES,
     MONITOR,
+    OTHER_WORKFLOWS,
     PING,
     RUNS,
     WORKFLOWS,
@@ -161,8 +162,13 @@ class EnvironmentApi:
         result: dict[str, object] = {}
         try:
             if access.ok:
-                order = (PING, WORKFLOWS, RUNS, DELIVERIES, MONITOR)
-                for name in (n for n in order if n in wanted or (n == WORKFLOWS and RUNS in wanted)):
+                order = (PING, WORKFLOWS, RUNS, OTHER_WORKFLOWS, DELIVERIES, MONITOR)
+                needed = {
+                    *wanted,
+                    *((WORKFLOWS,) if RUNS in wanted else ()),
+                    *((OTHER_WORKFLOWS,) if WORKFLOWS in wanted else ()),
+                }
+                for name in (n for n in order if n in needed):
                     if name == RUNS:
                         result[RUNS] = self._runs(client, result[WORKFLOWS])  # type: ignore[arg-type]
                         continue
@@ -182,6 +188,7 @@ class EnvironmentApi:
             access=Access(access.kind, access.message, access.needs, access.code, mode),
             now=now,
             workflows=result.get(WORKFLOWS),  # type: ignore[arg-type]
+            other_workflows=result.get(OTHER_WORKFLOWS),  # type: ignore[arg-type]
             runs=result.get(RUNS, {}),  # type: ignore[arg-type]
             deliveries=result.get(DELIVERIES),  # type: ignore[arg-type]
             ping=result.get(PING),  # type: ignore[arg-type]
@@ -274,7 +281,11 @@ class EnvironmentApi:
         if name == MONITOR:
             return self._page_outcome(self._retry(client, lambda: client.page("/nl/jsp/monitor.jsp")))
         if name == WORKFLOWS:
-            return self._retry(client, lambda: q.workflow_rows(client.query(q.workflows_query(self.knowledge))))
+            k = self.knowledge
+            return self._retry(client, lambda: q.workflow_rows(client.query(q.technical_workflows_query(k))))
+        if name == OTHER_WORKFLOWS:
+            k = self.knowledge
+            return self._retry(client, lambda: q.other_workflows(client.query(q.other_workflows_query(k)), k))
         if name == DELIVERIES:
             return self._retry(client, lambda: q.delivery_rows(client.query(q.deliveries_query(self.knowledge))))
         raise ValueError(name)

@@ -2,10 +2,15 @@
 
 Adobe's own supervision queryDef reads `@state` (13 = paused, 20 = stopped) and `@failed` (1 = in
 error) of `xtk:workflow` (CC:workflow/using/supervising-workflows.md); an error pauses the workflow
-(CC:workflow/using/monitoring-workflows.md#managing-errors). Each technical workflow is reported
-under the module whose question brings it in (campaign-api.yaml: tracking -> tracking,
-deliverabilityUpdate -> inMail, the others -> wfserver); wfserver also gets every other workflow
-in error or paused, since it runs them all.
+(CC:workflow/using/monitoring-workflows.md#managing-errors). Two queries: the technical workflows
+by internal name (always complete, whatever else is wrong), and the other workflows in error or
+paused (bounded by `max_rows`: beyond it the counts are lower bounds, and the findings say so).
+
+Each technical workflow is reported under the module whose question brings it in (campaign-api.yaml:
+tracking -> tracking, deliverabilityUpdate -> inMail, the others -> wfserver). wfserver runs every
+workflow, so it also reports each technical workflow of another module that is in error or paused
+(technical first), and every other workflow in error or paused: "workflow stuck" and
+`check wfserver` see a failed tracking or deliverabilityUpdate workflow too.
 
 Alert identity (`Finding.target`): each technical workflow is its own target (`workflow <name>`:
 a short, fixed list from campaign-api.yaml, so one alert per workflow cannot flood), while the
@@ -24,7 +29,7 @@ from bot.campaign_api.queries import WorkflowRow
 from bot.checks._api import problem_text, read_needs
 from bot.checks.base import ApiCheck, api_finding
 from bot.inventory import Environment
-from bot.kb.models import Module
+from bot.kb.models import Module, TechnicalWorkflow
 from bot.models import Finding
 
 _LISTED = 6  # workflows named in one finding's evidence
@@ -73,22 +78,26 @@ class ApiWorkflowsCheck(ApiCheck):
                     m,
                     self.name,
                     "unknown",
-                    f"cannot tell the workflows' state: {problem_text(wf) if wf else 'not read'}",
+                    f"cannot tell the technical workflows' state: {problem_text(wf) if wf else 'not read'}",
                     (),
                     ("cannot_tell",),
                     needs=read_needs(k.workflows.schema_, login)
                     if wf and wf.kind == "fault"
                     else "Campaign's API to answer",
                 )
+                if m.name == "wfserver":
+                    yield from self._others(env, m, facts)
             return
         rows = wf.value
         paused, stopped = k.workflows.paused_state, k.workflows.stopped_state
-        technical = {t.name for t in k.technical_workflows}
         for m in modules:
-            mine = [t for t in k.technical_workflows if t.module == m.name]
-            for t in mine:
+            for t in k.technical_workflows:
                 row = next((r for r in rows if r.internal_name == t.name), None)
-                ev = f"xtk:workflow '{t.name}': @state={row.state}, @failed={int(row.failed)}" if row else ""
+                if t.module != m.name:
+                    # wfserver runs them all: another module's technical workflow in error or paused too.
+                    if m.name == "wfserver" and row is not None and (row.failed or row.state in (paused, stopped)):
+                        yield from self._technical(env, m, t, row, paused, stopped, source, also=t.module)
+                    continue
                 if row is None:
                     yield api_finding(
                         env,
@@ -101,71 +110,135 @@ class ApiWorkflowsCheck(ApiCheck):
                         needs=f"read access to the technical workflow '{t.name}' in xtk:workflow",
                         target=technical_target(t.name),
                     )
-                elif row.failed:
-                    yield api_finding(
-                        env,
-                        m,
-                        self.name,
-                        "fail",
-                        f"technical workflow {_name(row)} is in error (paused on a failed activity)",
-                        (ev, f"runs {t.period}; source: {source}"),
-                        ("workflow_failed",),
-                        target=technical_target(t.name),
-                    )
-                elif row.state in (paused, stopped):
-                    state = _state_text(row, paused, stopped)
-                    yield api_finding(
-                        env,
-                        m,
-                        self.name,
-                        "warn",
-                        f"technical workflow {_name(row)} is {state}: it does not run ({t.period} expected)",
-                        (ev, f"source: {source}"),
-                        ("workflow_paused",),
-                        target=technical_target(t.name),
-                    )
-                else:
-                    yield api_finding(
-                        env,
-                        m,
-                        self.name,
-                        "ok",
-                        f"technical workflow {_name(row)} is not in error ({_state_text(row, paused, stopped)})",
-                        (ev,),
-                        target=technical_target(t.name),
-                    )
-            if m.name != "wfserver":
-                continue
-            # wfserver runs every workflow: the others in error or paused, grouped in one finding each.
-            others = [r for r in rows if r.internal_name not in technical]
-            failed = [r for r in others if r.failed]
-            held = [r for r in others if not r.failed and r.state == paused]
-            capped = len(rows) >= k.workflows.max_rows
-            more = f" (the first {k.workflows.max_rows} read)" if capped else ""
-            if failed:
+                    continue
+                yield from self._technical(env, m, t, row, paused, stopped, source)
+            if m.name == "wfserver":
+                yield from self._others(env, m, facts)
+
+    def _technical(
+        self,
+        env: Environment,
+        m: Module,
+        t: TechnicalWorkflow,
+        row: WorkflowRow,
+        paused: int,
+        stopped: int,
+        source: str,
+        also: str | None = None,
+    ) -> Iterable[Finding]:
+        ev = f"xtk:workflow '{t.name}': @state={row.state}, @failed={int(row.failed)}"
+        where = f"; also reported under {also}" if also else ""
+        if row.failed:
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "fail",
+                f"technical workflow {_name(row)} is in error (paused on a failed activity)",
+                (ev, f"runs {t.period}; source: {source}{where}"),
+                ("workflow_failed",),
+                target=technical_target(t.name),
+            )
+        elif row.state in (paused, stopped):
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "warn",
+                f"technical workflow {_name(row)} is {_state_text(row, paused, stopped)}: it does not run "
+                f"({t.period} expected)",
+                (ev, f"source: {source}{where}"),
+                ("workflow_paused",),
+                target=technical_target(t.name),
+            )
+        else:
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "ok",
+                f"technical workflow {_name(row)} is not in error ({_state_text(row, paused, stopped)})",
+                (ev,),
+                target=technical_target(t.name),
+            )
+
+    def _others(self, env: Environment, m: Module, facts: ApiFacts) -> Iterable[Finding]:
+        """The workflows that are not technical ones, in error or paused, grouped (one finding per group)."""
+        k = facts.knowledge
+        o = facts.other_workflows
+        if o is None or o.value is None:
+            login = env.campaign_api.login if env.campaign_api else None
+            for target, what in ((OTHERS_FAILED, "in error"), (OTHERS_PAUSED, "paused")):
                 yield api_finding(
                     env,
                     m,
                     self.name,
-                    "fail",
-                    f"{len(failed)} workflow(s) in error{more}: " + ", ".join(_name(r) for r in failed[:3]),
-                    [f"xtk:workflow {_name(r)}: @failed=1, @state={r.state}" for r in failed[:_LISTED]],
-                    ("workflow_failed",),
-                    target=OTHERS_FAILED,
+                    "unknown",
+                    f"cannot tell which other workflows are {what}: {problem_text(o) if o else 'not read'}",
+                    (),
+                    ("cannot_tell",),
+                    needs=read_needs(k.workflows.schema_, login)
+                    if o and o.kind == "fault"
+                    else "Campaign's API to answer",
+                    target=target,
                 )
-            if held:
-                yield api_finding(
-                    env,
-                    m,
-                    self.name,
-                    "warn",
-                    f"{len(held)} workflow(s) paused{more}: " + ", ".join(_name(r) for r in held[:3]),
-                    [f"xtk:workflow {_name(r)}: @state={r.state}" for r in held[:_LISTED]],
-                    ("workflow_paused",),
-                    target=OTHERS_PAUSED,
-                )
-            if not failed and not held:
-                yield api_finding(env, m, self.name, "ok", "no other workflow is in error or paused", ())
+            return
+        paused, limit = k.workflows.paused_state, k.workflows.max_rows
+        listed = o.value.rows[:limit]
+        complete = o.value.complete and len(o.value.rows) <= limit
+        failed = [r for r in listed if r.failed]
+        held = [r for r in listed if not r.failed and r.state == paused]
+        # In error first: when the answer was cut, the failed ones are all there unless the cut fell
+        # among them (then the paused ones were not reached at all).
+        failed_exact = complete or (bool(listed) and not listed[-1].failed)
+        cut = f"more than {limit} workflows are in error or paused; the bot read the first {limit}"
+        if failed:
+            count = f"{len(failed)}" if failed_exact else f"at least {len(failed)}"
+            rest = len(failed) - 3
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "fail",
+                f"{count} workflow(s) in error: "
+                + ", ".join(_name(r) for r in failed[:3])
+                + (f" and {rest if failed_exact else f'at least {rest}'} more" if rest > 0 else "")
+                + ("" if failed_exact else f" ({cut})"),
+                [f"xtk:workflow {_name(r)}: @failed=1, @state={r.state}" for r in failed[:_LISTED]],
+                ("workflow_failed",),
+                target=OTHERS_FAILED,
+            )
+        if held:
+            rest = len(held) - 3
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "warn",
+                f"{'' if complete else 'at least '}{len(held)} workflow(s) paused: "
+                + ", ".join(_name(r) for r in held[:3])
+                + (f" and {'' if complete else 'at least '}{rest} more" if rest > 0 else "")
+                + ("" if complete else f" ({cut})"),
+                [f"xtk:workflow {_name(r)}: @state={r.state}" for r in held[:_LISTED]],
+                ("workflow_paused",),
+                target=OTHERS_PAUSED,
+            )
+        elif not complete:
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "unknown",
+                f"cannot tell which other workflows are paused: {cut}, all in error",
+                (),
+                ("cannot_tell",),
+                needs=f"fewer than {limit} workflows in error, or a larger workflows.max_rows in campaign-api.yaml",
+                target=OTHERS_PAUSED,
+            )
+        if not failed and not held and complete:
+            yield api_finding(
+                env, m, self.name, "ok", "no workflow other than the technical ones is in error or paused"
+            )
 
 
 CHECK = ApiWorkflowsCheck()

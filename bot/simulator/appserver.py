@@ -275,11 +275,16 @@ class SimulatedAppServer:
         now = datetime.now(timezone.utc)
         limit = int(q.get("lineCount", "1000"))
         if schema == "xtk:workflow":
-            rows = [w for w in self.state.workflows if any(_wf_matches(w, e) for e in exprs)][:limit]
+            where = q.find("where")
+            try:
+                matching = [w for w in self.state.workflows if where is None or _conditions(w, list(where))]
+            except ValueError as e:
+                return _fault("xtk:queryDef", "ExecuteQuery", "SOP-330011", str(e))
+            rows = sorted(matching, key=lambda w: not w.failed)[:limit]  # orderBy @failed desc
             inner = "".join(
                 f"<workflow id='{w.id}' internalName='{_esc(w.internal_name)}' label='{_esc(w.label)}' "
                 f"state='{w.state}' failed='{int(w.failed)}'/>"
-                for w in sorted(rows, key=lambda w: not w.failed)
+                for w in rows
             )
             out = f"<workflow-collection>{inner}</workflow-collection>"
         elif schema == "xtk:workflowLog":
@@ -344,14 +349,32 @@ def _undeclared_type_prefixes(body: bytes) -> list[str]:
     return sorted(used - declared)
 
 
+def _conditions(w: SimWorkflow, conditions: list[ET.Element]) -> bool:
+    """A queryDef `<where>` (or a condition group) for one workflow: conditions left to right, each
+    one's `boolOperator` (AND by default) joining it to the next; a condition without `expr` is a group."""
+    result: bool | None = None
+    op = "AND"
+    for c in conditions:
+        if c.tag != "condition":
+            continue
+        expr = c.get("expr")
+        value = _wf_matches(w, expr) if expr else _conditions(w, list(c))
+        result = value if result is None else ((result or value) if op == "OR" else (result and value))
+        op = (c.get("boolOperator") or "AND").upper()
+    return True if result is None else result
+
+
 def _wf_matches(w: SimWorkflow, expr: str) -> bool:
-    if expr == "@failed = 1":
-        return w.failed
-    if expr.startswith("@state = "):
-        return str(w.state) == expr.split("=")[1].strip()
-    if expr.startswith("@internalName = "):
-        return w.internal_name == expr.split("=", 1)[1].strip().strip("'")
-    return False
+    e = expr.replace(" ", "")
+    if e.startswith("@failed="):
+        return int(w.failed) == int(e.split("=", 1)[1])
+    if e.startswith("@state="):
+        return str(w.state) == e.split("=", 1)[1]
+    if e.startswith("@internalName!="):
+        return w.internal_name != e.split("!=", 1)[1].strip("'")
+    if e.startswith("@internalName="):
+        return w.internal_name == e.split("=", 1)[1].strip("'")
+    raise ValueError(f"expression not simulated: {expr[:80]}")
 
 
 def _fault(urn: str, method: str, code: str, message: str) -> tuple[int, str, bytes]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import pytest
+
 from bot.campaign_api.facts import ALL_FACTS, ApiFacts
 from bot.campaign_api.session import EnvironmentApi
 from bot.checks.base import API_HOST, ApiCheck
@@ -196,3 +198,85 @@ def test_missing_variable_names_it(kb: KnowledgeBase, appserver: SimulatedAppSer
     assert [f.status for f in fs] == ["unknown"]
     assert "CAMPAIGN_TEST_PASSWORD" in fs[0].summary and "CAMPAIGN_TEST_PASSWORD" in (fs[0].needs or "")
     assert list(appserver.calls) == []  # nothing sent without the secret
+
+
+def test_wfserver_reports_every_technical_workflow_in_error_or_paused(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    for w in appserver.state.workflows:
+        if w.internal_name == "tracking":
+            w.failed, w.state = True, 13
+        elif w.internal_name == "deliverabilityUpdate":
+            w.state = 13  # paused by an operator
+        elif w.internal_name == "cleanup":
+            w.failed, w.state = False, 11
+        elif w.internal_name == "WKF2042":
+            w.state = 11
+    env, facts = _facts(kb, appserver, password)
+    wf = [f for f in _run(kb, env, facts, ["wfserver"]) if f.check == "api_workflows"]
+    by_target = {f.target: f for f in wf}
+    assert by_target["workflow tracking"].status == "fail" and "'tracking'" in by_target["workflow tracking"].summary
+    assert any("also reported under tracking" in e for e in by_target["workflow tracking"].evidence)
+    assert by_target["workflow deliverabilityUpdate"].status == "warn"
+    assert "is paused" in by_target["workflow deliverabilityUpdate"].summary
+    # technical workflows first, then the sentence about the others, which is now true
+    assert [f.target for f in wf].index("workflow tracking") < len(wf) - 1
+    assert wf[-1].status == "ok" and wf[-1].summary == "no workflow other than the technical ones is in error or paused"
+    # each module keeps its own view
+    tracking = [f for f in _run(kb, env, facts, ["tracking"]) if f.check == "api_workflows"]
+    assert [f.status for f in tracking] == ["fail"]
+    inmail = [f for f in _run(kb, env, facts, ["inMail"]) if f.check == "api_workflows"]
+    assert [f.status for f in inmail] == ["warn"]
+
+
+def _many(appserver: SimulatedAppServer, failed: int, paused: int) -> None:
+    appserver.state.workflows += [
+        SimWorkflow(5000 + i, f"WKF{5000 + i}", f"Import {i}", 13, True) for i in range(failed)
+    ]
+    appserver.state.workflows += [SimWorkflow(8000 + i, f"WKF{8000 + i}", f"Export {i}", 13) for i in range(paused)]
+
+
+def test_hundreds_of_failed_workflows_never_hide_the_technical_ones(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    _many(appserver, failed=260, paused=40)
+    next(w for w in appserver.state.workflows if w.internal_name == "tracking").state = 13  # paused, not failed
+    env, facts = _facts(kb, appserver, password)
+    wf = [f for f in _run(kb, env, facts, ["wfserver", "tracking"]) if f.check == "api_workflows"]
+    by = {(f.module, f.target): f for f in wf}
+    assert by[("wfserver", "workflow cleanup")].status == "fail"
+    assert by[("tracking", "workflow tracking")].status == "warn"
+    assert by[("wfserver", "workflow tracking")].status == "warn"
+    assert all(
+        by[("wfserver", f"workflow {t.name}")] for t in kb.campaign_api.technical_workflows if t.module == "wfserver"
+    )  # type: ignore[union-attr]
+    others = by[("wfserver", "other workflows in error")]
+    assert others.status == "fail" and "at least 200 workflow(s) in error" in others.summary
+    assert "more than 200 workflows are in error or paused" in others.summary
+    paused = by[("wfserver", "other workflows paused")]
+    assert paused.status == "unknown" and "cannot tell which other workflows are paused" in paused.summary
+
+
+@pytest.mark.parametrize(
+    ("failed", "paused", "failed_text", "paused_text"),
+    [
+        (150, 30, "150 workflow(s) in error: ", "30 workflow(s) paused: "),
+        (150, 100, "150 workflow(s) in error: ", "at least 50 workflow(s) paused: "),
+    ],
+)
+def test_the_other_workflows_are_counted_exactly_or_as_a_lower_bound(
+    kb: KnowledgeBase,
+    appserver: SimulatedAppServer,
+    password: str,
+    failed: int,
+    paused: int,
+    failed_text: str,
+    paused_text: str,
+) -> None:
+    appserver.state.workflows = [w for w in appserver.state.workflows if w.internal_name != "WKF2042"]
+    _many(appserver, failed, paused)
+    env, facts = _facts(kb, appserver, password)
+    wf = {f.target: f for f in _run(kb, env, facts, ["wfserver"]) if f.check == "api_workflows"}
+    assert wf["other workflows in error"].summary.startswith(failed_text)
+    assert f"and {failed - 3} more" in wf["other workflows in error"].summary
+    assert wf["other workflows paused"].summary.startswith(paused_text)

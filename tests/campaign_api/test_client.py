@@ -42,7 +42,9 @@ def test_logon_with_password_reads_everything_and_logs_off(
     assert appserver.calls[0] == "POST xtk:session#Logon"
     assert list(appserver.calls)[-1] == "POST xtk:session#Logoff"
     assert facts.workflows is not None and facts.workflows.value is not None
-    assert {w.internal_name for w in facts.workflows.value} >= {"cleanup", "tracking", "WKF2042"}
+    assert {w.internal_name for w in facts.workflows.value} == {t.name for t in kb.campaign_api.technical_workflows}
+    assert facts.other_workflows is not None and facts.other_workflows.value is not None
+    assert [w.internal_name for w in facts.other_workflows.value.rows] == ["WKF2042"]
     assert facts.ping is not None and facts.ping.value is not None and facts.ping.value.text.startswith("OK")
     assert facts.runs["tracking"].value is not None
     assert facts.deliveries is not None and facts.deliveries.value
@@ -90,7 +92,8 @@ def test_expired_twice_is_not_retried_forever(kb: KnowledgeBase, appserver: Simu
     )
     assert facts.workflows is not None and not facts.workflows.ok
     assert facts.workflows.code == "XSV-350008"
-    assert list(appserver.calls).count("POST xtk:queryDef#ExecuteQuery") == 2  # the first try and one retry
+    # The technical and the other workflows' queries: each tried once and retried once.
+    assert list(appserver.calls).count("POST xtk:queryDef#ExecuteQuery") == 4
 
 
 @pytest.mark.parametrize(

@@ -131,3 +131,19 @@ def test_no_credential_in_any_output_log_or_audit(
     for secret in planted:
         assert secret not in everything
     assert "logon refused" in text_render.diagnosis(wrong, kb)
+
+
+def test_workflow_stuck_names_a_failed_tracking_workflow_too(
+    kb: KnowledgeBase, matcher: Matcher, prod: Environment, password: str, appserver: SimulatedAppServer
+) -> None:
+    for w in appserver.state.workflows:
+        if w.internal_name == "tracking":
+            w.failed, w.state = True, 13
+        elif w.internal_name == "cleanup":
+            w.failed, w.state = False, 11
+    d = _diagnoser(kb, matcher, password).diagnose("workflow stuck on prod", prod)
+    failed = [f for f in d.findings if f.check == "api_workflows" and f.status == "fail"]
+    assert any(f.module == "wfserver" and "'tracking' (Tracking) is in error" in f.summary for f in failed)
+    rendered = text_render.diagnosis(d, kb)
+    assert "'tracking' (Tracking) is in error" in rendered
+    assert "no other workflow" not in rendered

@@ -46,6 +46,12 @@ def http_url(v: str, what: str = "URL") -> str:
         raise ValueError(f"{what} must be a plain URL (no spaces, quotes or credentials)")
     if parts.query or parts.fragment:
         raise ValueError(f"{what} must not carry a query or a fragment")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 and parts.netloc.rsplit("]", 1)[-1].count(":"):
+        raise ValueError(f"{what} has a port that is not a number from 1 to 65535")
     return v.rstrip("/")
 
 
@@ -169,11 +175,25 @@ class CampaignApi(_Frozen):
     session_token_env: str | None = None
     tls_verify: bool = True
     timeout_s: float = Field(10, gt=0, le=120)  # per call; the environment's calls share one deadline of 3 x this
+    # Deliveries waiting or preparing longer than this are stuck (the instance's maxPreparationJobsSec;
+    # default: the knowledge's, Campaign's packaged 3600 s). Seconds, or 30m / 2h.
+    max_preparation_s: float | None = None
 
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        return http_url(v, "url")
+        url = http_url(v, "url")
+        if "/nl/jsp/" in urlsplit(url).path:
+            raise ValueError(
+                "must be the application server's address (https://host[:port]), without /nl/jsp/soaprouter.jsp: "
+                "the bot adds the page's path itself"
+            )
+        return url
+
+    @field_validator("max_preparation_s", mode="before")
+    @classmethod
+    def _max_preparation(cls, v: object) -> float | None:
+        return None if v is None else parse_interval(v)  # type: ignore[arg-type]
 
     @field_validator("login")
     @classmethod

@@ -3,7 +3,8 @@
 Adobe: a delivery whose status "remains Pending" waits for a resource: the MTA not started, or an
 IP affinity not configured on the sending instance (CC:delivery/using/about-delivery-monitoring.md
 #pending-deliveries); delivery jobs still in preparation after `maxPreparationJobsSec` (3600 s by
-default) are what Campaign's own monitoring flags. A delivery may also simply be scheduled: one
+default; `campaign_api.max_preparation_s` in the inventory sets the instance's value, since the bot does
+not read serverConf.xml through the API) are what Campaign's own monitoring flags. A delivery may also simply be scheduled: one
 whose contact date is still ahead is not stuck. The `nms:delivery` state values are the ones Adobe
 publishes for Campaign Standard, ASSUMED the same in Classic (campaign-api.yaml): every finding says so.
 
@@ -61,7 +62,14 @@ class ApiDeliveriesCheck(ApiCheck):
                 )
             return
         assumed = "state values as Adobe documents nms:delivery for Campaign Standard, ASSUMED the same in Classic"
-        limit = q.max_preparation_s
+        configured = env.campaign_api.max_preparation_s if env.campaign_api else None
+        limit = configured or q.max_preparation_s
+        limit_source = (
+            f"limit {age_text(limit)}: campaign_api.max_preparation_s in the inventory"
+            if configured
+            else f"limit {age_text(limit)}: maxPreparationJobsSec's packaged default (set "
+            "campaign_api.max_preparation_s to the instance's value)"
+        )
         pending_values = {s.value for s in q.group("pending")}
         prep_values = {s.value for s in q.group("preparation")}
         stuck_pending: list[tuple[DeliveryRow, float]] = []
@@ -92,7 +100,7 @@ class ApiDeliveriesCheck(ApiCheck):
                     "fail",
                     f"{len(stuck_pending)} delivery(ies) stuck waiting to be sent for more than {age_text(limit)}"
                     f"{capped}, e.g. {_describe(row, q, age)}",
-                    [_describe(r, q, a) for r, a in stuck_pending[:_LISTED]] + [assumed],
+                    [_describe(r, q, a) for r, a in stuck_pending[:_LISTED]] + [limit_source, assumed],
                     ("delivery_stuck",),
                     target="deliveries waiting",
                 )
@@ -105,7 +113,7 @@ class ApiDeliveriesCheck(ApiCheck):
                     "warn",
                     f"{len(stuck_prep)} delivery(ies) in preparation for more than {age_text(limit)} "
                     f"(maxPreparationJobsSec){capped}, e.g. {_describe(row, q, age)}",
-                    [_describe(r, q, a) for r, a in stuck_prep[:_LISTED]] + [assumed],
+                    [_describe(r, q, a) for r, a in stuck_prep[:_LISTED]] + [limit_source, assumed],
                     ("delivery_stuck",),
                     target="deliveries in preparation",
                 )
@@ -116,7 +124,11 @@ class ApiDeliveriesCheck(ApiCheck):
                     self.name,
                     "ok",
                     f"no delivery waiting or in preparation for more than {age_text(limit)}",
-                    (f"{waiting} waiting or preparing for less, {scheduled} scheduled for later", assumed),
+                    (
+                        f"{waiting} waiting or preparing for less, {scheduled} scheduled for later",
+                        limit_source,
+                        assumed,
+                    ),
                 )
 
 

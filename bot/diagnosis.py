@@ -503,12 +503,16 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
         elsewhere = [f for f in fails if f.module not in asked and f is not lead]
         if lead.module in asked and elsewhere:
             parts.append(f"Also failing {_where(elsewhere[0].host)}: {elsewhere[0].summary}.")
-    if errors:
+    host_errors = [f for f in errors if f.host != API_HOST]  # the Campaign API is not a host
+    if host_errors:
         parts.append(
-            f"Could not check {len({f.host for f in errors})} host(s): "
-            + "; ".join(f"{f.host}: {f.summary}" for f in errors[:2])
+            f"Could not check {len({f.host for f in host_errors})} host(s): "
+            + "; ".join(f"{f.host}: {f.summary}" for f in host_errors[:2])
             + "."
         )
+    api_error = next((f for f in errors if f.host == API_HOST), None)
+    if api_error is not None:
+        parts.append(f"Could not read the Campaign API: {api_error.summary.removeprefix('Campaign API: ')}.")
     if not parts:
         parts.append(f"No problem found for {names} on {hosts_n} host(s) of {env.name}.")
     if unknown:

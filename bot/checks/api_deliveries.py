@@ -98,7 +98,8 @@ class ApiDeliveriesCheck(ApiCheck):
                     m,
                     self.name,
                     "fail",
-                    f"{len(stuck_pending)} delivery(ies) stuck waiting to be sent for more than {age_text(limit)}"
+                    f"{len(stuck_pending)} delivery(ies) stuck Pending (waiting to be sent) for more than "
+                    f"{age_text(limit)}"
                     f"{capped}, e.g. {_describe(row, q, age)}",
                     [_describe(r, q, a) for r, a in stuck_pending[:_LISTED]] + [limit_source, assumed],
                     ("delivery_stuck",),

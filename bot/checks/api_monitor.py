@@ -25,8 +25,19 @@ from bot.redact import redact_and_clip
 _PROBLEM_RE = re.compile(r"(?i)\b(failed|error|missing|stopped)\s*:")
 
 
+# Tags that end a line of text, opening or closing (the page's summary items are often inline
+# <font>/<span> text between them: "<h2>Summary</h2><font>Workflow failed: …</font><br>").
+_BLOCK = frozenset({
+    "address", "article", "aside", "blockquote", "br", "caption", "center", "dd", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
+    "nav", "ol", "p", "pre", "section", "table", "tbody", "tfoot", "thead", "title", "tr", "ul",
+})  # fmt: skip
+_CELL = frozenset({"td", "th"})
+
+
 class _Text(HTMLParser):
-    """The visible text of a page, line by line (scripts and styles left out)."""
+    """The visible text of a page, line by line (scripts and styles left out): a line ends at each
+    block tag, opening or closing; table cells of a row stay on its line, apart."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -36,12 +47,19 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._skip += 1
-        elif tag in ("br", "p", "div", "li", "tr", "h1", "h2", "h3", "title", "td"):
+        elif tag in _BLOCK:
             self.parts.append("\n")
+        elif tag in _CELL:
+            self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
+        if tag in ("script", "style"):
+            if self._skip:
+                self._skip -= 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+        elif tag in _CELL:
+            self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self._skip:

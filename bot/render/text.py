@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.checks.base import API_HOST
 from bot.kb.models import KnowledgeBase, Module, Risk
 from bot.kb.placeholders import fill
 from bot.models import Diagnosis, Finding, Match
@@ -133,7 +134,11 @@ def diagnosis(d: Diagnosis, kb: KnowledgeBase, show_ok: bool = False, show_logs:
         ms = max((f.duration_ms for f in fs), default=0)
         lines.append(f"  {host} ({ms} ms){': ' + str(ok_n) + ' checks OK' if ok_n else ''}")
         for f in [f for f in fs if f in shown or (show_logs and f.tail)]:
-            what = f.module + (f"@{f.instance}" if f.instance else "") if f.module else "host"
+            what = (
+                f.module + (f"@{f.instance}" if f.instance else "")
+                if f.module
+                else ("the Campaign API" if f.host == API_HOST else "host")
+            )
             lines.append(f"    {icon(f)} {what} {f.check}: {f.summary}")
             lines.extend(f"           | {e}" for e in f.evidence[:3])
             if f.needs:

@@ -280,3 +280,44 @@ def test_the_other_workflows_are_counted_exactly_or_as_a_lower_bound(
     assert wf["other workflows in error"].summary.startswith(failed_text)
     assert f"and {failed - 3} more" in wf["other workflows in error"].summary
     assert wf["other workflows paused"].summary.startswith(paused_text)
+
+
+# monitor.jsp as the SDK-shaped fake of the audit served it: summary items are inline text between tags.
+MONITOR_PAGE = (
+    b"<html><head><title>Server monitoring</title></head><body><h1>Server monitoring for the instance ffdamkt</h1>"
+    b"<table><tr><td>Server</td><td>app1 (10.0.0.1)</td></tr><tr><td>Build</td><td>9219</td></tr></table>"
+    b"<h2>Summary</h2><font color='red'>Workflow failed: Database cleanup (cleanup) (ffdamkt)</font><br>"
+    b"<font color='red'>Workflow failed: Nightly CRM import (WKF3001) (ffdamkt)</font><br/>"
+    b"<a href='x'>Processes list</a></body></html>"
+)
+
+
+def test_monitor_jsp_lines_are_not_glued_together(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    appserver.replies["/nl/jsp/monitor.jsp"] = [(200, MONITOR_PAGE)]
+    env, facts = _facts(kb, appserver, password)
+    monitor = next(f for f in _run(kb, env, facts, ["web"]) if f.check == "api_monitor")
+    assert monitor.summary == "monitor.jsp lists 2 problem(s): Workflow failed: Database cleanup (cleanup) (ffdamkt)"
+    assert "Workflow failed: Nightly CRM import (WKF3001) (ffdamkt)" in monitor.evidence
+    assert not any("Summary" in e for e in monitor.evidence)
+
+
+def test_an_oversized_ping_reply_is_not_worded_as_no_answer(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    appserver.replies["/nl/jsp/ping.jsp"] = [(200, b"OK\n" + b"x" * (5 * 1024 * 1024))]
+    env, facts = _facts(kb, appserver, password)
+    ping = next(f for f in _run(kb, env, facts, ["web"]) if f.check == "api_ping")
+    assert ping.status == "fail"  # not ping.jsp's two lines: the page is not answering as it should
+    assert "does not answer" not in ping.summary
+    assert "answered, but not with the page" in ping.summary and "KiB" in ping.summary
+
+
+def test_a_delivery_in_state_45_says_pending(kb: KnowledgeBase, appserver: SimulatedAppServer, password: str) -> None:
+    d = next(d for d in appserver.state.deliveries if d.internal_name == "DM7207")
+    d.state = 45
+    env, facts = _facts(kb, appserver, password)
+    stuck = [f for f in _run(kb, env, facts, ["mta"]) if f.check == "api_deliveries" and f.status == "fail"]
+    assert len(stuck) == 1 and "stuck Pending" in stuck[0].summary
+    assert "'Spring sale newsletter' (DM7207): Pending (ready to be delivered)" in stuck[0].summary

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import threading
 
+from bot.campaign_api.facts import ApiFacts
 from bot.campaign_api.session import campaign_api_factory
 from bot.checks.base import API_HOST
+from bot.diagnosis import Diagnoser
 from bot.inventory import Environment, Host
 from bot.kb import KnowledgeBase
+from bot.matcher import Matcher
+from bot.render import text as text_render
 from bot.runner import Runner
 from bot.simulator.appserver import SimulatedAppServer
 from bot.transports.base import CommandResult, Script, Transport
@@ -96,3 +100,39 @@ def test_not_wired_says_cannot_tell_and_why(kb: KnowledgeBase, appserver: Simula
     assert [f.status for f in api] == ["unknown"]
     assert api[0].needs and "api_for" in api[0].needs
     assert list(appserver.calls) == []
+
+
+class _StuckSession:
+    """A Campaign API session that never comes back within the run (it ignores its deadline)."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def fetch(self, wanted: frozenset[str], deadline: float) -> ApiFacts:
+        self.release.wait(30)
+        raise RuntimeError("released")
+
+
+def test_an_api_past_the_runs_deadline_is_not_counted_as_a_host(kb: KnowledgeBase, matcher: Matcher) -> None:
+    release = threading.Event()
+    try:
+        runner = Runner(
+            lambda h: FakeTransport(_silent), api_for=lambda env: _StuckSession(release), run_deadline_factor=1.0
+        )
+        env = _env("http://127.0.0.1:9").model_copy(
+            update={
+                "hosts": tuple(
+                    Host(name=f"app{i}", transport="local", command_timeout_s=0.5, connect_timeout_s=0.5)
+                    for i in (1, 2)
+                )
+            }
+        )
+        d = Diagnoser(kb, matcher, runner).diagnose("is web ok", env)
+    finally:
+        release.set()
+    errors = [f for f in d.findings if f.status == "error"]
+    assert sorted(f.host for f in errors) == sorted(["app1", "app2", API_HOST])  # the silent hosts fail too
+    assert "Could not check 2 host(s): app1: " in d.verdict  # two hosts; the Campaign API is not one
+    assert "Could not read the Campaign API: no answer within the run's deadline." in d.verdict
+    rendered = text_render.diagnosis(d, kb)
+    assert "ERR  the Campaign API campaign_api:" in rendered and "ERR  host campaign_api" not in rendered

@@ -103,38 +103,70 @@ def _clock(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
 
 
-def alert_message(alert: AlertState, kb: KnowledgeBase) -> Message:
-    """The root message of an alert thread: what, where, since when, evidence, next steps, buttons."""
+def _duration(seconds: float) -> str:
+    m = max(0, int(seconds // 60))
+    if m < 60:
+        return f"{m} min"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min" if h < 48 else f"{h // 24} days"
+
+
+def alert_message(alert: AlertState, kb: KnowledgeBase, now: float | None = None) -> Message:
+    """The root message of an alert thread: what, where, since when, evidence, next steps, buttons.
+
+    `now` is the watch's clock (a snooze shows until then); without it the alert is shown as the watch
+    stored it (it clears a snooze that has ended). A closed alert says what recovered and when (or why it
+    is no longer watched), not the evidence and steps of the problem it was."""
     icon = blocks.STATUS_EMOJI.get(alert.status, ":grey_question:")
+    where = f"{blocks.esc(alert.subject, 200)} · *{blocks.esc(alert.environment, 60)}*"
+    was = alert.was or alert.status
     if alert.open:
-        head = f":rotating_light: {icon} *{alert.status}* · {blocks.esc(alert.subject, 200)} · *{blocks.esc(alert.environment, 60)}*"
+        head = f":rotating_light: {icon} *{alert.status}* · {where}"
+    elif alert.closed_why:
+        head = f":heavy_minus_sign: No longer watched · {where}"
+    elif alert.external:
+        head = f":white_check_mark: Recovered (resolved in {blocks.esc(alert.source, 20)}) · {where}"
     else:
-        head = (
-            f":white_check_mark: Recovered · {blocks.esc(alert.subject, 200)} · *{blocks.esc(alert.environment, 60)}*"
-        )
+        head = f":white_check_mark: Recovered · {where}"
     facts = [
         f"open since {_clock(alert.opened_at)}",
         f"seen {alert.count} time{'s' if alert.count != 1 else ''}",
         f"last {_clock(alert.last_seen)}",
     ]
-    if not alert.open and alert.recovered_at:
-        facts.append(f"recovered {_clock(alert.recovered_at)}")
+    if not alert.open and alert.recovered_at and not alert.closed_why:
+        facts.append(f"{'resolved' if alert.external else 'recovered'} {_clock(alert.recovered_at)}")
     if alert.flapping:
         facts.append("flapping")
-    if alert.snoozed_until > time.time():
+    snoozed = alert.snoozed(now) if now is not None else alert.snoozed_until > 0
+    if alert.open and snoozed:
         facts.append(f"snoozed until {_clock(alert.snoozed_until)} by <@{blocks.esc(alert.snoozed_by or '?', 30)}>")
     if alert.acked_by:
         when = f" at {_clock(alert.acked_at)}" if alert.acked_at else ""
         facts.append(f"acknowledged by <@{blocks.esc(alert.acked_by, 30)}>{when}")
-    if alert.source != "watch":
+    if alert.external:
         facts.append(f"from {alert.source}")
     out: list[blocks.Block] = [blocks.section(head), blocks.context(" · ".join(facts))]
-    if alert.detail:
+    if alert.open and alert.detail:
         d = Diagnosis.model_validate(alert.detail)
         body, _ = blocks.result_blocks(d, kb)
-        out.extend(body[: blocks.MAX_BLOCKS - 4])
-    else:
+        out.extend(body[: blocks.MAX_BLOCKS - 5])
+    elif alert.open:
         out.append(blocks.section(blocks.esc(alert.summary, 2000)))
+    else:
+        end = alert.recovered_at or alert.last_seen
+        lines = [f"It was *{blocks.esc(was, 10)}*: {blocks.esc(alert.summary, 1500)}"]
+        if alert.closed_why:
+            lines.append(f"No longer watched: {blocks.esc(alert.closed_why, 500)}. Nobody saw it recover.")
+        else:
+            lines.append(
+                f"{'Resolved' if alert.external else 'Fine again'} at {_clock(end)}, "
+                f"after {_duration(end - alert.opened_at)}."
+            )
+        out.append(blocks.section("\n".join(lines)))
+    if alert.also:
+        shown = "\n".join(f"• {blocks.esc(a, 300)}" for a in alert.also[:10])
+        more = f"\n… and {len(alert.also) - 10} more" if len(alert.also) > 10 else ""
+        out.append(blocks.section(f"*Also open in this thread*\n{shown}{more}"))
     buttons: list[dict[str, Any]] = []
     if alert.open:
         buttons += [
@@ -164,10 +196,11 @@ def alert_message(alert: AlertState, kb: KnowledgeBase) -> Message:
             "style": "primary",
         }
     )
+    out = out[: blocks.MAX_BLOCKS - 1]
     out.append({"type": "actions", "block_id": f"alert:{alert.key}", "elements": buttons})
-    state = "open" if alert.open else "recovered"
-    return out[: blocks.MAX_BLOCKS], blocks.fallback(
-        f"[{state}] {alert.status}: {alert.subject} ({alert.environment}): {alert.summary}"
+    state = "open" if alert.open else "no longer watched" if alert.closed_why else "recovered"
+    return out, blocks.fallback(
+        f"[{state}] {alert.status if alert.open else was}: {alert.subject} ({alert.environment}): {alert.summary}"
     )
 
 
@@ -181,7 +214,13 @@ def alert_note(text: str, kb: KnowledgeBase, detail: Diagnosis | None = None) ->
 
 
 def recovered_note(alert: AlertState) -> Message:
-    text = f"Recovered: {alert.subject} ({alert.environment}) is fine again."
+    if alert.external:
+        text = (
+            f"Recovered: {alert.source} says alert '{alert.alert_name}' "
+            f"({alert.subject}, {alert.environment}) is resolved."
+        )
+    else:
+        text = f"Recovered: {alert.subject} ({alert.environment}) is fine again."
     return [blocks.section(f":white_check_mark: {blocks.esc(text, 1000)}")], blocks.fallback(text)
 
 

@@ -227,7 +227,7 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     engine.register("alert", lambda job: intake.handle(job.record.payload["source"], job.record.payload["alerts"]))
     engine.give_up = answers.gave_up
     stops = [stop for start in extras if (stop := start(svc, engine, calls)) is not None]
-    stops.append(WatchScheduler(svc.inventory, engine.submit).start())
+    stops.append(WatchScheduler(svc.inventory, engine.submit, store=svc.store).start())
     engine.start()
     log.info("worker %s: %d threads, state in %s", engine.worker, engine.threads, svc.store.description)
     try:

@@ -10,6 +10,7 @@ from bot.conversation.replies import Refusal
 from bot.kb.models import KnowledgeBase
 from bot.models import Diagnosis
 from bot.present import slack as present
+from bot.redact import redact
 from bot.slack.calls import SlackCalls
 from bot.watch.engine import Watch
 from bot.watch.model import AlertState
@@ -17,29 +18,66 @@ from bot.watch.model import AlertState
 log = logging.getLogger(__name__)
 
 
-class SlackAlerts:
-    """Posts alert threads in the environment's `watch.channel` (else CAMPAIGN_BOT_ALERT_CHANNEL)."""
+# What to do about the Slack errors that keep an alert thread from being posted.
+_POST_HINTS = {
+    "not_in_channel": "invite the bot to the channel",
+    "channel_not_found": "check watch.channel (or CAMPAIGN_BOT_ALERT_CHANNEL): no such channel for this bot",
+    "is_archived": "the channel is archived: set another watch.channel",
+    "not_authed": "check SLACK_BOT_TOKEN",
+    "invalid_auth": "check SLACK_BOT_TOKEN",
+    "missing_scope": "the bot needs the chat:write scope",
+    "ratelimited": "Slack is rate limiting the bot",
+}
 
-    def __init__(self, calls: SlackCalls, kb: KnowledgeBase, channel_for: Callable[[str], str | None]) -> None:
+
+class SlackAlerts:
+    """Posts alert threads in the environment's `watch.channel` (else CAMPAIGN_BOT_ALERT_CHANNEL).
+
+    An alert that joined another one's thread (`joined`) posts in it and never rewrites its root."""
+
+    def __init__(
+        self,
+        calls: SlackCalls,
+        kb: KnowledgeBase,
+        channel_for: Callable[[str], str | None],
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.calls = calls
         self.kb = kb
         self.channel_for = channel_for
+        self.clock = clock  # the watch's clock, for "snoozed until" (None: as the watch stored it)
+
+    def _now(self) -> float | None:
+        return self.clock() if self.clock is not None else None
 
     def opened(self, alert: AlertState, detail: Diagnosis) -> tuple[str, str] | None:
         channel = self.channel_for(alert.environment)
         if channel is None:
-            log.error("alert for %s not posted: no watch.channel and no CAMPAIGN_BOT_ALERT_CHANNEL", alert.environment)
+            log.error(
+                "alert thread for %s (%s) not posted: no watch.channel and no CAMPAIGN_BOT_ALERT_CHANNEL",
+                redact(alert.subject),
+                alert.environment,
+            )
             return None
-        ts = self.calls.post(
-            channel,
-            None,
-            present.alert_message(alert.model_copy(update={"detail": detail.model_dump(mode="json")}), self.kb),
-        )
-        return (channel, ts) if ts else None
+        shown = alert.model_copy(update={"detail": detail.model_dump(mode="json")})
+        ts = self.calls.post(channel, None, present.alert_message(shown, self.kb, self._now()))
+        if not ts:
+            why = self.calls.last_error or "no answer"
+            hint = _POST_HINTS.get(why, "Slack did not take the message")
+            log.error(
+                "alert thread for %s (%s) not posted in %s: %s (%s); the next round that sees it tries again",
+                redact(alert.subject),
+                alert.environment,
+                channel,
+                redact(why),
+                hint,
+            )
+            return None
+        return channel, ts
 
     def refresh(self, alert: AlertState, detail: Diagnosis | None) -> None:
-        if alert.channel and alert.ts:
-            self.calls.update(alert.channel, alert.ts, present.alert_message(alert, self.kb))
+        if alert.channel and alert.ts and alert.joined is None:
+            self.calls.update(alert.channel, alert.ts, present.alert_message(alert, self.kb, self._now()))
 
     def note(self, alert: AlertState, text: str, detail: Diagnosis | None = None) -> None:
         if alert.channel and alert.ts:
@@ -48,8 +86,13 @@ class SlackAlerts:
     def recovered(self, alert: AlertState) -> None:
         if alert.channel and alert.ts:
             self.calls.post(alert.channel, alert.ts, present.recovered_note(alert))
-            self.calls.react(alert.channel, alert.ts, "white_check_mark")
-            self.refresh(alert, None)
+
+    def mark(self, alert: AlertState) -> None:
+        if alert.channel and alert.ts:
+            if alert.marked:
+                self.calls.react(alert.channel, alert.ts, "white_check_mark")
+            else:
+                self.calls.unreact(alert.channel, alert.ts, "white_check_mark")
 
 
 class AlertButtons:

@@ -48,6 +48,10 @@ class SlackCalls:
     def react(self, channel: str, ts: str, name: str) -> None:
         self.call("reactions_add", channel=channel, timestamp=ts, name=name)
 
+    def unreact(self, channel: str, ts: str, name: str) -> None:
+        """Take the bot's reaction away (a recovered alert that came back loses its ✅)."""
+        self.call("reactions_remove", channel=channel, timestamp=ts, name=name)
+
     def post(self, channel: str, thread_ts: str | None, msg: Message) -> str | None:
         resp = self.call(
             "chat_postMessage",

@@ -77,7 +77,15 @@ class AlertState(BaseModel):
     changes: tuple[float, ...] = ()  # when it opened, changed status or recovered (flapping window)
     flapping: bool = False
     recovered_at: float | None = None
+    was: Status | None = None  # closed: the status it had before (the root says what recovered)
+    closed_why: str | None = None  # closed without a check seeing it recover (no longer watched: why)
     detail: dict[str, Any] | None = None  # the last Diagnosis about this host and module (JSON), for the root message
+    # Threads: one per problem of a host and module. An alert that joined another one's thread posts in it
+    # (`joined` is the key of the alert whose message is the root); the root lists the thread's other open
+    # alerts (`also`), and has ✅ (`marked`, on the root's alert) once none is open and the last one recovered.
+    joined: str | None = None
+    also: tuple[str, ...] = ()
+    marked: bool = False
 
     @property
     def subject(self) -> str:
@@ -90,11 +98,34 @@ class AlertState(BaseModel):
     def snoozed(self, now: float) -> bool:
         return self.snoozed_until > now
 
+    def at(self, now: float) -> AlertState:
+        """The alert as of `now` (the watch's clock): a snooze that has ended is cleared, so whatever
+        shows the alert later (the root, App Home) says "snoozed" only while it is."""
+        if self.snoozed_until and self.snoozed_until <= now:
+            return self.model_copy(update={"snoozed_until": 0.0, "snoozed_status": None, "snoozed_by": None})
+        return self
+
+    @property
+    def external(self) -> bool:
+        return self.source != "watch"
+
+    @property
+    def alert_name(self) -> str:
+        """An external alert's name (its check is `alert:<name>`)."""
+        return self.check.split(":", 1)[1] if self.check.startswith("alert:") else self.check
+
+    def brief(self) -> str:
+        """One line about it, for the root of a thread it shares."""
+        if self.external:
+            where = f"{self.module} on {self.host}" if self.module else self.host
+            return f"{self.source} alert '{self.alert_name}' ({where}): {self.status}"
+        return f"{self.subject}: {self.status}"
+
     def worse_than_snoozed(self, status: Status) -> bool:
         return self.snoozed_status is not None and STATUS_ORDER[status] > STATUS_ORDER[self.snoozed_status]
 
 
-EventKind = Literal["opened", "ongoing", "changed", "recovered", "flapping", "snooze_ended"]
+EventKind = Literal["opened", "ongoing", "changed", "recovered", "flapping", "snooze_ended", "settled", "unwatched"]
 
 
 class WatchEvent(BaseModel):

@@ -31,6 +31,8 @@ LABEL = {
     "recovered": "RECOVERED",
     "flapping": "FLAPPING ",
     "snooze_ended": "WORSE    ",
+    "settled": "SETTLED  ",
+    "unwatched": "UNWATCHED",
 }
 
 
@@ -47,6 +49,9 @@ class QuietNotifier:
         return None
 
     def recovered(self, alert: AlertState) -> None:
+        return None
+
+    def mark(self, alert: AlertState) -> None:
         return None
 
 

@@ -2,7 +2,8 @@
 
 Like the real API it refuses what Slack refuses: invalid Block Kit payloads (validated with
 slack_sdk's own models: `invalid_blocks`), posting in a channel the bot is not a member of
-(`not_in_channel`), unknown tokens (`not_authed`), reacting twice (`already_reacted`); it can answer
+(`not_in_channel`), unknown tokens (`not_authed`), reacting twice (`already_reacted`), taking away a
+reaction that is not there (`no_reaction`); it can answer
 429 with Retry-After first, or a given error for a given method (`fail`), and it records what is
 posted to interaction response URLs (`POST /response...`).
 """
@@ -143,6 +144,12 @@ class FakeSlack:
                 if key in self._reactions:
                     return 200, {"ok": False, "error": "already_reacted"}, {}
                 self._reactions.add(key)
+        if method == "reactions.remove":
+            key = (str(params.get("channel")), str(params.get("timestamp")), str(params.get("name")))
+            with self._lock:
+                if key not in self._reactions:
+                    return 200, {"ok": False, "error": "no_reaction"}, {}
+                self._reactions.discard(key)
         if method == "auth.test":
             return (
                 200,
@@ -179,6 +186,11 @@ class FakeSlack:
     def assert_all_valid(self) -> None:
         """Every message the bot sent was accepted by the Block Kit models (no invalid_blocks)."""
         assert not self.invalid, f"Slack would refuse {len(self.invalid)} payload(s): {self.invalid[:3]}"
+
+    def reactions(self, channel: str, ts: str) -> set[str]:
+        """The reactions the bot has on a message now (added and not taken away)."""
+        with self._lock:
+            return {n for c, t, n in self._reactions if c == channel and t == ts}
 
     def of(self, method: str) -> list[Call]:
         with self._lock:

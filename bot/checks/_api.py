@@ -42,13 +42,15 @@ def read_needs(schema: str, login: str | None) -> str:
 
 def page_failure(o: Outcome[Any]) -> tuple[Status, str | None]:
     """(status, needs) for a monitoring page that could not be read. Only a request sent that got no
-    answer at all (refused, reset, timed out), or a reply that is not the page (too large), is a real
-    failure; a refused session (XSV-35000x), a TLS failure, a deadline that left no time, or anything
-    else is "cannot tell", never a reason to restart."""
+    answer at all (refused, reset, timed out) is a real failure; a refused session (XSV-35000x), a TLS
+    failure, a deadline that left no time, a reply that is not the page (too large: a front or a proxy
+    answering?), or anything else is "cannot tell", never a reason to restart."""
     if o.code and XSV_RE.match(o.code):
         return "unknown", "an operator session the page accepts (a trusted-IP / sessionTokenOnly security zone)"
-    if o.kind in ("unreachable", "timeout", "bad_reply"):
+    if o.kind in ("unreachable", "timeout"):
         return "fail", None
+    if o.kind == "bad_reply":
+        return "unknown", "the page's own answer at campaign_api.url (what answered is not it: a front or a proxy?)"
     if o.kind == "no_time":
         return "unknown", "time left in the run for Campaign's API (the deadline passed before the page was read)"
     if o.kind == "tls":
@@ -57,13 +59,15 @@ def page_failure(o: Outcome[Any]) -> tuple[Status, str | None]:
 
 
 def fail_text(url: str, o: Outcome[Any]) -> str:
-    """The summary of a page that failed: no answer, or a reply that is not the page's."""
-    if o.kind == "bad_reply":
-        return f"{url} answered, but not with the page: {problem_text(o)}"
+    """The summary of a page that got no answer."""
+    if o.kind == "timeout":
+        return f"{url} did not answer in time: {problem_text(o)}"
     return f"{url} does not answer: {problem_text(o)}"
 
 
 def unknown_text(what: str, o: Outcome[Any]) -> str:
+    if o.kind == "bad_reply":
+        return f"cannot tell {what}: the server answered, but not with the page: {problem_text(o)}"
     if o.kind == "no_time":
         return f"cannot tell {what} (no time left): {problem_text(o)}"
     return f"cannot tell {what}: {problem_text(o)}"

@@ -62,6 +62,7 @@ def _never_down(fs: Sequence[Finding]) -> None:
         assert f.status != "fail", f.summary
         assert "health_failed" not in f.conditions
         assert "does not answer" not in f.summary and "cannot be reached" not in f.summary
+        assert "did not answer in time" not in f.summary
 
 
 @pytest.fixture

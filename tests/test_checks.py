@@ -860,3 +860,103 @@ def test_tracking_logs_only_on_hosts_set_up_to_write_them(kb: KnowledgeBase) -> 
     res, _ = run(kb, {"app1": fake_host(unreadable), "app2": fake_host(healthy())}, ["tracking"])
     f = next(x for x in res.findings if x.host == "app1" and x.check == "tracking_logs")
     assert f.status == "unknown" and f.needs and "serverConf.xml" in f.needs
+
+
+def test_no_tasks_fails_only_the_modules_meant_to_run_here(kb: KnowledgeBase, matcher: Matcher) -> None:
+    """Nothing runs ("No tasks", ps empty): watchdog and the modules with autoStart are down; a module not
+    enabled on the host is "not configured", and gets no `nlserver start`."""
+    h = healthy(**{"nlserver-pdump": f"{BANNER}\nNo tasks", "ps": "zombies 0\n"})
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["watchdog", "mta", "inMail"])
+    wd, mta, inmail = (by(d.findings, "app1", m, "process")[0] for m in ("watchdog", "mta", "inMail"))
+    assert wd.status == "fail" and "no_tasks" in wd.conditions
+    assert mta.status == "fail" and "No tasks" in mta.summary and "config-prod.xml" in mta.summary
+    assert inmail.status == "ok" and "not configured" in inmail.summary and inmail.conditions == ("not_configured",)
+    cmds = [s.command or "" for s in d.next_steps if s.host == "app1"]
+    assert not [c for c in cmds if "inMail" in c and "start" in c]
+    assert any("watchdog -svc" in c for c in cmds)
+    # the inventory's modules decide instead of autoStart
+    env = env_with(modules=["watchdog", "inMail"])
+    res, _ = run_on(kb, env, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta", "inMail"])
+    assert by(res.findings, "app1", "mta", "process")[0].status == "ok"  # not in this host's modules
+    im = by(res.findings, "app1", "inMail", "process")[0]
+    assert im.status == "fail" and "inventory" in im.summary
+
+
+def test_log_silence_is_cannot_tell_when_pdump_cannot_see(kb: KnowledgeBase) -> None:
+    """The process check says "cannot tell (wrong user)": the log check does not say the module does not run."""
+    old = f"@@STAT 300 {NOW - 7200}@@\n2023-11-14T20:10:00.000Z\t1\t1\t1\tinfo\tlog\tMessage sent\n"
+    h = healthy(
+        **{
+            "nlserver-pdump": f"{BANNER}\nNo tasks",
+            "env": "user cbot\nvar_dir /usr/local/neolane/nl6/var\n",
+            "ps": OTHER_USER_PS,
+            "log:var/prod/log/mta.log": old,
+        }
+    )
+    res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
+    log = next(f for f in res.findings if f.host == "app1" and f.check == "log" and f.target == "var/prod/log/mta.log")
+    assert (
+        log.status == "unknown" and "does not run" not in log.summary and "cannot tell whether mta@prod" in log.summary
+    )
+    assert log.needs and "neolane" in log.needs
+    # nothing runs at all (ps agrees): the silence of a module that does not run is no news
+    h2 = healthy(**{"nlserver-pdump": f"{BANNER}\nNo tasks", "ps": "zombies 0\n", "log:var/prod/log/mta.log": old})
+    res2, _ = run(kb, {"app1": fake_host(h2), "app2": fake_host(healthy())}, ["mta"])
+    log2 = next(f for f in res2.findings if f.host == "app1" and f.check == "log" and "mta.log" in f.summary)
+    assert log2.status == "ok" and "does not run" in log2.summary
+
+
+def test_wrong_user_counts_module_processes_only_and_names_each_owner(kb: KnowledgeBase) -> None:
+    home = "/usr/local/neolane/nl6"
+    passing = (
+        f"900 S neolane 2 3000 nlserver pdump -who\t{home}/bin/nlserver\t{home}\n"
+        "901 S neolane 1 3000 nlserver monitor -missing\t-\t-\n"
+        "902 S ops 1 3000 /usr/local/neolane/nl6/bin/nlserver stop mta@prod\t-\t-\n"
+        "zombies 0\n"
+    )
+    h = healthy(**{"nlserver-pdump": f"{BANNER}\nNo tasks", "ps": passing})
+    res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["watchdog"])
+    wd = by(res.findings, "app1", "watchdog", "process")[0]
+    assert wd.status == "fail" and "wrong_user" not in wd.conditions  # passing commands are no running Campaign
+    assert "only passing commands" in wd.summary and "pdump" in wd.summary
+    mixed = (
+        "1 Ss neolane 3600 6000 nlserver watchdog -svc -noconsole\t-\t-\n"
+        "2 Sl neolane 3600 7000 nlserver syslogd -tracefile:syslogd@default -instance:default -detach\t-\t-\n"
+        "3 Sl neolane 3600 7000 nlserver mta -tracefile:mta@prod -instance:prod -detach\t-\t-\n"
+        "6 S neolane 600 40000 nlservermtachild -tracefile:mtachild@prod -instance:prod -detach\t-\t-\n"
+        f"7 S cbot 600 40000 nlserver web -tracefile:web@default -instance:default -detach\t{home}/bin/nlserver\t{home}\n"
+        f"8 S cbot 1 3000 nlserver pdump\t{home}/bin/nlserver\t{home}\n"
+        "zombies 0\n"
+    )
+    env = "user cbot\nvar_dir /usr/local/neolane/nl6/var\n"
+    res, _ = run(
+        kb, {"app1": fake_host(healthy(**{**h, "ps": mixed, "env": env})), "app2": fake_host(healthy())}, ["watchdog"]
+    )
+    wd = by(res.findings, "app1", "watchdog", "process")[0]
+    assert wd.status == "unknown" and "wrong_user" in wd.conditions
+    assert "5 nlserver module process(es) of users neolane (4), cbot (1, the bot)" in wd.summary
+    assert wd.needs and "(neolane)" in wd.needs
+    # the bot's own user, from nl_home itself (binary and working folder): never "from X, not from nl_home X"
+    own = f"1 Ss cbot 3600 6000 nlserver watchdog -svc\t{home}/bin/nlserver\t{home}\nzombies 0\n"
+    res, _ = run(
+        kb, {"app1": fake_host(healthy(**{**h, "ps": own, "env": env})), "app2": fake_host(healthy())}, ["watchdog"]
+    )
+    wd = by(res.findings, "app1", "watchdog", "process")[0]
+    assert wd.status == "unknown" and "not from nl_home" not in wd.summary and "Campaign environment" in wd.summary
+    # nl_home is a symbolic link: the processes' resolved paths are nl_home's
+    real = "/opt/neolane/nl6"
+    linked = f"1 Ss cbot 3600 6000 nlserver watchdog -svc\t{real}/bin/nlserver\t{real}\nzombies 0\n"
+    env_l = env + f"nl_home_real {real}\n"
+    res, _ = run(
+        kb,
+        {"app1": fake_host(healthy(**{**h, "ps": linked, "env": env_l})), "app2": fake_host(healthy())},
+        ["watchdog"],
+    )
+    wd = by(res.findings, "app1", "watchdog", "process")[0]
+    assert "NL_HOME" not in wd.summary and real not in (wd.needs or "")
+    # ... and one of another root is named as such
+    res, _ = run(
+        kb, {"app1": fake_host(healthy(**{**h, "ps": linked, "env": env})), "app2": fake_host(healthy())}, ["watchdog"]
+    )
+    wd = by(res.findings, "app1", "watchdog", "process")[0]
+    assert f"running from {real}, not from nl_home {home}" in wd.summary and wd.needs and real in wd.needs

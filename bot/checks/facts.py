@@ -225,8 +225,73 @@ class HostFacts:
         return self.runs("web")
 
     def campaign_users(self) -> list[str]:
-        """Owners of the nlserver processes ps shows, most processes first."""
-        counts: dict[str, int] = {}
-        for r in self.procs.rows.values():
-            counts[r.user] = counts.get(r.user, 0) + 1
-        return sorted(counts, key=lambda u: -counts[u])
+        """Owners of the Campaign module processes ps shows, most processes first."""
+        return list(_owners(self.procs.modules()))
+
+    @cached_property
+    def blind(self) -> Blind | None:
+        """pdump says No tasks while ps shows Campaign module processes: the bot cannot see what runs
+        there (CC:installation/using/installing-packages-with-linux.md#installation-checks: nlserver runs
+        as the Campaign user with its environment). None when pdump sees, or ps shows no module.
+
+        Only module processes count (the watchdog, what it started, mtachild): a passing `nlserver
+        pdump` or `nlserver stop` (the bot's own, or someone's) is no sign of a running Campaign."""
+        rows = self.procs.modules()
+        if not self.pdump.no_tasks or not rows:
+            return None
+        owners = _owners(rows)
+        me = self.env.user or "unknown"
+        others = [u for u in owners if u != me]
+        if not others:
+            of = f"of the bot's own user {me}"
+        elif len(owners) == 1:
+            of = f"of user {others[0]}"
+        else:  # mixed owners: how many each, the bot's own user said as such
+            of = "of users " + ", ".join(f"{u} ({n}{', the bot' if u == me else ''})" for u, n in owners.items())
+        seen = f"ps shows {len(rows)} nlserver module process(es) {of}"
+        homes = {h for h in (self.ctx.host.nl_home.rstrip("/"), (self.env.nl_home_real or "").rstrip("/")) if h}
+        roots = sorted({r for r in (_install_root(row) for row in rows) if r and not _under(r, homes)})
+        if others:
+            why = f"{seen}; the bot runs as {me}: it probably runs as the wrong user"
+            needs = f"to run as the Campaign user ({others[0]}) with its environment (env.sh): set `user` for this host"
+        elif roots:
+            why = (
+                f"{seen}, but running from {', '.join(roots)}, not from nl_home {self.ctx.host.nl_home}: the bot "
+                "probably runs without the Campaign environment of those processes (another NL_HOME)"
+            )
+            needs = f"the install root these processes use ({roots[0]}) as nl_home for this host"
+        else:
+            why = f"{seen}, from nl_home: the bot probably runs without the Campaign environment (env.sh, customer.sh)"
+            needs = "the Campaign environment (env.sh in nl_home) for the bot's user"
+        return Blind(why, needs, tuple(rows), roots[0] if roots else None)
+
+
+@dataclass(frozen=True)
+class Blind:
+    """Why pdump cannot see the modules ps shows, and what the bot needs to see them."""
+
+    why: str
+    needs: str
+    rows: tuple[p.PsRow, ...]
+    other_root: str | None  # the install root the processes run from, when it is not nl_home
+
+
+def _owners(rows: list[p.PsRow]) -> dict[str, int]:
+    """{user: processes}, most processes first."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.user] = counts.get(r.user, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _install_root(row: p.PsRow) -> str | None:
+    """The install root a module runs from: its binary's (`<root>/bin/nlserver`), else its working
+    folder (the modules run with the install folder as working directory); None when unreadable."""
+    if row.exe:
+        exe = row.exe.removesuffix(" (deleted)")
+        return exe.rsplit("/bin/", 1)[0] if "/bin/" in exe else exe.rsplit("/", 1)[0]
+    return row.cwd.rstrip("/") if row.cwd else None
+
+
+def _under(path: str, homes: set[str]) -> bool:
+    return any(path == h or path.startswith(h + "/") for h in homes)

@@ -160,6 +160,24 @@ class LogCheck(ModuleCheck):
         else:
             since = "? (no dated line)"
         running = facts.running(module, instance) is not None or module.kind != "daemon"
+        blind = facts.blind
+        if not running and blind is not None:
+            # pdump cannot see what runs here (the process check's "wrong user or environment"): that the
+            # module does not run is not known, so neither is what its silence means.
+            return finding(
+                ctx,
+                module,
+                instance,
+                self.name,
+                "unknown",
+                f"{shown}: log silent since {since}, and the bot cannot tell whether {module.process_name(instance)} "
+                f"runs: `nlserver pdump` says No tasks, but {blind.why}",
+                [f"{shown}: {cur.size if cur.size is not None else '?'} bytes, modified {_utc(cur.mtime)}"],
+                ("cannot_tell",),
+                needs=blind.needs,
+                tail=scan.tail,
+                target=path,
+            )
         if not running:
             return finding(
                 ctx,

@@ -21,47 +21,22 @@ from bot.redact import redact_and_clip
 
 
 def wrong_user_finding(ctx: HostContext, facts: HostFacts, module: Module, instance: str | None) -> Finding | None:
-    """ "Cannot tell" when pdump says No tasks but ps shows nlserver processes; None otherwise."""
-    rows = list(facts.procs.rows.values())
-    if not facts.pdump.no_tasks or not rows:
+    """ "Cannot tell" when pdump says No tasks but ps shows Campaign module processes; None otherwise."""
+    blind = facts.blind
+    if blind is None:
         return None
     pname = module.process_name(instance)
-    owners = facts.campaign_users()
-    me = facts.env.user or "unknown"
-    home = ctx.host.nl_home.rstrip("/")
-    elsewhere = sorted(
-        {
-            (r.exe or r.cwd or "").rsplit("/bin/", 1)[0]
-            for r in rows
-            if (r.exe and not r.exe.startswith(home + "/")) or (r.cwd and not r.cwd.startswith(home))
-        }
-        - {""}
-    )
-    others = [u for u in owners if u != me]
-    if others:
-        why = f"of user {', '.join(others)}; the bot runs as {me}: it probably runs as the wrong user"
-        needs = f"to run as the Campaign user ({others[0]}) with its environment (env.sh): set `user` for this host"
-    elif elsewhere:
-        why = (
-            f"of the bot's own user {me}, but from {', '.join(elsewhere)}, not from nl_home {home}: the bot "
-            "probably runs without the Campaign environment (another NL_HOME)"
-        )
-        needs = f"the install root these processes use ({elsewhere[0]}) as nl_home for this host"
-    else:
-        why = f"of user {me}: the bot probably runs without the Campaign environment (env.sh, customer.sh)"
-        needs = "the Campaign environment (env.sh in nl_home) for the bot's user"
-    shown = [redact_and_clip(f"{r.pid} {r.user} {r.args}", 200) for r in sorted(rows, key=lambda r: r.pid)[:5]]
+    shown = [redact_and_clip(f"{r.pid} {r.user} {r.args}", 200) for r in blind.rows[:5]]
     return finding(
         ctx,
         module,
         instance,
         "process",
         "unknown",
-        f"cannot tell whether {pname} runs: `nlserver pdump` says No tasks, but ps shows {len(rows)} nlserver "
-        f"process(es) {why}",
+        f"cannot tell whether {pname} runs: `nlserver pdump` says No tasks, but {blind.why}",
         [facts.banner, "No tasks", *shown],
         ("cannot_tell", "wrong_user"),
-        needs=needs,
+        needs=blind.needs,
     )
 
 
@@ -91,22 +66,40 @@ class ProcessCheck(ModuleCheck):
             )
             return
         if pdump.no_tasks:
+            # Processes of another install root: the configuration read under nl_home may not be theirs,
+            # so even "not configured here" cannot be told. Otherwise autoStart decides first: a module
+            # not enabled here is not down because nothing runs.
             wrong = wrong_user_finding(ctx, facts, module, instance)
-            if wrong is not None:
+            if wrong is not None and (conf is not False or (facts.blind and facts.blind.other_root)):
                 yield wrong
                 return
-            checked = "ps shows no nlserver process either" if facts.procs.available else "ps could not confirm it"
-            yield finding(
-                ctx,
-                module,
-                instance,
-                self.name,
-                "fail",
-                f"nothing runs on {ctx.host.name}: `nlserver pdump` says No tasks ({checked})",
-                [facts.banner, "No tasks"],
-                ("no_tasks", "not_running"),
-            )
-            return
+            if conf:
+                passing = sorted({r.verb or r.command for r in facts.procs.rows.values()})
+                checked = (
+                    "ps could not confirm it"
+                    if not facts.procs.available
+                    else "ps shows no nlserver process either"
+                    if not passing
+                    else f"ps shows no nlserver module process either, only passing commands: {', '.join(passing)}"
+                )
+                yield finding(
+                    ctx,
+                    module,
+                    instance,
+                    self.name,
+                    "fail",
+                    f"nothing runs on {ctx.host.name}: `nlserver pdump` says No tasks ({checked}); {pname} should run "
+                    + (
+                        "here (it starts every module)"
+                        if module.name == "watchdog"
+                        else "(the inventory's modules for this host)"
+                        if ctx.host.modules is not None
+                        else f"(autoStart{source})"
+                    ),
+                    [facts.banner, "No tasks"],
+                    ("no_tasks", "not_running"),
+                )
+                return
         if any(x.lower() == pname.lower() for x in facts.missing):
             yield finding(
                 ctx,

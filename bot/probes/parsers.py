@@ -330,6 +330,7 @@ class HostEnv:
     xtk_var_dir: str | None
     tmpdir: str | None
     trace_addr: str | None
+    nl_home_real: str | None = None  # nl_home with its symbolic links resolved (`pwd -P`)
 
 
 def parse_env(text: str) -> HostEnv:
@@ -345,10 +346,22 @@ def parse_env(text: str) -> HostEnv:
         vals.get("xtk_var_dir") or None,
         vals.get("tmpdir") or None,
         vals.get("trace_addr") or None,
+        vals.get("nl_home_real") or None,
     )
 
 
 # ---------------------------------------------------------------------------- ps, df, ports
+
+
+# The processes of Campaign's modules (the watchdog starts each as `nlserver <module> -tracefile:<module>@<i>
+# -instance:<i> -detach`; mtachild shows as `nlservermtachild`), and the commands that only pass by.
+MODULE_VERBS = frozenset(
+    {"watchdog", "web", "syslogd", "trackinglogd", "mta", "mtachild", "stat", "inMail", "wfserver", "runwf", "sms"}
+    | {"interactiond", "pipelined", "webmdl"}
+)
+PASSING_VERBS = frozenset(
+    {"pdump", "monitor", "start", "stop", "restart", "shutdown", "config", "kill", "package", "javascript", "sql"}
+)
 
 
 @dataclass(frozen=True)
@@ -373,6 +386,24 @@ class PsRow:
         m = re.search(r"-tracefile:([A-Za-z][A-Za-z0-9_]*(?:@[A-Za-z0-9_-]+)?)", self.args)
         return m.group(1) if m else None
 
+    @property
+    def verb(self) -> str:
+        """`mta` of `nlserver mta -tracefile:...`, `mtachild` of `nlservermtachild ...`, `pdump` of `nlserver pdump`."""
+        parts = self.args.split()
+        name = parts[0].rsplit("/", 1)[-1] if parts else ""
+        if name.startswith("nlserver") and len(name) > len("nlserver"):
+            return name[len("nlserver") :]
+        return parts[1] if len(parts) > 1 and name == "nlserver" else ""
+
+    @property
+    def is_module(self) -> bool:
+        """A Campaign module process (the watchdog, a module it started, an mtachild), not a passing
+        `nlserver` command (pdump, monitor, start, stop, config ..., the bot's own included)."""
+        verb = self.verb
+        if verb in PASSING_VERBS:
+            return False
+        return verb in MODULE_VERBS or self.tracefile() is not None
+
 
 @dataclass(frozen=True)
 class ProcessTable:
@@ -382,6 +413,10 @@ class ProcessTable:
 
     def get(self, pid: int) -> PsRow | None:
         return self.rows.get(pid)
+
+    def modules(self) -> list[PsRow]:
+        """The rows of Campaign module processes (see `PsRow.is_module`), by pid."""
+        return [r for _, r in sorted(self.rows.items()) if r.is_module]
 
     def mtachildren(self, instance: str) -> list[PsRow]:
         """mtachild processes of `instance` (`nlserver mtachild -tracefile:mtachild@<i> -instance:<i>`)."""

@@ -98,12 +98,14 @@ def now() -> Section:
 
 
 def environment() -> Section:
-    """The bot's user on the host and what the Campaign environment sets (no other variable leaves)."""
+    """The bot's user on the host, what the Campaign environment sets (no other variable leaves), and
+    nl_home with its symbolic links resolved (the modules' binary and working folder are read resolved)."""
     return Section(
         "env",
-        label="id -un; echo VAR_DIR XTK_VAR_DIR TMPDIR TRACE_ADDR",
+        label="id -un; echo VAR_DIR XTK_VAR_DIR TMPDIR TRACE_ADDR; nl_home resolved",
         command='echo "user $(id -un 2>/dev/null)"; echo "var_dir $VAR_DIR"; echo "xtk_var_dir ${XTK_VAR_DIR:-}"; '
-        'echo "tmpdir ${TMPDIR:-}"; echo "trace_addr ${TRACE_ADDR:-}"',
+        'echo "tmpdir ${TMPDIR:-}"; echo "trace_addr ${TRACE_ADDR:-}"; '
+        'echo "nl_home_real $(cd "$NL_HOME" 2>/dev/null && pwd -P)"',
     )
 
 

@@ -224,7 +224,7 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     engine.register("question", answers.question)
     engine.register("click", answers.click)
     engine.register("watch", lambda job: run_round(watch, svc.store, svc.inventory, job.record.payload))
-    engine.register("alert", lambda job: intake.handle(job.record.payload["source"], job.record.payload["alerts"]))
+    engine.register("alert", lambda job: intake.job(job.record.payload))
     engine.give_up = answers.gave_up
     stops = [stop for start in extras if (stop := start(svc, engine, calls)) is not None]
     stops.append(WatchScheduler(svc.inventory, engine.submit, store=svc.store).start())

@@ -1,18 +1,27 @@
 """Alerts from the monitoring people already run (Alertmanager, Grafana), mapped to the inventory.
 
 `map_alert` (pure) turns an alert's labels into an environment, host and module of the inventory:
-`instance` as a host name or address[:port], `host`, `environment`, `module` (else `job` when it
-names a module). `AlertIntake.handle` (a job on a worker) opens or joins the alert thread of that
-subject, runs the diagnosis for it in the thread, and posts `resolved` in the same thread; an alert
-for a host the inventory does not know gets a message saying so, never silence.
+`instance` as a host name, an address, either with :port, `[v6]:port`, a URL (blackbox exporter
+probes) or a fully qualified name whose first label is a host of the inventory; `host`,
+`environment` (an unknown one is said, never taken for another), `module` (else `job` when it names
+a module), `severity` (critical/error: fail, warning: warn, info: not an alert). An address two
+environments share needs the `environment` label: the alert says so rather than picking one.
+
+`AlertIntake.job` (a job on a worker) handles a group: each alert on its own. A firing alert opens the
+alert thread of its subject, or joins the open thread of that host and module (the scheduled
+check's, or another alert's: one thread per problem), and the diagnosis of that host runs in the
+thread; `resolved` is posted in the same thread. An alert for a host the inventory does not know
+gets a message saying so, never silence. A group of more than `MAX_ALERTS` is handled up to that
+many; the rest are named in a message.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +29,7 @@ from bot.conversation.core import Conversation
 from bot.conversation.replies import Answer
 from bot.errors import UnknownModuleError
 from bot.inventory import Environment, Host, Inventory
-from bot.models import Diagnosis
+from bot.models import Diagnosis, Status
 from bot.resolver import ModuleResolver
 from bot.watch.engine import Watch
 from bot.watch.model import AlertState, subject_key
@@ -28,7 +37,41 @@ from bot.watch.model import AlertState, subject_key
 log = logging.getLogger(__name__)
 
 Source = Literal["alertmanager", "grafana"]
-MAX_ALERTS = 100
+MAX_ALERTS = 100  # alerts of one group that are handled (each may run a diagnosis); the rest are named
+
+Level = Literal["fail", "warn"]
+# Severity label values (Alertmanager and Grafana conventions) to what the alert is; None: not a problem.
+SEVERITY: dict[str, Level | None] = {
+    **dict.fromkeys(
+        (
+            "critical",
+            "crit",
+            "error",
+            "err",
+            "page",
+            "high",
+            "major",
+            "fatal",
+            "emergency",
+            "alert",
+            "p1",
+            "p2",
+            "sev1",
+        ),
+        "fail",
+    ),
+    **dict.fromkeys(("warning", "warn", "minor", "medium", "moderate", "average", "p3", "sev2", "sev3"), "warn"),
+    **dict.fromkeys(("info", "informational", "notice", "low", "none", "ok", "debug", "p4", "p5", "sev4"), None),
+}
+
+
+def level_of(labels: dict[str, str]) -> Level | None:
+    """What an alert's `severity` (or `priority`) label makes it: fail (also when absent or unknown),
+    warn, or None for information that is not a problem."""
+    raw = (labels.get("severity") or labels.get("priority") or "").strip().lower()
+    if not raw:
+        return "fail"
+    return SEVERITY.get(raw, "fail")
 
 
 class ExternalAlert(BaseModel):
@@ -45,16 +88,17 @@ class ExternalAlert(BaseModel):
 
 
 class AlertBatch(BaseModel):
-    """The part of both payloads we use (`alerts[]`); everything else is ignored."""
+    """The part of both payloads we use (`alerts[]`, Alertmanager's `truncatedAlerts`); the rest is ignored."""
 
     model_config = ConfigDict(extra="ignore")
 
     status: str | None = None
-    alerts: list[ExternalAlert] = Field(min_length=1, max_length=MAX_ALERTS)
+    alerts: list[ExternalAlert] = Field(min_length=1)
+    truncatedAlerts: int = 0
 
 
 class Mapped(BaseModel):
-    """An external alert placed in the inventory (or not: `host` None)."""
+    """An external alert placed in the inventory (or not: `host` None, and `why` says why)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -66,31 +110,102 @@ class Mapped(BaseModel):
     summary: str
     labels: dict[str, str]
     channel: str | None
+    why: str | None = None
+    level: Level | None = "fail"
 
 
-def _host_of(inv: Inventory, value: str, env_hint: Environment | None) -> tuple[Environment, Host] | None:
-    """A host by name or address (with or without :port), preferring the environment the labels name."""
+def _address(value: str) -> str:
+    """The host part of an `instance` label: name, address, name:port, [v6]:port, or a URL."""
     v = value.strip()
-    if v.count(":") == 1 and not v.startswith("["):
+    if "://" in v:
+        try:
+            return (urlsplit(v).hostname or "").rstrip(".").lower()
+        except ValueError:
+            return v.lower()
+    if v.startswith("["):
+        return v[1 : v.index("]")].lower() if "]" in v else v.strip("[]").lower()
+    v = v.split("/", 1)[0]
+    if v.count(":") == 1:
         v = v.split(":", 1)[0]
-    v = v.strip("[]").lower()
+    return v.rstrip(".").lower()
+
+
+def _is_ip(v: str) -> bool:
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _hosts_for(inv: Inventory, v: str, envs: list[Environment]) -> list[tuple[Environment, Host]]:
+    exact = [(e, h) for e in envs for h in e.hosts if v in (h.name.lower(), (h.address or "").lower())]
+    if exact or not v or _is_ip(v):
+        return exact
+    if "." in v:  # app1.prod.example.com: its first label names a host of the inventory
+        first = v.split(".", 1)[0]
+        return [(e, h) for e in envs for h in e.hosts if h.name.lower() == first]
+    # app2, for a host whose address is app2.prod.example.com
+    return [(e, h) for e in envs for h in e.hosts if (h.address or "").lower().split(".", 1)[0] == v]
+
+
+def find_host(inv: Inventory, value: str, env_hint: Environment | None) -> tuple[Environment, Host] | str:
+    """The one host `value` names (in `env_hint` when the labels name an environment), else why not."""
+    v = _address(value)
     envs = [env_hint] if env_hint is not None else list(inv.environments.values())
-    for env in envs:
-        for h in env.hosts:
-            if h.name.lower() == v or (h.address or "").lower() == v:
-                return env, h
-    return None
+    found = _hosts_for(inv, v, envs)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        names = sorted({e.name for e, _ in found})
+        if len(names) > 1:
+            which = ", ".join(f"{h.name} in {e.name}" for e, h in sorted(found, key=lambda x: x[0].name))
+            return (
+                f"{value} is ambiguous: it names hosts of several environments ({which}); "
+                "label the alert with environment=<one of them>"
+            )
+        return f"{value} matches several hosts of {names[0]} ({', '.join(sorted(h.name for _, h in found))})"
+    if env_hint is not None:
+        elsewhere = sorted({e.name for e, _ in _hosts_for(inv, v, list(inv.environments.values()))})
+        if elsewhere:
+            return f"{value} is not a host of {env_hint.name} (it is a host of {', '.join(elsewhere)})"
+        return f"the inventory has no host {value} in {env_hint.name}"
+    return f"the inventory has no host {value}"
+
+
+def default_environment(inv: Inventory) -> Environment | None:
+    """The environment an alert without one goes to for its message: the default one, else the only one."""
+    name = inv.default_environment or (next(iter(inv.environments)) if len(inv.environments) == 1 else None)
+    return inv.environments.get(name) if name else None
+
+
+def _watch_channel(env: Environment | None) -> str | None:
+    return env.watch.channel if env is not None and env.watch is not None else None
 
 
 def map_alert(a: ExternalAlert, inv: Inventory, resolver: ModuleResolver, default_channel: str | None) -> Mapped:
     labels = {k[:100]: v[:300] for k, v in list(a.labels.items())[:50]}
-    env_hint = inv.find_environment(labels["environment"]) if labels.get("environment") else None
-    found = None
-    for key in ("host", "instance", "hostname", "nodename"):
-        if labels.get(key):
-            found = _host_of(inv, labels[key], env_hint)
-            if found is not None:
-                break
+    env_label = labels.get("environment") or labels.get("env")
+    env_hint = inv.find_environment(env_label) if env_label else None
+    found: tuple[Environment, Host] | None = None
+    why: str | None = None
+    if env_label and env_hint is None:
+        why = (
+            f"the environment {env_label!r} is not in the inventory "
+            f"(known: {', '.join(sorted(inv.environments))}); nothing was checked"
+        )
+    else:
+        for key in ("host", "instance", "hostname", "nodename"):
+            if not labels.get(key):
+                continue
+            hit = find_host(inv, labels[key], env_hint)
+            if isinstance(hit, str):
+                why = why or hit
+                continue
+            found = hit
+            break
+        if found is None and why is None:
+            why = "it has no host label (instance, host, hostname or nodename)"
     module = None
     for key in ("module", "job"):
         if labels.get(key):
@@ -100,7 +215,10 @@ def map_alert(a: ExternalAlert, inv: Inventory, resolver: ModuleResolver, defaul
             except UnknownModuleError:
                 continue
     env = found[0] if found else env_hint
-    channel = (env.watch.channel if env is not None and env.watch is not None else None) or default_channel
+    if found is not None:
+        channel = _watch_channel(env) or default_channel
+    else:  # a message about an unknown host goes where the labels point, else where alerts go
+        channel = _watch_channel(env_hint) or _watch_channel(default_environment(inv)) or default_channel
     summary = a.annotations.get("summary") or a.annotations.get("description") or a.annotations.get("message") or ""
     return Mapped(
         name=(labels.get("alertname") or "alert")[:100],
@@ -111,6 +229,8 @@ def map_alert(a: ExternalAlert, inv: Inventory, resolver: ModuleResolver, defaul
         summary=summary[:500],
         labels=labels,
         channel=channel,
+        why=None if found else why,
+        level=level_of(labels),
     )
 
 
@@ -120,7 +240,7 @@ def describe_labels(labels: dict[str, str]) -> str:
 
 
 class AlertIntake:
-    """The job that handles a batch of external alerts on a worker."""
+    """The job that handles a group of external alerts on a worker."""
 
     def __init__(
         self,
@@ -128,49 +248,100 @@ class AlertIntake:
         core: Conversation,
         post_unknown: Callable[[str, str], None],
         show_answer: Callable[[Answer, str, str], None],
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.watch = watch
         self.core = core
         self.post_unknown = post_unknown  # (channel, text)
         self.show_answer = show_answer  # (answer, channel, thread ts)
-        self.clock = clock
+        self.clock = clock or watch.clock  # one clock with the watch (what is snoozed, when it resolved)
 
-    def handle(self, source: Source, alerts: list[dict[str, Any]]) -> None:
-        for raw in alerts:
-            m = Mapped.model_validate(raw)
+    def job(self, payload: dict[str, Any]) -> None:
+        """The job of one webhook call (see bot/webhooks/alerts.py)."""
+        self.handle(
+            payload["source"],
+            payload["alerts"],
+            left_out=list(payload.get("left_out") or []),
+            truncated=int(payload.get("truncated") or 0),
+        )
+
+    def handle(
+        self, source: Source, alerts: list[dict[str, Any]], left_out: list[str] | None = None, truncated: int = 0
+    ) -> None:
+        """Each alert on its own: one that fails is logged and the others still run."""
+        mapped = [Mapped.model_validate(raw) for raw in alerts]
+        diagnosed: set[tuple[str, str, str | None]] = set()  # one diagnosis per host and module per group
+        unknown: dict[str, list[Mapped]] = {}
+        for m in mapped:
+            if m.host is None or m.environment is None:
+                unknown.setdefault(m.channel or "", []).append(m)
+                self._audit(source, m, "alert-unknown-host")
+                continue
             try:
-                self._one(source, m)
+                self._one(source, m, diagnosed)
             except Exception:
                 log.exception("alert %s could not be handled", m.name)
+        for channel, group in unknown.items():
+            if channel:
+                self.post_unknown(channel, self._unknown_text(source, group))
+        if left_out or truncated:
+            first = next((m.channel for m in mapped if m.channel), None)
+            if first:
+                self.post_unknown(first, self._left_out_text(source, len(mapped), left_out or [], truncated))
 
-    def _one(self, source: Source, m: Mapped) -> None:
-        now = self.clock()
-        if m.host is None or m.environment is None:
-            if m.channel:
-                where = describe_labels(m.labels) or "no host labels"
-                self.post_unknown(
-                    m.channel,
-                    f"{source} alert '{m.name}' ({m.status}) is for a host the inventory does not know ({where}); "
-                    "nothing was checked. Add the host to the inventory, or label the alert with a host it knows.",
-                )
-            self.core.audit_event(
-                user=f"({source})",
-                channel=m.channel,
-                surface="webhook",
-                question=f"alert {m.name}",
-                environment=m.environment,
-                modules=[],
-                hosts=[],
-                commands=[],
-                outcome="alert-unknown-host",
-                labels=describe_labels(m.labels),
+    @staticmethod
+    def _unknown_text(source: Source, group: list[Mapped]) -> str:
+        def one(m: Mapped) -> str:
+            where = describe_labels(m.labels) or "no host labels"
+            return f"'{m.name}' ({m.status}; {where}): {m.why or 'the inventory does not know its host'}"
+
+        fix = "Add the host to the inventory, or label the alert with a host (and environment) it knows."
+        if len(group) == 1:
+            return (
+                f"{source} alert {one(group[0])}. It is for a host the inventory does not know; "
+                f"nothing was checked. {fix}"
             )
-            return
+        lines = "\n".join(f"• {one(m)}" for m in group[:20])
+        more = f"\n… and {len(group) - 20} more" if len(group) > 20 else ""
+        return (
+            f"{len(group)} {source} alerts are for hosts the inventory does not know; nothing was checked "
+            f"for them. {fix}\n{lines}{more}"
+        )
+
+    @staticmethod
+    def _left_out_text(source: Source, handled: int, left_out: list[str], truncated: int) -> str:
+        parts = []
+        if left_out:
+            names = ", ".join(f"'{n}'" for n in left_out[:20]) + (" …" if len(left_out) > 20 else "")
+            parts.append(
+                f"{source} sent {handled + len(left_out)} alerts in one group: the first {handled} were handled, "
+                f"{len(left_out)} were left out ({names}). Split the group (group_by) to have each one handled."
+            )
+        if truncated:
+            parts.append(f"{source} itself left {truncated} alert(s) of this group out (its max_alerts setting).")
+        return " ".join(parts)
+
+    def _audit(self, source: Source, m: Mapped, outcome: str) -> None:
+        self.core.audit_event(
+            user=f"({source})",
+            channel=m.channel,
+            surface="webhook",
+            question=f"alert {m.name}",
+            environment=m.environment,
+            modules=[m.module] if m.module else [],
+            hosts=[m.host] if m.host else [],
+            commands=[],
+            outcome=outcome,
+            labels=describe_labels(m.labels),
+        )
+
+    def _one(self, source: Source, m: Mapped, diagnosed: set[tuple[str, str, str | None]]) -> None:
+        assert m.host is not None and m.environment is not None
+        now = self.clock()
         check = f"alert:{m.name}"
         key = subject_key(m.environment, m.host, m.module, None, check)
-        prev = self.watch.get(key)
-        status = "fail"
+        stored = self.watch.get(key)
+        prev = stored.at(now) if stored is not None else None
         summary = m.summary or f"{source} alert {m.name}"
         if m.status == "resolved":
             if prev is not None and prev.open:
@@ -178,6 +349,7 @@ class AlertIntake:
                     update={
                         "open": False,
                         "recovered_at": now,
+                        "was": prev.status,
                         "status": "ok",
                         "last_seen": now,
                         "changes": (*prev.changes, now),
@@ -185,30 +357,56 @@ class AlertIntake:
                 )
                 self.watch.save(rec)
                 self.watch.notifier.recovered(rec)
-            outcome = "alert-resolved"
-        elif prev is not None and prev.open:
-            rec = prev.model_copy(update={"last_seen": now, "count": prev.count + 1, "summary": summary})
-            self.watch.save(rec)
-            self.watch.notifier.refresh(rec, None)
-            outcome = "alert-repeated"
-        else:
-            rec = AlertState(
-                key=key,
-                environment=m.environment,
-                host=m.host,
-                module=m.module,
-                instance=None,
-                check=check,
-                status=status,
-                fingerprint=key,
-                summary=summary,
-                source=source,
-                opened_at=now,
-                last_seen=now,
-                channel=prev.channel if prev else None,
-                ts=prev.ts if prev else None,
-                changes=(now,),
+                self.watch.show(rec, closing="recovered")
+            self._audit(source, m, "alert-resolved")
+            return
+        if m.level is None:  # severity info: not a problem, nothing to open
+            self._audit(source, m, "alert-info-ignored")
+            return
+        status: Status = m.level
+        if prev is not None and prev.open:
+            rec = prev.model_copy(
+                update={
+                    "last_seen": now,
+                    "count": prev.count + 1,
+                    "summary": summary,
+                    "status": status,
+                    "fingerprint": f"{key}:{status}",
+                }
             )
+            if not rec.ts:  # its thread could not be posted before: try again
+                shown = Diagnosis.model_validate(rec.detail) if rec.detail else self._plain(source, m, summary)
+                self.watch.open_thread(rec, shown)
+            else:
+                if status != prev.status:
+                    what = "got worse" if status == "fail" else "changed"
+                    self.watch.notifier.note(rec, f"{source} alert '{m.name}' {what}: {prev.status} -> {status}")
+                self.watch.show(rec)
+            self._audit(source, m, "alert-repeated")
+            return
+        rec = AlertState(
+            key=key,
+            environment=m.environment,
+            host=m.host,
+            module=m.module,
+            instance=None,
+            check=check,
+            status=status,
+            fingerprint=f"{key}:{status}",
+            summary=summary,
+            source=source,
+            opened_at=now,
+            last_seen=now,
+            channel=prev.channel if prev else None,
+            ts=prev.ts if prev else None,
+            joined=prev.joined if prev else None,
+            marked=prev.marked if prev else False,
+            changes=(*(prev.changes if prev else ()), now)[-20:],
+        )
+        subject = (m.environment, m.host, m.module)
+        answer = None
+        if subject not in diagnosed:
+            diagnosed.add(subject)
             # The monitoring system authenticated with the alert token: its alerts are diagnosed
             # whatever the environment's access list says (that list is about people).
             answer = self.core.investigate(
@@ -222,35 +420,31 @@ class AlertIntake:
                 label=f"{source} alert {m.name} on {m.host}",
                 trusted=True,
             )
-            detail = answer.diagnosis if isinstance(answer, Answer) else None
-            if rec.ts:
-                self.watch.save(rec)
-                self.watch.notifier.note(rec, f"{source} alert '{m.name}' is firing again: {summary}", detail)
-            else:
-                shown = detail or Diagnosis(
-                    question=summary,
-                    environment=m.environment,
-                    simulated=False,
-                    hosts=(m.host,),
-                    verdict=f"{source} alert {m.name}: {summary}",
-                    status="fail",
-                )
-                base = rec.model_copy(update={"detail": shown.model_dump(mode="json")})
-                posted = self.watch.notifier.opened(base, shown)
-                rec = base.model_copy(update={"channel": posted[0], "ts": posted[1]}) if posted else base
-                self.watch.save(rec)
-                if posted and isinstance(answer, Answer):
-                    self.show_answer(answer, posted[0], posted[1])
-            outcome = "alert-opened"
-        self.core.audit_event(
-            user=f"({source})",
-            channel=m.channel,
-            surface="webhook",
-            question=f"alert {m.name}",
+        detail = answer.diagnosis if isinstance(answer, Answer) else None
+        shown = detail or self._plain(source, m, summary)
+        rec = rec.model_copy(update={"detail": shown.model_dump(mode="json")})
+        mate = self.watch.joinable(rec)
+        if rec.ts and (mate is None or (mate.channel, mate.ts) == (rec.channel, rec.ts)):
+            self.watch.notifier.note(rec, f"{source} alert '{m.name}' is firing again: {summary}")
+            rec = self.watch.show(rec)
+        else:
+            if rec.ts:  # its old thread is closed, another one about this host and module is open: that one
+                rec = rec.model_copy(update={"ts": None, "channel": None, "joined": None, "marked": False})
+            rec = self.watch.open_thread(
+                rec, shown, join_text=f"{source} alert '{m.name}' is firing for this host and module too: {summary}"
+            )
+        if rec.ts and rec.channel and isinstance(answer, Answer):
+            self.show_answer(answer, rec.channel, rec.ts)
+        self._audit(source, m, "alert-joined" if rec.joined else "alert-opened")
+
+    @staticmethod
+    def _plain(source: Source, m: Mapped, summary: str) -> Diagnosis:
+        assert m.environment is not None and m.host is not None
+        return Diagnosis(
+            question=summary,
             environment=m.environment,
-            modules=[m.module] if m.module else [],
-            hosts=[m.host],
-            commands=[],
-            outcome=outcome,
-            labels=describe_labels(m.labels),
+            simulated=False,
+            hosts=(m.host,),
+            verdict=f"{source} alert {m.name}: {summary}",
+            status="fail" if m.level == "fail" else "warn",
         )

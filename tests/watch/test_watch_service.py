@@ -247,3 +247,50 @@ def test_app_home_shows_environments_alerts_and_rights(tmp_path: Path, fake: Fak
         assert "prod" in view and "you may run confirmed state-changing steps" in view
     finally:
         lab.close()
+
+
+def test_an_alert_joins_the_watch_thread_and_grafanas_test_goes_to_the_watch_channel(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    lab = lab_for(tmp_path, fake, every="1h")  # the watch posts in CHANNEL; no CAMPAIGN_BOT_ALERT_CHANNEL
+
+    def roots() -> list[object]:
+        return [
+            c
+            for c in fake.of("chat.postMessage")
+            if c.params.get("channel") == CHANNEL and not c.params.get("thread_ts")
+        ]
+
+    try:
+        svc = lab.start("serve", CAMPAIGN_BOT_ALERT_TOKEN=TOKEN)
+        svc.wait_worker()
+        assert fake.wait_for(lambda: any("mta@prod process on app2" in json.dumps(c.params) for c in roots()), 90)
+        root = next(c for c in roots() if "mta@prod process on app2" in json.dumps(c.params))
+        ts = str(root.result["ts"])
+        posted = len(roots())
+        status, body = post_alert(svc, "/alerts/alertmanager", alertmanager("firing", "app2:9100"))
+        assert status == 202 and body["mapped_to_hosts"] == 1
+
+        def in_thread() -> list[str]:
+            return [json.dumps(c.params) for c in fake.of("chat.postMessage") if c.params.get("thread_ts") == ts]
+
+        assert fake.wait_for(lambda: any(":books:" in t for t in in_thread()), 60), "no diagnosis in the watch thread"
+        assert any("CampaignMtaDown" in t and "firing for this host and module too" in t for t in in_thread())
+        assert len(roots()) == posted, "the alert opened a second thread for the same problem"
+        # Grafana's contact point "Test" (instance=Grafana) and an unknown host beside a known one
+        grafana = {"receiver": "campaign-bot", "status": "firing", "alerts": [
+            {"status": "firing", "labels": {"alertname": "TestAlert", "instance": "Grafana"}, "annotations": {}},
+            {"status": "firing", "labels": {"alertname": "Disk", "instance": "app1:9100"}, "annotations": {}},
+        ]}  # fmt: skip
+        status, body = post_alert(svc, "/alerts/grafana", grafana)
+        assert status == 202 and body == {"accepted": 2, "mapped_to_hosts": 1, "unknown_hosts": 1}
+        assert fake.wait_for(
+            lambda: any(
+                "does not know" in json.dumps(c.params) and "instance=Grafana" in json.dumps(c.params)
+                for c in fake.of("chat.postMessage")
+                if c.params.get("channel") == CHANNEL
+            ),
+            60,
+        )
+    finally:
+        lab.close()

@@ -173,9 +173,9 @@ class EnvironmentApi:
                         result[RUNS] = self._runs(client, result[WORKFLOWS])  # type: ignore[arg-type]
                         continue
                     outcome = self._read(client, name)
-                    refused = self._token_refused(outcome)
-                    if refused is not None:  # every other read would be refused the same way
-                        access, result = refused, {}
+                    stop = self._token_stop(outcome, first=not result)
+                    if stop is not None:  # every other read would meet the same refusal
+                        access, result = stop, {}
                         break
                     result[name] = outcome
                     if name == PING:
@@ -259,15 +259,8 @@ class EnvironmentApi:
                 else f"the application server to answer soaprouter.jsp ({message}: check the web module and the front)"
             )
             return Access("http", message, needs, code)
-        if kind == "tls":
-            return Access("tls", message, tls_needs(cfg.url, isinstance(e, ApiTlsError) and e.verify))
-        if kind == "redirect":
-            return Access(
-                "redirect",
-                message,
-                f"campaign_api.url pointing at the application server itself ({message}: "
-                "the front's or the security zone's configuration)",
-            )
+        if kind in ("tls", "redirect"):
+            return self._transport_access(kind, message, isinstance(e, ApiTlsError) and e.verify)
         if kind == "no_time":
             return Access("no_time", message, "time left in the run for Campaign's API (the deadline passed first)")
         if kind in ("timeout", "unreachable", "bad_reply"):
@@ -290,20 +283,40 @@ class EnvironmentApi:
             return self._retry(client, lambda: q.delivery_rows(client.query(q.deliveries_query(self.knowledge))))
         raise ValueError(name)
 
-    def _token_refused(self, o: Outcome[Any]) -> Access | None:
-        """With a configured session token there is no Logon to refuse it: the first read is where the
-        server says so (XSV-350008 even after the variable was read again, or another XSV-35xxxx code)."""
-        var = self.config.session_token_env
-        if not var or o.kind != "fault" or not o.code or not _XSV_RE.match(o.code):
-            return None
+    def _transport_access(self, kind: Literal["tls", "redirect"], message: str, verify: bool) -> Access:
+        """A TLS failure or a redirect of soaprouter.jsp: the same for every call, whatever it asks."""
+        mode: Literal["password", "token"] = "token" if self.config.session_token_env else "password"
+        if kind == "tls":
+            return Access("tls", message, tls_needs(self.config.url, verify), mode=mode)
         return Access(
-            "refused",
-            f"logon refused: the session token in {var} was refused ({o.problem})",
-            needs=f"a session token the server accepts in the environment variable {var} (it has expired, or "
-            "the trusted-IP / sessionTokenOnly security zone does not cover the bot's address)",
-            code=o.code,
-            mode="token",
+            "redirect",
+            message,
+            f"campaign_api.url pointing at the application server itself ({message}: "
+            "the front's or the security zone's configuration)",
+            mode=mode,
         )
+
+    def _token_stop(self, o: Outcome[Any], first: bool) -> Access | None:
+        """With a configured session token there is no Logon: the first read is where the server refuses
+        the token (XSV-350008 even after the variable was read again, another XSV-35xxxx code, HTTP 401 or
+        403), or where a TLS failure or a redirect shows, which every other read would meet the same way."""
+        var = self.config.session_token_env
+        if not var or o.ok:
+            return None
+        xsv = o.code is not None and _XSV_RE.match(o.code) is not None
+        if (o.kind == "fault" and xsv) or (first and o.kind == "http" and (xsv or o.status in (401, 403))):
+            return Access(
+                "refused",
+                f"logon refused: the session token in {var} was refused ({o.problem})",
+                needs=f"a session token the server accepts in the environment variable {var} (it has expired, "
+                "or the trusted-IP / sessionTokenOnly security zone does not cover the bot's address)",
+                code=o.code,
+                mode="token",
+            )
+        if first and o.kind in ("tls", "redirect"):
+            problem = o.problem or ""
+            return self._transport_access(o.kind, problem, "not trusted" in problem)
+        return None
 
     def _relogon(self, client: CampaignClient) -> bool:
         """After XSV-350008: log on again (password), or re-read the token variable (it may have been renewed)."""

@@ -313,3 +313,24 @@ def test_a_request_with_an_undeclared_type_prefix_is_refused_by_the_simulator(
         "POST", "/nl/jsp/soaprouter.jsp", {"soapaction": "xtk:session#Logon"}, body
     )
     assert status == 500 and b"undeclared namespace prefix" in out and b"xsd" in out
+
+
+def test_a_configured_token_over_untrusted_tls_names_tls_for_every_check(
+    kb: KnowledgeBase, tls_server: SimulatedAppServer
+) -> None:
+    env, facts = _fetch(kb, tls_server, {"CAMPAIGN_TEST_TOKEN": "___some-token"}, token=True)
+    assert facts.access.kind == "tls" and facts.access.mode == "token"
+    fs = _findings(kb, env, facts, ["web", "wfserver", "mta"])
+    _never_down(fs)
+    assert all("TLS" in f.summary and "tls_verify" in (f.needs or "") for f in fs)
+
+
+def test_a_configured_token_answered_http_403_is_refused(kb: KnowledgeBase, appserver: SimulatedAppServer) -> None:
+    appserver.replies["ExecuteQuery"] = [(403, FORBIDDEN_HTML)]
+    env = environment(appserver.url, token=True)
+    assert env.campaign_api is not None and kb.campaign_api is not None
+    api = EnvironmentApi(env, env.campaign_api, kb.campaign_api, {"CAMPAIGN_TEST_TOKEN": "___tok"})
+    facts = api.fetch(frozenset({WORKFLOWS}), time.monotonic() + 30)
+    assert facts.access.kind == "refused"
+    assert "the session token in CAMPAIGN_TEST_TOKEN was refused" in facts.access.message
+    assert "HTTP 403" in facts.access.message

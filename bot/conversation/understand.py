@@ -87,6 +87,11 @@ _ENV_FOLLOWERS = frozenset(
     }
 )
 _VERSION = re.compile(r"v?\d+(?:[._]\d+)*|build|versie|version|release")
+_EVERYDAY_ENV = _vocab(
+    """test tests testing demo live training sandbox stage dev qa local preview beta pilot trial proef"""
+)
+# Adobe's health URL of the redirection module (`<front>/r/test`): never an environment called test.
+_R_TEST = re.compile(r"(?<!\w)/?r/test\b", re.I)
 _ENV_NOUNS = frozenset({"env", "environment", "omgeving", "environments", "omgevingen"})
 _AGAIN = re.compile(
     r"\b(again|re-?run|retry|refresh|re-?check|once more|opnieuw|nogmaals|nog een keer|nog eens|herhaal)\b", re.I
@@ -111,6 +116,13 @@ _RUNNING_WORDS = re.compile(
     re.I,
 )
 _QUESTION_START = re.compile(r"^\s*(is|are|does|do|did|draait|draaien|loopt|lopen|staat|staan|werkt|check)\b", re.I)
+_STATE_START = re.compile(r"^\s*(has|have|ligt|liggen|zijn|isnt|arent|doesnt)\b", re.I)  # "has mta crashed?"
+# The state question negated: "is mta down?", "has mta crashed?", "is de mta gestopt?", "ligt de mta plat?"
+_DOWN_WORDS = re.compile(
+    r"\b(down|stopped|dead|crashed|died|offline|gestopt|plat|dood|gecrasht|gecrashed|uitgevallen|gestorven|eruit|"
+    r"not running|niet actief|draait niet|loopt niet)\b"
+)
+_WHY = re.compile(r"^\s*(why|waarom|how come|hoe komt)\b")
 _NEGATION = re.compile(r"\b(not|no|never|niet|geen|nooit|dont|doesnt|isnt|arent|stopped|down|dead|crashed)\b", re.I)
 _HEALTH_WORDS = _vocab(
     """everything all alles overall health healthy status ok okay fine good goed gezond wrong broken mis kapot
@@ -122,6 +134,18 @@ _SCOPE_WORDS = _vocab(
     """campaign adobe acc nlserver platform servers server fleet omgeving environment instance instances
     neolane everything alles hosts machines systems systeem systemen"""
 )
+# Where a name stands as a host: "on web01", "op web01", "at srv1", "de logs van web01", "for web01".
+_HOST_PREPS = frozenset({"on", "op", "at", "van", "for", "voor"})
+# ... unless the preposition follows another kind of server: "the database at 10.0.5.12", "relay at mx1".
+_OTHER_SERVERS = _vocab(
+    """database databases db relay relays smtp mx dns proxy ldap gateway mailserver resolver firewall lb
+    loadbalancer postgres postgresql oracle mysql sql sqlserver connection connections verbinding"""
+)
+_STATE_VERBS = _vocab("is are was zijn staat staan ligt liggen lijkt seems looks gaat")
+_ARTICLES = _vocab("the a an our this that de het een onze ons deze die")
+# Campaign's codes (DM7207 deliveries, WKF1234 workflows, BAS-010010 errors) are not hosts.
+_CODE = re.compile(r"[a-z]{1,5}-?\d{3,}")
+_CODE_PREFIX = _vocab("dm wkf op bas xsv int pgs odb tim jst xtk iob nms sop ora ogc inc chg")
 _HOST_VERBS = frozenset({"check", "host", "server", "machine", "on", "op", "controleer", "bekijk", "node", "vm"})
 # Words after which a name with digits is a host ("check web01", "server mail01"), unlike "on" ("on el8").
 _HOST_NOUNS = frozenset({"check", "host", "server", "machine", "controleer", "bekijk", "node", "vm", "hostname"})
@@ -137,7 +161,12 @@ _NOT_HOST_PREFIX = _vocab(
     """acc acs aes amd apache arm base build centos code cp dag day debian dkim ec err errno error fase gb h
     http imap ipv iso java jdk jre jsp k kb latin line m mb md ms mssql mysql nl nlserver node o office
     openssl oracle page pagina pg phase php pid pop port postgres postgresql python q regel release rhel rsa
-    s sha smtp spf sql ssl stap step tb tls tomcat top ubuntu utf v versie version w week win windows x"""
+    s sha smtp spf sql ssl stap step tb tls tomcat top ubuntu utf v versie version w week win windows x
+    rocky alma almalinux sles suse el ol oel rh redhat amzn aarch kernel glibc openjdk jvm mx pop imap ldap dns
+    dm wkf wf op nms xtk batch wave segment seg list lst campaign campagne newsletter nieuwsbrief delivery
+    levering workflow job task taak proof seed item row rij column kolom target query activity tpl template
+    sprint wk kw qtr fy jan feb mar mrt apr may mei jun jul aug sep sept oct okt nov dec inc chg ticket case
+    req ritm prb ipv ip tlsv sslv ie edge chrome ff ios osx macos klant customer client user gebruiker"""
 )
 _FILE_EXT = _vocab(
     """bak cfg conf csv err gz htm html ini js json jsp lock log md old out pid properties py sh sql tar tmp
@@ -186,6 +215,12 @@ _GENERAL_WORDS = _vocab(
 # "nothing works", "alles ligt plat": everything is down, so everything is checked.
 _BREAKDOWN_WORDS = _vocab("nothing niets niks plat broken kapot down dead stuk offline eruit")
 _ASK_WORDS = _vocab("""bekijk check checks controleer controleren doing gaat hoe how hows kijk state status""")
+
+
+def _letters(t: str) -> str:
+    """The letters a name starts with: web01 -> web, x86_64 -> x, nlprd-app01 -> nlprd."""
+    m = re.match(r"[a-z]*", t)
+    return m.group(0) if m else ""
 
 
 def _digit_confused(t: str, k: str) -> bool:
@@ -290,6 +325,9 @@ class Understanding:
             m.name for m in kb.modules if any(x.mentioned and x.module == m.name for x in matcher.match(m.name))
         }
         self._offtopic = [words(w) for w in kb.lexicon.offtopic_words if words(w)]
+        # Environment names that are everyday words too ("test delivery", "demo account"): like the
+        # short environment words, they name an environment only where they stand as one.
+        self._everyday = _EVERYDAY_ENV | {fold(w) for w in kb.lexicon.common_words}
 
     # ------------------------------------------------------------------ names
     def named_environments(
@@ -317,10 +355,13 @@ class Understanding:
                 continue
             ref = self._env_ref(toks, i, low, bool(found))
             if t in names:
+                everyday = t in self._everyday
+                if everyday and ref == "position":
+                    continue  # an environment called "test": "mail not sending during test" is not it
                 if ref and names[t] not in found:
                     found.append(names[t])
-                elif len(t) >= 4 and names[t] not in loose_known:
-                    loose_known.append(names[t])
+                elif len(t) >= 4 and not everyday and names[t] not in loose_known:
+                    loose_known.append(names[t])  # "prod workflows stuck", not "test delivery"
                 continue
             prev = toks[i - 1] if i > 0 else ""
             nxt = toks[i + 1] if i + 1 < len(toks) else ""
@@ -402,20 +443,24 @@ class Understanding:
         """(the hosts the question names, a host-like name the inventory does not know).
 
         Known: a host's name or address, or a fully qualified name whose first label is a host's
-        name. Unknown, refused: only in a host's place, never inside a pasted log line ("failed to
-        connect to 10.2.3.4", "rejected by mx1.gmail.com"): an IP address or a fully qualified name
-        after "check"/"on"/"host"/"server"; a name with digits after "check"/"host"/"server"
-        ("check web01"; not an all-capitals id such as WKF1234); a name like the known ones anywhere
-        ("app9" beside app1); a known name with a digit read as a letter ("check appl")."""
+        name. Unknown, refused: a word shaped like a host name (letters with digits, `nlprd-app01`,
+        `srv123.example.com`, an IP address) standing in a host's place: after "check"/"host"/
+        "server", after "on"/"op"/"at"/"van"/"for"/"voor" ("mail not sending on web01"), or as the
+        subject of a health word ("why is web01 red", "web01 disk full"); and a name like the known
+        ones anywhere in a short question ("app9" beside app1), or a known name with a digit read as a
+        letter ("check appl"). Never a version, an OS or Campaign term (v8, rocky9, dm7207, step3),
+        an environment or module name, a quoted or all-capitals code, nor, in a pasted error or log
+        line, the relays and databases it names ("rejected by mx1.gmail.com", "database at 10.0.5.12")."""
         by_address = {
             h.address.lower(): (e, h) for e in inv.environments.values() for h in e.hosts if h.address is not None
         }
         known = [h.name.lower() for e in inv.environments.values() for h in e.hosts]
         env_names = inv.environment_names()
         capitals = {w.lower() for w in _TOKEN.findall(text) if w.isupper()}
+        pasted = bool(_ERROR_TEXT.search(text))
         # A pasted log line or error message names hosts of its own ("Unable to resolve host smtp.x",
-        # 'on host "pgdb02"'): only a short question, with the name unquoted, refuses an unknown one.
-        short = len(toks) <= 10 and not _ERROR_TEXT.search(text)
+        # 'on host "pgdb02"'): there only a short question refuses, and only a plain name in a host's place.
+        short = len(toks) <= 10 and not pasted
         quoted = {q.lower() for q in re.findall(r"[\"'`‘’“”]([^\"'`‘’“”\s]+)[\"'`‘’“”]", text)}
         found: list[tuple[Environment, Host]] = []
         unknown: str | None = None
@@ -427,32 +472,83 @@ class Understanding:
                 if hit not in found:
                     found.append(hit)
                 continue
-            prev = toks[i - 1] if i > 0 else ""
-            if (
-                unknown is None
-                and short
-                and t not in capitals
-                and t not in quoted
-                and self._host_like(t, prev, known, env_names)
-            ):
+            if unknown is not None or t in quoted or (t in capitals and _CODE.fullmatch(t)):
+                continue
+            if not self._host_shaped(t, env_names):
+                if short and self._like_known(t, toks[i - 1] if i > 0 else "", known):
+                    unknown = t
+                continue
+            place = self._host_place(toks, i)
+            if place is None:
+                if short and self._like_known(t, toks[i - 1] if i > 0 else "", known):
+                    unknown = t
+                continue
+            if not pasted:
                 unknown = t
+            elif "." not in t and t not in capitals and len(toks) <= 12:
+                # "mta errors on web01": a plain name ending the question is still where it happens
+                rest = toks[i + 1 :]
+                if place != "after" or all(w in _GENERAL_WORDS or w in _ENV_FOLLOWERS for w in rest):
+                    unknown = t
         return found, unknown
 
-    def _host_like(self, t: str, prev: str, known: Sequence[str], env_names: dict[str, str]) -> bool:
-        if "@" in t or t in env_names or self._is_module_word(t):
+    def _host_shaped(self, t: str, env_names: dict[str, str]) -> bool:
+        """Whether `t` is written like a host name: an IP address, a fully qualified name, or a name
+        of letters with digits (web01, nlprd-app01, camp-mta-02), and is none of the things such words
+        also are (versions, OS names, Campaign terms and codes, environment or module names)."""
+        if "@" in t or t in env_names or t in self._env_words or self.resolver.exact(t) is not None:
             return False
         if _IPV4.fullmatch(t):
-            return prev in _HOST_VERBS
+            return True
         if "." in t:
             last = t.rsplit(".", 1)[-1]
-            fqdn = bool(_FQDN.fullmatch(t)) and not last.isdigit() and last not in _FILE_EXT
-            return fqdn and prev in _HOST_VERBS
-        stem = re.sub(r"[-_]?\d+$", "", t)
+            first = t.split(".", 1)[0]
+            if not _FQDN.fullmatch(t) or last.isdigit() or last in _FILE_EXT:
+                return bool(re.fullmatch(r"[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z]{2,}", t)) and last not in _FILE_EXT
+            return _letters(first) not in _NOT_HOST_PREFIX
+        if not re.fullmatch(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*", t) or not re.search(r"\d", t):
+            return False
+        if _VERSION.fullmatch(t) or (_CODE.fullmatch(t) and _letters(t) in _CODE_PREFIX):
+            return False
+        lead = _letters(t)
+        return (len(lead) >= 2 or "-" in t) and lead not in _NOT_HOST_PREFIX
+
+    def _host_place(self, toks: Sequence[str], i: int) -> str | None:
+        """Where token `i` stands as a host: "noun" (check web01, server web01), "after" (on web01,
+        op web01, van web01), "subject" (why is web01 red, web01 disk full), or None."""
+        t = toks[i]
+        j = i - 1
+        while j >= 0 and toks[j] in _ARTICLES:
+            j -= 1
+        prev = toks[j] if j >= 0 else ""
+        before = toks[j - 1] if j >= 1 else ""
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if prev in _HOST_NOUNS:
+            return "noun"
+        if prev in _HOST_PREPS and before not in _OTHER_SERVERS:
+            if prev in ("for", "voor") and "-" not in t and "." not in t and len(_letters(t)) > 8:
+                return None  # "deliveries stuck for blackfriday2025": a campaign's name, not a host
+            return "after"  # not "connection to the database at 10.0.5.12", "relay at mx1"
+        state = (
+            nxt in _HEALTH_WORDS
+            or nxt in _BREAKDOWN_WORDS
+            or nxt in self._host_words
+            or bool(_RUNNING_WORDS.fullmatch(nxt))
+        )
+        if prev in _STATE_VERBS and state:
+            return "subject"  # "why is web01 red", "is web01 down?"
+        if i == 0 and (state or nxt in _STATE_VERBS or len(toks) == 1):
+            return "subject"  # "web01 disk full", "web01 is down", "web01?"
+        return None
+
+    @staticmethod
+    def _like_known(t: str, prev: str, known: Sequence[str]) -> bool:
+        """A name like the inventory's ("app9" beside app1), or a known one with a digit read as a
+        letter after a host word ("check appl")."""
         if t[0].isalpha() and re.search(r"\d", t):
+            stem = re.sub(r"[-_]?\d+$", "", t)
             stems = {re.sub(r"[-_]?\d+$", "", k) for k in known}
-            if stem in stems and len(stem) >= 2:
-                return True  # app9 beside app1
-            return prev in _HOST_NOUNS and stem not in _NOT_HOST_PREFIX
+            return stem in stems and len(stem) >= 2
         return prev in _HOST_VERBS and any(_digit_confused(t, k) for k in known)
 
     def _is_module_word(self, t: str) -> bool:
@@ -500,11 +596,16 @@ class Understanding:
         return tuple(out)
 
     def is_running_question(self, text: str, named: Sequence[Module]) -> bool:
-        """ "is mta running?", "draait de wfserver?": yes/no per host, for the modules named."""
-        # "is mta running on app2 or not?" asks, it does not say it is down.
-        if not named or _NEGATION.search(_OR_NOT.sub(" ", fold(text))):
+        """ "is mta running?", "draait de wfserver?": yes/no per host, for the modules named; and the
+        same question negated ("is mta down?", "has mta crashed?", "ligt de mta plat?", "is mta dood?")."""
+        if not named:
             return False
-        return bool(_RUNNING_WORDS.search(text)) and (bool(_QUESTION_START.match(text)) or text.rstrip().endswith("?"))
+        asked = bool(_QUESTION_START.match(text) or _STATE_START.match(fold(text))) or text.rstrip().endswith("?")
+        plain = _OR_NOT.sub(" ", fold(text))  # "is mta running on app2 or not?" asks, it does not say
+        if not asked or _WHY.match(plain):
+            return False  # "why is mta down?" wants the diagnosis, not a yes/no
+        # "is mta down?", and "is mta not running?", "draait de mta niet?": the same question
+        return bool(_DOWN_WORDS.search(plain) or _RUNNING_WORDS.search(text))
 
     def is_acknowledgement(self, text: str) -> bool:
         """ "ok thanks", "top, opgelost", "mta is back, thanks!": a reply to the bot, not a question.
@@ -593,12 +694,16 @@ class Understanding:
             return Help(environments=known_envs, modules=tuple(self.kb.names), not_campaign=False)
         if self.is_acknowledgement(text):
             return Help(note="👍 Nothing checked. Ask me again any time.", brief=True, not_campaign=False)
-        toks = tokens(text)
+        named_text = _R_TEST.sub(" ", text)
+        toks = tokens(named_text)
 
         # -- names: an unknown or contradictory one stops here, before anything runs
-        named, loosely, unknown_env = self.named_environments(toks, inv, text)
-        if unknown_env is not None and not named and not self._about_campaign(text, inv):
-            unknown_env = None  # "who broke the staging database": not about Campaign, so not refused
+        named, loosely, unknown_env = self.named_environments(toks, inv, named_text)
+        follow_up = bool(_FOLLOWUP_START.match(text)) or (context is not None and len(toks) <= 3)
+        if unknown_env is not None and not named and not follow_up and not self._about_campaign(text, inv):
+            # "who broke the staging database": not about Campaign, so not refused; but in a thread,
+            # "and on staging?" asks the thread's question there
+            unknown_env = None
         loose = not named and q.env is None and bool(loosely)
         if loose:
             named = loosely[:1]  # "prod workflows stuck"; an explicit --env wins over a loose mention
@@ -634,7 +739,7 @@ class Understanding:
                     known=known_envs,
                 )
             named_env = given
-        host_hits, unknown_host = self.named_hosts(toks, inv, text)
+        host_hits, unknown_host = self.named_hosts(toks, inv, named_text)
         all_hosts = sorted(h.name for e in inv.environments.values() for h in e.hosts)
         if unknown_host is not None:
             return Refusal(
@@ -730,8 +835,13 @@ class Understanding:
         if context is not None and context.host and hosts is None and named_env is None and show_logs:
             hosts = self._hosts(env, context.host)  # "check app2", then "show the mta log": on app2
         ctx_mods = tuple(self.kb.get(n) for n in context.modules if n in self.kb.names) if context is not None else ()
-        if context is not None and not named_mods and _PRONOUN.search(text) and _RUNNING_WORDS.search(text):
-            named_mods = ctx_mods  # "is it running on app2?" after "is mta running?"
+        if (
+            context is not None
+            and not named_mods
+            and _PRONOUN.search(text)
+            and (_RUNNING_WORDS.search(text) or _DOWN_WORDS.search(fold(text)))
+        ):
+            named_mods = ctx_mods  # "is it running on app2?", "is it down?" after "is mta running?"
 
         # -- follow-ups: only with a thread's context and nothing new to ask about
         # ("is mta running?", then "and on acc?": again a yes/no per host)

@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
                 )
             return run_terminal_watch(args, svc, out)
         if command == "run":
-            return _terminal_chat(svc, out, inp)
+            return _terminal_chat(svc, out, inp, getattr(args, "env", None))
         raise ConfigError(f"unknown command {command}")
     except CampaignBotError as e:
         print(f"campaign-bot: {e}", file=sys.stderr)
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
         return 0
 
 
-def _terminal_chat(svc: Services, out: TextIO, inp: TextIO) -> int:
+def _terminal_chat(svc: Services, out: TextIO, inp: TextIO, env: str | None = None) -> int:
     from bot.terminal.chat import run_chat
 
     inv = svc.inventory()
@@ -297,7 +297,8 @@ def _terminal_chat(svc: Services, out: TextIO, inp: TextIO) -> int:
         out.write(s)
         out.flush()
 
-    return run_chat(inp, write, svc.conversation, svc.kb, simulated=inv.simulated, prompt=inp.isatty())
+    # --env pins the chat as it pins `diagnose`: a question naming another environment is refused.
+    return run_chat(inp, write, svc.conversation, svc.kb, simulated=inv.simulated, prompt=inp.isatty(), env=env)
 
 
 def _service(args: object, settings: Settings) -> int:

@@ -3,7 +3,8 @@
 The whole session is one thread, so follow-ups work as in Slack ("check again", "and on prod?",
 "show the mta log"); `/campaign-module mta prod` gives the same card. The local operator is
 trusted (they hold the bot's keys already), so access lists do not apply and no action buttons
-are offered: state-changing steps are shown as commands to copy.
+are offered: state-changing steps are shown as commands to copy. `run --env acc` pins the chat
+to that environment as `diagnose --env` does: a question naming another one is refused.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ def run_chat(
     *,
     simulated: bool,
     prompt: bool = False,
+    env: str | None = None,
 ) -> int:
-    """Answer each non-empty line; stop at end of input or on `quit`/`exit`. Returns the exit code (0)."""
+    """Answer each non-empty line; stop at end of input or on `quit`/`exit`. Returns the exit code (0).
+    `env` is the environment given on the command line (`--env`), or None."""
     user = _user()
     if prompt:
         write("> ")
@@ -44,7 +47,9 @@ def run_chat(
         if text.lower() in QUIT:
             break
         if text:
-            q = Question(text=text, user=user, place="terminal", thread="terminal", surface="terminal", trusted=True)
+            q = Question(
+                text=text, user=user, place="terminal", thread="terminal", surface="terminal", trusted=True, env=env
+            )
             write(render_reply(core.ask(q), kb, simulated=simulated) + "\n\n")
         if prompt:
             write("> ")

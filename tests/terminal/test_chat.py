@@ -70,3 +70,46 @@ def test_make_run_terminal_chat_on_the_simulated_fleet(tmp_path: Path) -> None:
     assert "again: is everything ok on prod?" in p.stdout
     assert "mta@prod" in p.stdout and "app2" in p.stdout
     assert "unknown instance 'staging'" in p.stdout
+
+
+def test_run_env_pins_the_chat_like_diagnose_env(world: World, kb: KnowledgeBase) -> None:
+    """`campaign-bot run --env acc`: a question naming another environment, or a host of another, is
+    refused as `diagnose --env acc` refuses it; nothing runs. A question naming none is about acc."""
+    from bot.conversation.replies import Question, Refusal
+
+    out = io.StringIO()
+    run_chat(
+        ["mail not sending on prod", "check app1", "is mta running on app2?"],
+        out.write,
+        world.core,
+        kb,
+        simulated=False,
+        env="acc",
+    )
+    text = out.getvalue()
+    assert "the question names prod but the environment given is acc" in text
+    assert text.count("not in acc") == 2  # app1 and app2 are prod's
+    assert all(world.scripts_to(h) == 0 for h in ("app1", "app2", "acc1"))
+    for q in ("mail not sending on prod", "check app1"):
+        diagnosed = world.core.ask(Question(text=q, user="cli", place="cli", surface="cli", trusted=True, env="acc"))
+        assert isinstance(diagnosed, Refusal) and diagnosed.reason.split(":")[0] in text
+    out = io.StringIO()
+    run_chat(["mail not sending"], out.write, world.core, kb, simulated=False, env="acc")
+    assert "Environment: acc" in out.getvalue() and world.scripts_to("acc1") > 0 and world.scripts_to("app1") == 0
+
+
+def test_run_env_on_the_command_line_reaches_the_chat(tmp_path: Path) -> None:
+    import os
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CAMPAIGN_BOT_"))}
+    p = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--env", "prod"],
+        input="mail not sending on staging\nmail not sending on production\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=base,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "unknown environment 'staging'" in p.stdout and "Environment: prod" in p.stdout

@@ -6,6 +6,7 @@ validation error names the file and the field (`environments.prod.hosts.1.port`)
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -61,6 +62,8 @@ def parse_interval(v: str | float | int) -> float:
         raise ValueError("must be an interval such as 30s, 5m or 1h")
     if isinstance(v, (int, float)):
         seconds = float(v)
+        if not math.isfinite(seconds):  # YAML's .nan and .inf
+            raise ValueError("must be an interval such as 30s, 5m or 1h (not .nan or .inf)")
     else:
         m = _INTERVAL_RE.match(v)
         if not m:

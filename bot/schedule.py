@@ -8,6 +8,7 @@ claims a slot once across all replicas, so a check never runs twice for the same
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,19 +18,72 @@ from huey import crontab
 from bot.inventory import Environment
 
 _FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+_RANGES = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12), "day_of_week": (0, 7)}
+_NAMES = {
+    "month": {
+        m: i + 1
+        for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+    },
+    "day_of_week": {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])},
+}
+_MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_RANGE_RE = re.compile(r"^(\d+)-(\d+)(?:/(\d+))?$")
+_STEP_RE = re.compile(r"^\*/(\d+)$")
+
+
+def _field(name: str, value: str) -> str:
+    """One cron field as the job library reads it: names (MON-FRI, JAN) as numbers; a range whose start
+    is after its end refused, as cron refuses it; `*/n` on weekdays spelled out."""
+    names = _NAMES.get(name, {})
+    low, high = _RANGES[name]
+    out = []
+    for piece in value.split(","):
+        p = piece.lower()
+        for word, number in names.items():
+            p = re.sub(rf"\b{word}\b", str(number), p)
+        m = _RANGE_RE.match(p)
+        if m and int(m.group(1)) > int(m.group(2)):
+            raise ValueError(f"cron field {name} {value!r} is not valid: the range {piece} starts after it ends")
+        step = _STEP_RE.match(p)
+        if step and name == "day_of_week" and int(step.group(1)) > 0:
+            p = ",".join(str(d) for d in range(low, 7, int(step.group(1))))
+        elif m and m.group(3) and name == "day_of_week" and int(m.group(3)) > 0:
+            p = ",".join(str(d) for d in range(int(m.group(1)), int(m.group(2)) + 1, int(m.group(3))))
+        if re.fullmatch(r"\d+", p) and not low <= int(p) <= high:
+            raise ValueError(f"cron field {name} {value!r} is not valid: {piece} is not within {low}-{high}")
+        out.append(p)
+    return ",".join(out)
 
 
 def parse_cron(expr: str) -> Callable[[datetime], bool]:
-    """A matcher for a five-field cron expression; ValueError names the field that is wrong."""
-    parts = expr.split()
+    """A matcher for a five-field cron expression (or @hourly, @daily, ...); ValueError names the field
+    that is wrong."""
+    text = " ".join(expr.split())
+    if text.startswith("@"):
+        if text.lower() not in _MACROS:
+            raise ValueError(f"{text!r} is not a cron shorthand this bot knows ({', '.join(_MACROS)})")
+        text = _MACROS[text.lower()]
+    parts = text.split()
     if len(parts) != 5:
         raise ValueError('must have five fields: minute hour day month weekday (e.g. "*/5 * * * *")')
+    fields = {}
     for name, value in zip(_FIELDS, parts, strict=True):
         try:
-            crontab(strict=True, **{name: value})
+            fields[name] = _field(name, value)
+            crontab(strict=True, **{name: fields[name]})
         except ValueError as e:
+            if str(e).startswith("cron field"):
+                raise
             raise ValueError(f"cron field {name} {value!r} is not valid: {e}") from e
-    matcher: Callable[[datetime], bool] = crontab(strict=True, **dict(zip(_FIELDS, parts, strict=True)))
+    matcher: Callable[[datetime], bool] = crontab(strict=True, **fields)
     return matcher
 
 

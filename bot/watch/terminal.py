@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from bot.errors import ConfigError, UnknownNameError
+from bot.errors import CampaignBotError, ConfigError, UnknownNameError
 from bot.models import Diagnosis
-from bot.redact import strip_control
+from bot.redact import redact, strip_control
 from bot.schedule import Schedule, schedule_of
 from bot.watch.engine import Watch
 from bot.watch.model import AlertState, WatchRound
 
 if TYPE_CHECKING:
     from bot.__main__ import Services
+
+log = logging.getLogger(__name__)
+EXIT_ROUND_FAILED = 1  # as a failing check: a round that could not run is no "all is well"
 
 LABEL = {
     "opened": "NEW      ",
@@ -92,11 +97,22 @@ def run_terminal_watch(args: argparse.Namespace, svc: Services, out: TextIO) -> 
         slot = sched.slot(now)
         if args.once or (slot is not None and slot != last_slot):
             last_slot = slot
-            rnd = watch.run(env, now)
-            code = rnd.exit_code
-            out.write(
-                json.dumps(rnd.model_dump(mode="json")) + "\n" if args.json else render_round(rnd, watch) + "\n\n"
-            )
-            out.flush()
+            try:
+                rnd = watch.run(env, now)
+            except CampaignBotError:
+                raise  # one line and exit 2 (bot/__main__.py)
+            except Exception as e:  # a round that broke is said, never a traceback nor exit 0
+                log.exception("watch round of %s failed", env.name)
+                print(
+                    f"campaign-bot: the watch round of {env.name} failed: {type(e).__name__}: {redact(str(e))[:300]}",
+                    file=sys.stderr,
+                )
+                code = EXIT_ROUND_FAILED
+            else:
+                code = rnd.exit_code
+                out.write(
+                    json.dumps(rnd.model_dump(mode="json")) + "\n" if args.json else render_round(rnd, watch) + "\n\n"
+                )
+                out.flush()
         if args.once or stop.wait(1.0):
             return code

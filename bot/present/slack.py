@@ -229,47 +229,68 @@ def notice(text: str) -> Message:
     return blocks.notice_blocks(":information_source:", text)
 
 
+HOME_MAX_BLOCKS = 100  # Slack's limit for a Home tab view
+
+
 def home_view(
     user: str,
     environments: list[tuple[str, bool, str, bool, WatchRound | None, list[AlertState]]],
     simulated: bool = False,
+    now: float | None = None,
 ) -> dict[str, Any]:
     """The App Home tab: per environment the last watch result, the open alerts, what this user may do.
 
-    `environments` holds (name, may check, why, may act, last round, open alerts).
-    """
+    `environments` holds (name, may check, why, may act, last round, open alerts); `now` is the watch's
+    clock (what is snoozed, "updated"). Environments that do not fit in Slack's 100 blocks are named in
+    a last line, never dropped silently."""
+    t = time.time() if now is None else now
     out: list[blocks.Block] = [
         {"type": "header", "text": blocks.plain_text("Campaign servers", 150)},
         blocks.context(
-            f"For <@{blocks.esc(user, 30)}> · updated {_clock(time.time())}"
+            f"For <@{blocks.esc(user, 30)}> · updated {_clock(t)}"
             + (" · :test_tube: simulated fleet" if simulated else "")
         ),
     ]
-    for name, can_check, why, can_act, last, alerts in environments[:10]:
-        out.append(blocks.divider())
+    for i, (name, can_check, why, can_act, last, alerts) in enumerate(environments):
+        part: list[blocks.Block] = [blocks.divider()]
         if last is None:
             state = "no scheduled check has run yet"
         else:
             icon = blocks.STATUS_EMOJI.get(last.status, ":grey_question:")
             state = f"{icon} last check {_clock(last.at)}: {blocks.esc(last.verdict, 1200)}"
-        out.append(blocks.section(f"*{blocks.esc(name, 60)}*\n{state}"))
+        part.append(blocks.section(f"*{blocks.esc(name, 60)}*\n{state}"))
         if alerts:
             lines = [
                 f"{blocks.STATUS_EMOJI.get(a.status, ':grey_question:')} {blocks.esc(a.subject, 150)}: "
                 f"{blocks.esc(a.summary, 200)}"
-                + (" _(snoozed)_" if a.snoozed(time.time()) else "")
+                + (f" _(snoozed until {_clock(a.snoozed_until)})_" if a.snoozed(t) else "")
                 + (f" _(acknowledged by <@{blocks.esc(a.acked_by, 30)}>)_" if a.acked_by else "")
                 for a in alerts[:15]
             ]
             more = f"\n… and {len(alerts) - 15} more" if len(alerts) > 15 else ""
-            out.append(blocks.section(f"*Open alerts ({len(alerts)})*\n" + "\n".join(lines) + more))
+            part.append(blocks.section(f"*Open alerts ({len(alerts)})*\n" + "\n".join(lines) + more))
         else:
-            out.append(blocks.context("No open alerts."))
+            part.append(blocks.context("No open alerts."))
         may = [
             "you may run read-only checks" if can_check else f"you may not run checks ({blocks.esc(why, 200)})",
             "you may run confirmed state-changing steps"
             if can_act
             else "state-changing steps are shown as commands for you",
         ]
-        out.append(blocks.context(" · ".join(may)))
-    return {"type": "home", "blocks": out[:100]}
+        part.append(blocks.context(" · ".join(may)))
+        rest = len(environments) - i - 1
+        if len(out) + len(part) + (1 if rest else 0) > HOME_MAX_BLOCKS:
+            left = [e[0] for e in environments[i:]]
+            out.append(_more_environments(left))
+            break
+        out.extend(part)
+    return {"type": "home", "blocks": out}
+
+
+def _more_environments(names: list[str]) -> blocks.Block:
+    shown = ", ".join(blocks.esc(n, 60) for n in names[:40])
+    tail = f" and {len(names) - 40} more" if len(names) > 40 else ""
+    return blocks.context(
+        f"… and {len(names)} more environment{'s' if len(names) != 1 else ''} that do not fit on this tab: "
+        f"{shown}{tail}. Ask me about one of them (e.g. `is {blocks.esc(names[0], 60)} ok?`)."
+    )

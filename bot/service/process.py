@@ -169,7 +169,7 @@ def home_for(svc: Services, watch: Watch) -> Callable[[str], dict[str, Any]]:
                     watch.open_alerts(env.name),
                 )
             )
-        return present.home_view(user, rows, inv.simulated)
+        return present.home_view(user, rows, inv.simulated, now=watch.clock())
 
     return home
 

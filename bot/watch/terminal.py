@@ -102,7 +102,7 @@ def run_terminal_watch(args: argparse.Namespace, svc: Services, out: TextIO) -> 
             except CampaignBotError:
                 raise  # one line and exit 2 (bot/__main__.py)
             except Exception as e:  # a round that broke is said, never a traceback nor exit 0
-                log.exception("watch round of %s failed", env.name)
+                log.debug("watch round of %s failed", env.name, exc_info=True)  # the traceback at DEBUG only
                 print(
                     f"campaign-bot: the watch round of {env.name} failed: {type(e).__name__}: {redact(str(e))[:300]}",
                     file=sys.stderr,

@@ -72,3 +72,26 @@ def test_the_watch_command_says_a_bad_watch_block_in_one_line_and_exits_2(tmp_pa
     )
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "environments.prod.watch.every" in p.stderr and p.stdout == ""
+
+
+def test_a_watch_round_that_breaks_is_one_line_and_exit_1(kb: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    import io
+    from types import SimpleNamespace
+
+    from bot.stores import MemoryStore
+    from bot.watch.terminal import run_terminal_watch
+
+    class Broken:
+        def check(self, *a: Any, **k: Any) -> Any:
+            raise RuntimeError("the runner broke: password=hunter2secret")
+
+    inv = parse_inventory(inventory({"every": "5m"}), "inventory.yaml")
+    svc = SimpleNamespace(
+        inventory=lambda: inv, default_env=None, kb=kb, diagnoser=Broken(), store=MemoryStore(), audit=None
+    )
+    out = io.StringIO()
+    code = run_terminal_watch(argparse.Namespace(env="prod", once=True, json=False), svc, out)  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert code == 1 and out.getvalue() == ""
+    assert "the watch round of prod failed: RuntimeError: the runner broke" in err and "hunter2secret" not in err

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from bot.checks.base import API_HOST
 from bot.inventory import Environment, Host, Inventory
 from bot.kb.models import KnowledgeBase, Module, Risk, Step
-from bot.kb.placeholders import INSTANCE_PLACEHOLDER, NL_HOME_PLACEHOLDER, fill
+from bot.kb.placeholders import fill
 from bot.matcher import Matcher
 from bot.models import STATUS_ORDER, Diagnosis, ErrorKind, Finding, Match, NextStep, worst
 from bot.runner import FindingCallback, Runner, RunResult, ScriptCallback
@@ -232,16 +232,14 @@ def next_steps(
     def host_step(h: Host, cond: str) -> None:
         text, cmd, risk, src = HOST_STEPS[cond]
         vd = var_dirs.get(h.name)
-        values = {NL_HOME_PLACEHOLDER: h.nl_home.rstrip("/")}
+        core = None
         if cond == "core_file":
             core = _core_file(f for f in findings if f.host == h.name and "core_file" in f.conditions)
-            if core:
-                values[CORE_FILE_PLACEHOLDER] = core
         add(
             h,
             None,
-            _replace(fill(text, module="", nl_home=h.nl_home, var_dir=vd), values),
-            _replace(fill(cmd, module="", nl_home=h.nl_home, var_dir=vd), values) if cmd else None,
+            fill(text, module="", nl_home=h.nl_home, var_dir=vd, core_file=core),
+            fill(cmd, module="", nl_home=h.nl_home, var_dir=vd, core_file=core) if cmd else None,
             risk,
             src,
         )
@@ -340,7 +338,7 @@ def next_steps(
             if "always" not in step.when or step.evidence or (problems and step.risk != Risk.READ_ONLY):
                 continue
             general = (
-                fill_text(step.text, module=module.name, instance=inst),
+                fill(step.text, module=module.name, instance=inst, paths="known"),
                 fill(step.command, instance=inst, module=module.name) if step.command else None,
             )
             groups: dict[tuple[str, str | None], list[Host]] = {}
@@ -351,7 +349,7 @@ def next_steps(
                     continue
                 vd = var_dirs.get(h.name)
                 rendered = (  # prose keeps var/... relative here: only a command or <nl_home> makes it per host
-                    fill_text(step.text, module=module.name, instance=inst, nl_home=h.nl_home, anchor=False),
+                    fill(step.text, module=module.name, instance=inst, nl_home=h.nl_home, paths="never"),
                     fill(step.command, instance=inst, nl_home=h.nl_home, module=module.name, host=h.name, var_dir=vd)
                     if step.command
                     else None,
@@ -374,7 +372,6 @@ def next_steps(
     return out[:MAX_STEPS]
 
 
-CORE_FILE_PLACEHOLDER = "<core file>"
 _CORE_LISTED = re.compile(r"^(/\S.*) \(\d+ KiB, [^)]*\)$")  # the cores check's evidence: `path (N KiB, date)`
 
 
@@ -386,32 +383,6 @@ def _core_file(core_findings: Iterable[Finding]) -> str | None:
             if m:
                 return m.group(1)
     return None
-
-
-def _replace(text: str, values: dict[str, str]) -> str:
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
-    return text
-
-
-def fill_text(
-    text: str,
-    *,
-    module: str,
-    instance: str | None = None,
-    nl_home: str | None = None,
-    var_dir: str | None = None,
-    anchor: bool = True,
-) -> str:
-    """A step's text as the diagnosis shows it: `<instance>` and `<nl_home>` replaced when known and, for a
-    known host (and `anchor`), relative `var/` and `conf/` paths anchored on it (var following XTK_VAR_DIR).
-    What is not known stays a visible placeholder for the reader to fill."""
-    out = text.replace(INSTANCE_PLACEHOLDER, instance) if instance else text
-    if nl_home:
-        out = out.replace(NL_HOME_PLACEHOLDER, nl_home.rstrip("/"))
-        if anchor:
-            out = fill(out, module=module, nl_home=nl_home, var_dir=var_dir)
-    return out
 
 
 def _instance(module: Module, instance: str | None, env: Environment) -> str | None:
@@ -460,7 +431,7 @@ def _add_step(
         if step.command
         else None
     )
-    text = fill_text(step.text, module=module.name, instance=inst, nl_home=nl_home, var_dir=var_dir)
+    text = fill(step.text, module=module.name, instance=inst, nl_home=nl_home, var_dir=var_dir, paths="known")
     add(h, module.name, text, cmd, step.risk, step.source, step.id)
 
 

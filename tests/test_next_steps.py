@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.diagnosis import Diagnoser, fill_text, next_steps
+from bot.diagnosis import Diagnoser, next_steps
 from bot.inventory import Environment, parse_inventory
 from bot.kb import KnowledgeBase
+from bot.kb.placeholders import fill
 from bot.matcher import Matcher
 from bot.models import Finding, NextStep
 from bot.runner import Runner
@@ -217,11 +218,11 @@ def test_instance_in_step_texts_when_known_placeholder_when_not(kb: KnowledgeBas
 
 def test_fill_text() -> None:
     text = "create var/tmp, add `export TMPDIR=var/tmp` to <nl_home>/customer.sh; check config-<instance>.xml"
-    assert fill_text(text, module="mta") == text
-    assert fill_text(text, module="mta", instance="prod", nl_home="/x/nl6/", var_dir="/d/var") == (
+    assert fill(text, module="mta", paths="known") == text
+    assert fill(text, module="mta", instance="prod", nl_home="/x/nl6/", var_dir="/d/var", paths="known") == (
         "create /d/var/tmp, add `export TMPDIR=/d/var/tmp` to /x/nl6/customer.sh; check config-prod.xml"
     )
-    assert fill_text(text, module="mta", nl_home="/x/nl6", anchor=False) == text.replace("<nl_home>", "/x/nl6")
+    assert fill(text, module="mta", nl_home="/x/nl6", paths="never") == text.replace("<nl_home>", "/x/nl6")
 
 
 # ---------------------------------------------------------------- the simulated fleet, its real checks

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.kb.placeholders import fill
+
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -217,7 +219,7 @@ class Module(Frozen):
 
     def log_paths(self, instance: str | None) -> list[str]:
         inst = instance if self.scope == "instance" and instance else "default"
-        return [lf.path.replace("{instance}", inst) for lf in self.logs]
+        return [fill(lf.path, module=self.name, instance=inst, paths="never") for lf in self.logs]
 
 
 class Lexicon(Frozen):

@@ -321,7 +321,7 @@ def card_blocks(m: Module, instance: str | None, env: str | None, can_run: bool)
         facts.append("Ports: " + esc("; ".join(f"{p.port}/{p.proto} {p.direction}" for p in m.ports), 500))
     if m.logs:
         paths = ", ".join(
-            f"`{esc(lf.path.replace('{instance}', instance or '<instance>'), 200)}`"
+            f"`{esc(fill(lf.path, module=m.name, instance=instance, paths='never'), 200)}`"
             + (" (UNCONFIRMED)" if lf.unconfirmed else "")
             for lf in m.logs
         )

@@ -46,11 +46,12 @@ def card(m: Module, instance: str | None = None) -> str:
             + "; ".join(f"{p.port}/{p.proto} {p.direction}" + (f" ({p.note})" if p.note else "") for p in m.ports)
         )
     if m.logs:
-        inst = instance or "<instance>"
         lines.append(
             "  Logs: "
             + ", ".join(
-                lf.path.replace("{instance}", inst) + (" (UNCONFIRMED)" if lf.unconfirmed else "") for lf in m.logs
+                fill(lf.path, module=m.name, instance=instance, paths="never")
+                + (" (UNCONFIRMED)" if lf.unconfirmed else "")
+                for lf in m.logs
             )
         )
     if m.related:

@@ -960,3 +960,31 @@ def test_wrong_user_counts_module_processes_only_and_names_each_owner(kb: Knowle
     )
     wd = by(res.findings, "app1", "watchdog", "process")[0]
     assert f"running from {real}, not from nl_home {home}" in wd.summary and wd.needs and real in wd.needs
+
+
+def test_an_environment_file_that_cannot_be_sourced_is_said_and_what_it_sets_is_unknown(
+    kb: KnowledgeBase, matcher: Matcher
+) -> None:
+    err = "source_error customer.sh: /bin/sh: 3: /usr/local/neolane/nl6/customer.sh: Bad substitution\n"
+    base_env = "user neolane\nvar_dir /usr/local/neolane/nl6/var\nxtk_var_dir \ntmpdir \ntrace_addr \n"
+    closed = "tcp LISTEN 0 1 0.0.0.0:8080 0.0.0.0:*\nudp UNCONN 0 0 0.0.0.0:7777 0.0.0.0:*"
+    h = healthy(env=base_env + "shell sh\n" + err, ports=closed)
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["syslogd", "mta"])
+    env_f = [f for f in d.findings if f.host == "app1" and f.check == "campaign_env"]
+    assert len(env_f) == 1 and env_f[0].status == "unknown"
+    assert env_f[0].summary.startswith("customer.sh could not be sourced: /bin/sh: 3:") and "Bad substitution" in (
+        env_f[0].summary
+    )
+    assert env_f[0].needs and "bash" in env_f[0].needs
+    # syslogd's port may be moved by TRACE_ADDR in that file: 6666 closed is "cannot tell", not a failure
+    sp = by(d.findings, "app1", "syslogd", "ports")[0]
+    assert sp.status == "unknown" and "customer.sh could not be sourced" in sp.summary
+    # the rest of the host is still checked
+    assert by(d.findings, "app1", "mta", "process")[0].status == "ok"
+    assert [f for f in d.findings if f.host == "app1" and f.check in ("disk", "cores", "system")]
+    # under bash (as Campaign's scripts) the error is the file's own: a warning
+    h2 = healthy(env=base_env + "shell bash\n" + err.replace("/bin/sh: 3:", "line 3:"))
+    res, _ = run(kb, {"app1": fake_host(h2), "app2": fake_host(healthy())}, ["mta"])
+    f2 = next(f for f in res.findings if f.host == "app1" and f.check == "campaign_env")
+    assert f2.status == "warn" and "under bash" in f2.summary
+    assert not [f for f in res.findings if f.host == "app2" and f.check == "campaign_env"]

@@ -42,10 +42,11 @@ class PortSource:
     trace_addr: bool = False  # TRACE_ADDR in the Campaign environment (syslogd)
 
 
+SYSLOGD_DEFAULT = 6666
 # (module, the knowledge base's default port) -> where the host may set another one.
 CONFIGURABLE: dict[tuple[str, int], PortSource] = {
     ("web", 8080): PortSource(inventory="tomcat_port", element="web", attribute="httpPort"),
-    ("syslogd", 6666): PortSource(trace_addr=True),
+    ("syslogd", SYSLOGD_DEFAULT): PortSource(trace_addr=True),
     ("stat", 7777): PortSource(element="stat", attribute="port"),
 }
 
@@ -152,6 +153,21 @@ class PortsCheck(ModuleCheck):
                 )
                 continue
             shown = ", ".join(f"{pp}/{pr}" for pr, pp in sorted(listening))[:300]
+            unread = self._unread_setting(facts, module)
+            if unread:
+                yield finding(
+                    ctx,
+                    module,
+                    instance,
+                    self.name,
+                    "unknown",
+                    f"cannot tell where {module.name} should listen: nothing listens on {labels}, but {unread}",
+                    [*sources, f"listening: {shown}"],
+                    ("cannot_tell",),
+                    needs="a Campaign environment (env.sh, customer.sh) the bot can source",
+                    target=target,
+                )
+                continue
             where = "; ".join(e.source for e in expected)
             yield finding(
                 ctx,
@@ -164,6 +180,16 @@ class PortsCheck(ModuleCheck):
                 ("port_closed",),
                 target=target,
             )
+
+    @staticmethod
+    def _unread_setting(facts: HostFacts, module: Module) -> str | None:
+        """Why the host may set the port where the bot could not read it (TRACE_ADDR in a customer.sh that
+        could not be sourced)."""
+        src = CONFIGURABLE.get((module.name, SYSLOGD_DEFAULT))
+        if src is not None and src.trace_addr and not facts.env.trace_addr and facts.env.source_errors:
+            file = facts.env.source_errors[0].partition(":")[0]
+            return f"TRACE_ADDR may move it, and {file} could not be sourced"
+        return None
 
 
 CHECK = PortsCheck()

@@ -331,14 +331,19 @@ class HostEnv:
     tmpdir: str | None
     trace_addr: str | None
     nl_home_real: str | None = None  # nl_home with its symbolic links resolved (`pwd -P`)
+    shell: str | None = None  # the shell the probe ran under: bash when the host has it, else sh
+    source_errors: tuple[str, ...] = ()  # `env.sh: <first error line>` for each file that could not be sourced
 
 
 def parse_env(text: str) -> HostEnv:
-    """`key value` lines; the first of each key counts."""
+    """`key value` lines; the first of each key counts, except `source_error` (one per file)."""
     vals: dict[str, str] = {}
+    errors: list[str] = []
     for line in text.splitlines():
         key, _, value = line.partition(" ")
-        if key and key not in vals:
+        if key == "source_error":
+            errors.append(value.strip())
+        elif key and key not in vals:
             vals[key] = value.strip()
     return HostEnv(
         vals.get("user") or None,
@@ -347,6 +352,8 @@ def parse_env(text: str) -> HostEnv:
         vals.get("tmpdir") or None,
         vals.get("trace_addr") or None,
         vals.get("nl_home_real") or None,
+        vals.get("shell") or None,
+        tuple(errors),
     )
 
 

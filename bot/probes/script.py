@@ -102,10 +102,11 @@ def environment() -> Section:
     nl_home with its symbolic links resolved (the modules' binary and working folder are read resolved)."""
     return Section(
         "env",
-        label="id -un; echo VAR_DIR XTK_VAR_DIR TMPDIR TRACE_ADDR; nl_home resolved",
+        label="id -un; echo VAR_DIR XTK_VAR_DIR TMPDIR TRACE_ADDR; nl_home resolved; shell; env.sh/customer.sh errors",
         command='echo "user $(id -un 2>/dev/null)"; echo "var_dir $VAR_DIR"; echo "xtk_var_dir ${XTK_VAR_DIR:-}"; '
         'echo "tmpdir ${TMPDIR:-}"; echo "trace_addr ${TRACE_ADDR:-}"; '
-        'echo "nl_home_real $(cd "$NL_HOME" 2>/dev/null && pwd -P)"',
+        'echo "nl_home_real $(cd "$NL_HOME" 2>/dev/null && pwd -P)"; echo "shell ${CB_SHELL:-sh}"; '
+        "printf '%s' \"${CB_SOURCE_ERRORS:-}\"",
     )
 
 
@@ -348,17 +349,33 @@ def system() -> Section:
     )
 
 
+# Sources a Campaign environment file (env.sh, customer.sh) so that a broken one cannot end the
+# probe: it is tried first in a subshell (a fatal error there, such as dash's "Bad substitution" on a
+# bash-ism, or an `exit` in the file, ends only the subshell), and sourced for real only if that one
+# got to its end. What failed is kept as `source_error <file>: <first error line>` for the env section.
+_SOURCE_FUNCTION = (
+    'cb_source() { [ -r "$1" ] || return 0; '
+    'cb_o=$( { . "$1" >/dev/null; echo "@@CB-SOURCED:$?@@"; } 2>&1 ); '
+    'case "$cb_o" in *@@CB-SOURCED:0@@*) . "$1" >/dev/null 2>&1; return 0 ;; '
+    '*@@CB-SOURCED:*) . "$1" >/dev/null 2>&1 ;; esac; '
+    "cb_m=$(printf '%s\\n' \"$cb_o\" | sed -n '/@@CB-SOURCED/d; /[^[:space:]]/{p;q;}' | cut -c 1-200); "
+    '[ -n "$cb_m" ] || case "$cb_o" in *@@CB-SOURCED:*) return 0 ;; *) cb_m="it ended the shell" ;; esac; '
+    'CB_SOURCE_ERRORS="${CB_SOURCE_ERRORS:-}source_error ${1##*/}: $cb_m\n"; }'
+)
+
+
 def prelude(nl_home: str) -> list[str]:
     """The lines every script starts with: the host's clock, the install root, the Campaign
-    environment (env.sh and customer.sh), the data folder and nlserver's path."""
+    environment (env.sh and customer.sh, see `_SOURCE_FUNCTION`), the data folder and nlserver's path."""
     if not PATH_RE.match(nl_home) or ".." in nl_home.split("/"):
         raise UnsafeProbeError("install root is not a plain absolute path")
     return [
         "CB_NOW=$(date -u +%s.%N 2>/dev/null)",
         f"NL_HOME={shlex.quote(nl_home)}",
         "export NL_HOME",
-        '[ -r "$NL_HOME/env.sh" ] && . "$NL_HOME/env.sh" >/dev/null 2>&1',
-        '[ -r "$NL_HOME/customer.sh" ] && . "$NL_HOME/customer.sh" >/dev/null 2>&1',
+        _SOURCE_FUNCTION,
+        'cb_source "$NL_HOME/env.sh"',
+        'cb_source "$NL_HOME/customer.sh"',
         "set +eu",
         # GNU find prints file facts itself (-printf): one process for a folder of any size.
         "find / -maxdepth 0 -printf '' >/dev/null 2>&1 && CB_FIND_PRINTF=1",
@@ -366,6 +383,22 @@ def prelude(nl_home: str) -> list[str]:
         'NLSERVER="$NL_HOME/bin/nlserver"',
         "exec </dev/null",
     ]
+
+
+def in_bash(lines: list[str]) -> str:
+    """The script text: the first line (the clock) in the login shell, the rest under bash when the host
+    has it, as Campaign's own scripts (env.sh, customer.sh) are bash; under /bin/sh otherwise.
+
+    The rest is one single-quoted word (`CB_BODY`), exec'd by bash or eval'd by sh, so it is sent once.
+    bash gets no rc file (BASH_ENV and ENV unset). `CB_SHELL` tells the env section which shell ran."""
+    first, body = lines[0], "\n".join(lines[1:]) + "\n"
+    return (
+        f"{first}\n"
+        f"CB_BODY={shlex.quote(body)}\n"
+        'if [ -z "${CB_SHELL:-}" ] && command -v bash >/dev/null 2>&1; then '
+        'CB_SHELL=bash; export CB_NOW CB_SHELL; unset BASH_ENV ENV; exec bash -c "$CB_BODY" cb-probe; fi\n'
+        'CB_SHELL=sh\neval "$CB_BODY"\n'
+    )
 
 
 @dataclass
@@ -388,7 +421,7 @@ class Plan:
             lines.append(f'echo "@@CB:{self.token}:END:{s.id}:$?@@"')
         verbs = tuple(s.verb for s in self.sections if s.verb)
         description = "; ".join(describe(s) for s in self.sections)
-        return Script(text="\n".join(lines) + "\n", description=description, verbs=verbs)
+        return Script(text=in_bash(lines), description=description, verbs=verbs)
 
 
 def describe(s: Section) -> str:

@@ -82,6 +82,8 @@ def hl() -> Iterator[HostLab]:
         ("moved", "127.0.0.50", _like(app1, "moved", real_tools=("ss",))),
         ("moved-closed", "127.0.0.51", _like(app1, "moved-closed", real_tools=("ss",))),
         ("tracker", "127.0.0.52", _like(track1, "tracker", clock_offset_s=0.0)),
+        ("bashism", "127.0.0.53", _like(app1, "bashism", real_tools=("ss",))),
+        ("exits", "127.0.0.54", _like(app1, "exits")),
     ]
     homes: dict[str, Path] = {}
     hosts: list[dict[str, object]] = []
@@ -119,6 +121,13 @@ def hl() -> Iterator[HostLab]:
             f = redir / f"0x{0x100000 + i:016X}.log"
             f.write_text("0x1\t0x2\t0x3\n")
             os.utime(f, (OLD_MTIME, OLD_MTIME))
+        # customer.sh with a bash-ism (dash, the Debian /bin/sh, dies on it) and TRACE_ADDR; one that exits
+        _append(
+            homes["bashism"] / "customer.sh",
+            "export LD_LIBRARY_PATH=${LD_LIBRARY_PATH//:\\/old\\/lib/}\n"
+            f"export TRACE_ADDR=localhost:{ports['trace']}\n",
+        )
+        _append(homes["exits"] / "customer.sh", '[ -n "$ORACLE_HOME" ] || exit 1\n')
         # an application server (no trackinglogd) with an empty redir/log folder: not a tracking server
         (homes["moved"] / "var" / "prod" / "redir" / "log").mkdir(parents=True)
         chown_tree(lab.root / "hosts", lab.user)
@@ -186,3 +195,16 @@ def test_a_redirection_server_with_20000_tracking_logs_answers_in_one_listing(
     assert _one(d, "tracker", "cores").status == "ok" and _all(d, "tracker", "system")
     # the application server's empty redir/log is no tracking problem
     assert not [f for f in _all(d, "moved", "tracking_logs") if f.status != "ok"]
+
+
+def test_customer_sh_under_the_hosts_own_shells(hl: HostLab, kb: KnowledgeBase, matcher: Matcher) -> None:
+    """The login shell runs /bin/sh (dash here); the probe runs under bash, as Campaign's own scripts, so a
+    bash-ism in customer.sh is read; a customer.sh that exits is a finding, and every other section runs."""
+    d = _check(hl, kb, matcher, ["syslogd", "mta"], ["bashism", "exits"])
+    assert not _all(d, "bashism", "run") and not _all(d, "exits", "run")
+    assert not _all(d, "bashism", "campaign_env")
+    assert _one(d, "bashism", "ports", "syslogd").status == "ok"  # TRACE_ADDR read from that customer.sh
+    bad = _one(d, "exits", "campaign_env")
+    assert bad.status == "warn" and bad.summary.startswith("customer.sh could not be sourced: it ended the shell")
+    assert _one(d, "exits", "process", "mta").status == "ok" and _one(d, "exits", "disk").status != "error"
+    assert not [s for s in d.next_steps if "hung" in s.text]

@@ -199,3 +199,38 @@ def test_redir_logs_without_gnu_find_uses_ls_and_three_stats(home: Path, tmp_pat
     empty.mkdir(parents=True)
     assert p.parse_redir(run(home, s.redir_logs("other"))["redir:other"].text) == p.RedirLogs(True, 0, None, None)
     assert not p.parse_redir(run(home, s.redir_logs("none"))["redir:none"].text).exists
+
+
+BASHISM = "export LD_LIBRARY_PATH=${LD_LIBRARY_PATH//:\\/old\\/lib/}\nexport TRACE_ADDR=localhost:16666\n"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash on this machine")
+def test_customer_sh_with_a_bashism_is_sourced_by_bash(home: Path) -> None:
+    """Campaign's scripts are bash; the probe runs under bash when the host has it, whatever /bin/sh is."""
+    (home / "customer.sh").write_text(BASHISM)
+    sec = run(home, s.environment(), s.Section("after", "echo still here"))
+    env = p.parse_env(sec["env"].text)
+    assert env.shell == "bash" and env.trace_addr == "localhost:16666" and env.source_errors == ()
+    assert sec["after"].text == "still here\n"
+
+
+def test_a_customer_sh_that_cannot_be_sourced_is_a_finding_not_the_end(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under /bin/sh (dash on Debian) a bash-ism is fatal to `.`; an `exit` in the file ends any shell. Both
+    are kept as `source_error` lines and every section still runs."""
+    monkeypatch.setenv("CB_SHELL", "sh")  # as on a host without bash
+    (home / "customer.sh").write_text(BASHISM)
+    sec = run(home, s.environment(), s.Section("after", "echo still here"))
+    env = p.parse_env(sec["env"].text)
+    assert env.shell == "sh" and sec["after"].text == "still here\n"
+    if Path("/bin/sh").resolve().name == "dash":
+        assert len(env.source_errors) == 1 and env.source_errors[0].startswith("customer.sh: ")
+        assert "Bad substitution" in env.source_errors[0]
+    monkeypatch.delenv("CB_SHELL")
+    (home / "customer.sh").write_text("export XTK_VAR_DIR=/nowhere\nexit 1\n")
+    (home / "env.sh").write_text("export NL_ENV=1\n[ -d /nonexistent ] && export X=1\n")  # status 1, no error
+    sec = run(home, s.environment(), s.Section("after", "echo still here"))
+    env = p.parse_env(sec["env"].text)
+    assert env.source_errors == ("customer.sh: it ended the shell",) and sec["after"].text == "still here\n"
+    assert env.xtk_var_dir is None and env.var_dir == f"{home}/var"  # nothing of the failed file is used

@@ -1,10 +1,12 @@
 """Block Kit rendering (pure). Slack's limits and mrkdwn rules are kept here.
 
 - Text from hosts, users and the knowledge base is *raw*: it is cut to its budget first (`esc`),
-  at a word boundary, and only then escaped (`&`, `<`, `>`), so a cut never splits an entity, and
-  `<instance>` or `<nl_home>` in a command is shown, not swallowed as a link.
+  on its structure (`truncate`: at a word boundary, never inside an emoji code or a backtick run, a
+  code fence or span it leaves open closed again), and only then escaped (`&`, `<`, `>`), so a cut
+  never splits an entity, and `<instance>` or `<nl_home>` in a command is shown, not swallowed as a link.
 - Sections are assembled from whole lines; when a section would pass 3000 characters, whole lines
-  are dropped (and counted), so a code fence, an emoji code or a link is never cut in two.
+  are dropped (and counted) and a fence they would have closed is closed, so a code fence, an emoji
+  code or a link is never cut in two.
 - At most 50 blocks; the plain-text fallback is escaped like the blocks; long output goes to a file.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,43 +47,100 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# What a cut must never split: an entity, a link or mention (`<url|label>`, `<@U1>`), an emoji code,
+# a run of backticks (a fence or a code span's mark).
+_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
+_LINK = re.compile(r"<[^<>\n]{1,3000}>")
+_EMOJI = re.compile(r":[a-z0-9_+'-]{1,100}:")
+_TICKS = re.compile(r"`+")
+_ELLIPSIS = "…"
+_CLOSER_ROOM = 3  # the longest closer: ``` (and a lone backtick before it)
+_SPAN = 3100  # no protected unit is longer than this
+
+
+def _safe_cut(text: str, cut: int, escaped: bool) -> int:
+    """The largest position <= `cut` that splits no entity, link, emoji code, backtick run or grapheme."""
+    patterns = (_ENTITY, _LINK, _EMOJI, _TICKS) if escaped else (_EMOJI, _TICKS)
+    moved = True
+    while moved and cut > 0:
+        moved = False
+        for pat in patterns:
+            for m in pat.finditer(text, max(0, cut - _SPAN), min(len(text), cut + _SPAN)):
+                if m.start() < cut < m.end():
+                    cut, moved = m.start(), True
+        while 0 < cut < len(text) and (
+            unicodedata.combining(text[cut])
+            or text[cut] in "\u200d\ufe0f"
+            or "\U0001f3fb" <= text[cut] <= "\U0001f3ff"
+            or text[cut - 1] == "\u200d"
+        ):
+            cut, moved = cut - 1, True
+    return max(cut, 0)
+
+
+def _open_marks(text: str, in_fence: bool = False) -> tuple[bool, bool]:
+    """(a ``` fence left open, a single backtick left unpaired) at the end of `text`, counted as Slack
+    clients and validators count them: fences as non-overlapping ```, then the single backticks."""
+    return in_fence != (text.count("```") % 2 == 1), text.replace("```", "").count("`") % 2 == 1
+
+
+def truncate(text: str, limit: int, *, escaped: bool, code: bool = False, in_fence: bool = False) -> str:
+    """`text` cut on its structure so that it fits `limit` once escaped (raw text is escaped here):
+    at a word boundary when one is near, never inside an entity, a link, an emoji code or a backtick
+    run, with an ellipsis, and with the fence or code span it left open closed again. `code`: the text
+    is a code block's content (its backticks are not marks); `in_fence`: it starts inside a fence."""
+    full = text if escaped else escape(text)
+    if len(full) <= limit:
+        return full
+    room = max(0, limit - len(_ELLIPSIS) - _CLOSER_ROOM - 1)
+    if escaped:
+        cut = room
+    else:
+        used = cut = 0
+        for i, c in enumerate(text):
+            used += len(_ESC.get(c, c))
+            if used > room:
+                break
+            cut = i + 1
+    cut = _safe_cut(text, cut, escaped)
+    space = max(text.rfind(" ", 0, cut), text.rfind("\n", 0, cut))
+    if space > cut - 40 and space > 0 and _safe_cut(text, space, escaped) == space:
+        cut = space
+    head = text[:cut].rstrip()
+    out = head if escaped else escape(head)
+    fence, span = _open_marks(head, in_fence)
+    # A code block's content closes only its backticks (code() adds the fences).
+    return out + _ELLIPSIS + ("`" if span else "") + ("```" if fence and not code else "")
+
+
 def esc(raw: str, limit: int = MAX_SECTION) -> str:
-    """`raw` cut so that its *escaped* form fits in `limit`, at a word boundary when one is near, then escaped."""
-    escaped = escape(raw)
-    if len(escaped) <= limit:
-        return escaped
-    room = limit - 1  # the ellipsis
-    used = 0
-    cut = 0
-    for i, c in enumerate(raw):
-        used += len(_ESC.get(c, c))
-        if used > room:
-            break
-        cut = i + 1
-    head = raw[:cut]
-    space = max(head.rfind(" "), head.rfind("\n"))
-    if space > cut - 40 and space > 0:
-        head = head[:space]
-    return escape(head.rstrip()) + "…"
+    """`raw` cut so that its *escaped* form fits in `limit` (see `truncate`), then escaped."""
+    return truncate(raw, limit, escaped=False)
 
 
 def code(raw: str, limit: int = 1500) -> str:
-    """A code block (a whole unit: never cut apart from its fences)."""
-    return f"```{esc(raw, limit)}```"
+    """A code block (a whole unit: never cut apart from its fences; a fence inside it is defused)."""
+    return "```" + truncate(raw.replace("```", "'''"), limit, escaped=False, code=True) + "```"
 
 
 def join_lines(lines: Sequence[str], limit: int = MAX_SECTION) -> str:
-    """Lines (each already escaped and within budget) joined; whole lines dropped past `limit`."""
+    """Lines (each already escaped and within budget) joined; whole lines dropped past `limit`, and a
+    code fence the dropped lines would have closed is closed."""
     out: list[str] = []
     size = 0
+    fence = False
     for i, line in enumerate(lines):
-        line = line if len(line) <= limit - 40 else line[: limit - 40]  # only reached by a caller's bug
+        if len(line) > limit - 40:  # only reached by a caller's bug: still cut on structure
+            line = truncate(line, limit - 44, escaped=True, in_fence=fence)
         extra = len(line) + (1 if out else 0)
         if size + extra > limit - 40:
+            if fence and out:
+                out[-1] += "```"
             out.append(f"… ({len(lines) - i} more line{'s' if len(lines) - i != 1 else ''})")
             break
         out.append(line)
         size += extra
+        fence = _open_marks(line, fence)[0]
     return "\n".join(out)
 
 

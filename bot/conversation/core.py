@@ -557,6 +557,11 @@ class Conversation:
         else:
             modules = [module]
         label = f"check {module.name}" + (f"@{inst}" if inst else "")
+        # Access is decided before anything is posted: a refused click is told to the one who clicked.
+        allowed = self._access(env, c.user, c.place, False)
+        if not allowed.allowed:
+            base = {"user": c.user, "channel": c.place, "surface": c.surface, "question": label}
+            return self._refuse_access(base, env, allowed, [m.name for m in modules])
         return self.understanding.decision(
             "module", label, env, tuple(modules), None, (), False, instance=inst if module.scope == "instance" else None
         )

@@ -164,7 +164,7 @@ class SlackAnswers:
         )
         response_url = body.get("response_url")
         if action_id.startswith("alert:") and self.alerts is not None:
-            self._alert_button(action_id, value, user, channel)
+            self._alert_button(action_id, value, user, channel, response_url)
             return
         kind: Literal["run_checks", "clarify", "action"] = (
             "action"
@@ -178,7 +178,7 @@ class SlackAnswers:
             # whose first message names what was validated (never the raw button value).
             decided = self.core.click_decision(Click(kind=kind, value=value, user=user, place=channel))
             if isinstance(decided, Refusal):
-                self.calls.ephemeral(channel, user, present.refusal(decided, self.kb)[1])
+                self.tell(channel, user, present.refusal(decided, self.kb), response_url)
                 return
             parent = job.message["ts"] if job.message else ""
             if not parent:
@@ -194,9 +194,10 @@ class SlackAnswers:
         progress = Progress(self.calls, self.kb, channel, parent, None) if kind != "action" else None
         try:
             reply = self.core.click(c, progress, job)
-            if isinstance(reply, Refusal) and reply.why in ("expired", "button"):
-                # Only the person who clicked needs to know; the thread stays clean.
-                self.calls.ephemeral(channel, user, present.refusal(reply, self.kb)[1])
+            if isinstance(reply, Refusal):
+                # Only the person who clicked needs to know (why not, expired, not a button of ours):
+                # the thread stays clean; where the bot is no member, the response URL carries it.
+                self.tell(channel, user, present.refusal(reply, self.kb), response_url)
                 return
             self.show(reply, channel, parent, progress, response_url if isinstance(response_url, str) else None)
             if kind == "run_checks" and parent:
@@ -205,11 +206,22 @@ class SlackAnswers:
             self.fail(channel, parent, None, progress.ts if progress else None, e)
             raise
 
-    def _alert_button(self, action_id: str, value: str, user: str, channel: str) -> None:
+    def tell(self, channel: str, user: str, msg: present.Message, response_url: object) -> None:
+        """An answer only the person who clicked sees: an ephemeral message, or, where the bot cannot
+        post one (not a member of the channel, an archived one), the interaction's response URL."""
+        self.calls.ephemeral(channel, user, msg[1])
+        if self.calls.last_error is None:
+            return
+        error = self.calls.last_error
+        if isinstance(response_url, str) and self.calls.respond(response_url, msg):
+            return
+        log.error("could not tell %s in %s (%s)", user, channel, error)
+
+    def _alert_button(self, action_id: str, value: str, user: str, channel: str, response_url: object = None) -> None:
         refusal, answer = self.alerts.press(action_id, value, user, channel) if self.alerts else (None, None)
         if refusal is not None:
             # Only the person who pressed needs to know why; the alert thread stays clean.
-            self.calls.ephemeral(channel, user, present.refusal(refusal, self.kb)[1])
+            self.tell(channel, user, present.refusal(refusal, self.kb), response_url)
             return
         if isinstance(answer, Answer | Refusal):
             alert = self.alerts.watch.get(value[:64]) if self.alerts else None

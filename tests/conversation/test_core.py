@@ -181,3 +181,16 @@ def test_a_broken_inventory_stops_everything(world: World) -> None:
     r = ask(world, "mail not sending")
     assert isinstance(r, Refusal) and r.why == "configuration" and "hosts.0.port" in r.reason
     assert all(t.scripts == [] for t in world.transports.values())
+
+
+@pytest.mark.parametrize("kind", ["run_checks", "clarify"])
+def test_a_click_without_access_is_refused_before_anything_is_decided(world: World, kind: str) -> None:
+    """acc lets only UBOSS check: the click's decision is already the refusal (so a surface can tell
+    the clicker alone, before it posts anything), audited, and nothing runs."""
+    value = json.dumps({"module": "mta", "instance": "acc", "env": "acc"})
+    c = Click(kind=kind, value=value, user="UALICE", place="CPROD")  # type: ignore[arg-type]
+    decided = world.core.click_decision(c)
+    assert isinstance(decided, Refusal) and decided.why == "access" and decided.environment == "acc"
+    assert isinstance(world.core.click(c), Refusal) and world.scripts_to("acc1") == 0
+    ok = world.core.click_decision(Click(kind=kind, value=value, user="UBOSS", place="CPROD"))  # type: ignore[arg-type]
+    assert not isinstance(ok, Refusal)

@@ -240,12 +240,16 @@ def test_guarded_action_needs_operator_and_confirmation(bot: Bot) -> None:
     assert '"confirm"' in final and "Change a server?" in final
     assert "start mta@prod" not in log.read_text()  # nothing ran before the click
     button = action_button(bot, "nlserver start mta@prod")
-    # Someone who is not an operator clicks: refused, nothing runs.
+    # Someone who is not an operator clicks: refused to them alone (never in the thread), nothing runs.
     other = "UALICE"
     bot.action(button["action_id"], button["value"], user=other, thread_ts=ts)
     assert bot.fake.wait_for(
-        lambda: any("not an operator" in t for t in texts_of(bot, "chat.postMessage", thread_ts=ts))
+        lambda: any(
+            "not an operator" in c.params.get("text", "") and c.params.get("user") == other
+            for c in bot.fake.of("chat.postEphemeral")
+        )
     )
+    assert not any("not an operator" in t for t in texts_of(bot, "chat.postMessage", thread_ts=ts))
     assert "start mta@prod" not in log.read_text()
     # The offered action is used up; the operator gets it offered again by asking again.
     ts2, _ = mention(bot, "mail not sending", user="UOPS")

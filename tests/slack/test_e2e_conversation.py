@@ -4,6 +4,9 @@ the same answers as the terminal chat (tests/terminal), rendered as Block Kit.""
 from __future__ import annotations
 
 import json
+import time
+
+import pytest
 
 from tests.slack.conftest import Bot
 from tests.slack.test_e2e import final_update, mention, texts_of
@@ -105,3 +108,64 @@ def test_an_acknowledgement_gets_a_short_reply_and_a_tick_and_runs_nothing(bot: 
         )
     )
     bot.fake.assert_all_valid()
+
+
+def _posted_in(bot: Bot, channel: str, since: int) -> list[str]:
+    return [
+        json.dumps(c.params)
+        for c in bot.fake.calls[since:]
+        if c.method == "chat.postMessage" and c.params.get("channel") == channel
+    ]
+
+
+def test_an_access_refusal_on_a_run_checks_click_is_told_to_the_clicker_only(bot: Bot) -> None:
+    """`locked` lets only UBOSS (and the SOPS group) check: UALICE's click is refused to her alone,
+    no public "Checks of ..." head and no thread; nothing runs."""
+    since = len(bot.fake.calls)
+    value = json.dumps({"module": "mta", "instance": "prod", "env": "locked"})
+    status, _, _ = bot.action("run_checks", value, user="UALICE", channel="CPROD")
+    assert status == 200
+    assert bot.fake.wait_for(
+        lambda: any(
+            c.method == "chat.postEphemeral"
+            and c.params.get("user") == "UALICE"
+            and "locked" in c.params.get("text", "")
+            for c in bot.fake.calls[since:]
+        ),
+        timeout=30,
+    )
+    time.sleep(1)
+    assert _posted_in(bot, "CPROD", since) == []
+    assert any(r.get("outcome") == "refused" and r.get("environment") == "locked" for r in bot.audit_records())
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ({"module": "mta", "instance": None, "env": "staging"}, "not one of the bot's"),  # a stale button
+        ({"module": "nosuch", "instance": None, "env": "prod"}, "not one of the bot's"),
+        ({"module": "mta", "instance": "prod", "env": "locked"}, "locked"),  # no access
+    ],
+)
+def test_a_refused_click_where_the_bot_is_not_a_member_answers_through_the_response_url(
+    bot: Bot, value: dict[str, object], needle: str
+) -> None:
+    bot.fake.absent_channels.add("CNOTIN2")
+    before, since = len(bot.fake.responses), len(bot.fake.calls)
+    status, _, _ = bot.action("run_checks", json.dumps(value), user="UALICE", channel="CNOTIN2")
+    assert status == 200
+    assert bot.fake.wait_for(lambda: any(needle in json.dumps(r) for r in bot.fake.responses[before:]), timeout=30), (
+        bot.fake.responses[before:]
+    )
+    got = [r for r in bot.fake.responses[before:] if needle in json.dumps(r)]
+    assert all(r.get("response_type") == "ephemeral" for r in got)
+    assert _posted_in(bot, "CNOTIN2", since) == []
+
+
+def test_an_expired_action_where_the_bot_is_not_a_member_answers_through_the_response_url(bot: Bot) -> None:
+    bot.fake.absent_channels.add("CNOTIN3")
+    before = len(bot.fake.responses)
+    bot.action("act:gone", "no-such-action-id", user="UOPS", channel="CNOTIN3", thread_ts="1700000000.000001")
+    assert bot.fake.wait_for(
+        lambda: any("already used or has expired" in json.dumps(r) for r in bot.fake.responses[before:]), timeout=30
+    )

@@ -309,7 +309,7 @@ def next_steps(
 
     # Facts the bot could not see: what it needs to see them (a token, a front URL, a permission).
     for f in findings:
-        if f.status == "unknown" and f.needs:
+        if f.status in ("unknown", "error") and f.needs:
             add(
                 hosts.get(f.host),
                 f.module,

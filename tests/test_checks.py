@@ -184,7 +184,7 @@ def test_transport_errors_and_timeouts_are_findings(kb: KnowledgeBase) -> None:
 def test_nlserver_not_found(kb: KnowledgeBase) -> None:
     h = healthy(**{"nlserver-pdump": ("sh: 1: /usr/local/neolane/nl6/bin/nlserver: not found", 127)})
     res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
-    f = next(f for f in res.findings if f.host == "app1")
+    f = next(f for f in res.findings if f.host == "app1" and f.check == "pdump")
     assert f.status == "error" and "not found" in f.summary
 
 
@@ -988,3 +988,39 @@ def test_an_environment_file_that_cannot_be_sourced_is_said_and_what_it_sets_is_
     f2 = next(f for f in res.findings if f.host == "app1" and f.check == "campaign_env")
     assert f2.status == "warn" and "under bash" in f2.summary
     assert not [f for f in res.findings if f.host == "app2" and f.check == "campaign_env"]
+
+
+LOADER = (
+    "/usr/local/neolane/nl6/bin/nlserver: error while loading shared libraries: libnlxtk.so: cannot open shared "
+    "object file: No such file or directory"
+)
+
+
+def test_nlserver_without_its_libraries_is_the_environment_and_the_host_is_still_checked(kb: KnowledgeBase) -> None:
+    """Exit 127 from the loader: nlserver exists, LD_LIBRARY_PATH (env.sh, customer.sh) is missing. The
+    modules cannot be told; ps, cores, disk, system and the clock still are."""
+    cores = "1700000000 2097152 /usr/local/neolane/nl6/core.3120\ncount 1\nfile ELF 64-bit LSB core file, from 'nlserver mta'\n"
+    h = healthy(**{"nlserver-pdump": (LOADER, 127), "nlserver-monitor-missing": (LOADER, 127), "cores": cores})
+    base = fake_host(h)
+
+    def skewed(script):  # type: ignore[no-untyped-def]
+        return dataclasses.replace(base(script), started_at=NOW - 5.0)  # 5 s ahead of the bot and of app2
+
+    ok = fake_host(healthy())
+
+    def in_sync(script):  # type: ignore[no-untyped-def]
+        return dataclasses.replace(ok(script), started_at=float(NOW))
+
+    res, _ = run(kb, {"app1": skewed, "app2": in_sync}, ["mta", "syslogd"])
+    mine = [f for f in res.findings if f.host == "app1"]
+    pd = next(f for f in mine if f.check == "pdump")
+    assert pd.status == "error" and "not found: is nl_home right" not in pd.summary
+    assert "libnlxtk.so" in pd.summary and "LD_LIBRARY_PATH" in pd.summary and pd.needs and "env.sh" in pd.needs
+    checks = {f.check: f for f in mine}
+    assert {"cores", "disk", "system", "clock"} <= set(checks), sorted(checks)
+    assert checks["cores"].status == "fail" and checks["clock"].status == "warn"
+    assert not [f for f in mine if f.module is not None and f.check != "mtachild"]  # ps tells mtachild; pdump the rest
+    # a real "not found" stays one
+    h2 = healthy(**{"nlserver-pdump": ("sh: 1: /usr/local/neolane/nl6/bin/nlserver: not found", 127)})
+    res2, _ = run(kb, {"app1": fake_host(h2), "app2": fake_host(healthy())}, ["mta"])
+    assert "is nl_home right?" in next(f for f in res2.findings if f.host == "app1" and f.check == "pdump").summary

@@ -159,6 +159,9 @@ class ModuleCheck(Check):
 class HostCheck(Check):
     """A fact about the host, reported once per host in every run."""
 
+    # A host fact read from pdump (is syslogd running?): not told when pdump could not be read.
+    needs_pdump: ClassVar[bool] = False
+
     def applies(self, ctx: HostContext) -> bool:
         """Whether this run needs the check (e.g. only when a module that needs it is asked about)."""
         return True

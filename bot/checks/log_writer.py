@@ -46,6 +46,7 @@ def syslogd_writing(facts: HostFacts) -> bool | None:
 class LogWriterCheck(HostCheck):
     name = "log_writer"
     order = 49
+    needs_pdump = True  # whether syslogd runs is pdump's to say
 
     def applies(self, ctx: HostContext) -> bool:
         return bool(ctx.targets("log")) and not ctx.asks_about("syslogd")

@@ -84,6 +84,7 @@ def hl() -> Iterator[HostLab]:
         ("tracker", "127.0.0.52", _like(track1, "tracker", clock_offset_s=0.0)),
         ("bashism", "127.0.0.53", _like(app1, "bashism", real_tools=("ss",))),
         ("exits", "127.0.0.54", _like(app1, "exits")),
+        ("nolibs", "127.0.0.55", _like(app1, "nolibs")),
     ]
     homes: dict[str, Path] = {}
     hosts: list[dict[str, object]] = []
@@ -128,6 +129,13 @@ def hl() -> Iterator[HostLab]:
             f"export TRACE_ADDR=localhost:{ports['trace']}\n",
         )
         _append(homes["exits"] / "customer.sh", '[ -n "$ORACLE_HOME" ] || exit 1\n')
+        # nlserver is there, but its libraries are not on LD_LIBRARY_PATH (what ld.so says, and its exit 127)
+        nlserver = homes["nolibs"] / "bin" / "nlserver"
+        nlserver.write_text(
+            "#!/bin/sh\n"
+            f'echo "{nlserver}: error while loading shared libraries: libnlxtk.so: cannot open shared object file: '
+            'No such file or directory" >&2\nexit 127\n'
+        )
         # an application server (no trackinglogd) with an empty redir/log folder: not a tracking server
         (homes["moved"] / "var" / "prod" / "redir" / "log").mkdir(parents=True)
         chown_tree(lab.root / "hosts", lab.user)
@@ -208,3 +216,15 @@ def test_customer_sh_under_the_hosts_own_shells(hl: HostLab, kb: KnowledgeBase, 
     assert bad.status == "warn" and bad.summary.startswith("customer.sh could not be sourced: it ended the shell")
     assert _one(d, "exits", "process", "mta").status == "ok" and _one(d, "exits", "disk").status != "error"
     assert not [s for s in d.next_steps if "hung" in s.text]
+
+
+def test_nlserver_without_its_libraries_keeps_the_hosts_own_facts(
+    hl: HostLab, kb: KnowledgeBase, matcher: Matcher
+) -> None:
+    d = _check(hl, kb, matcher, ["mta"], ["nolibs"])
+    pd = _one(d, "nolibs", "pdump")
+    assert pd.status == "error" and "libnlxtk.so" in pd.summary and "LD_LIBRARY_PATH" in pd.summary
+    assert "is nl_home right" not in pd.summary
+    for check in ("disk", "system", "cores", "clock"):
+        assert _all(d, "nolibs", check), check
+    assert any(s.host == "nolibs" and "env.sh" in s.text for s in d.next_steps)

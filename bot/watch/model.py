@@ -4,7 +4,8 @@ A problem's *subject* is (environment, host, module, instance, check, target): o
 per subject. `target` (`Finding.target`) is what within the subject the finding is about when one
 check reports several things there (a log file, a workflow, a system indicator); it is None for
 checks with one finding per subject, and then the key is the same as before the field existed, so
-stored alerts keep their keys. Its *fingerprint* adds the status, so a problem is told by these
+stored alerts keep their keys. A target read through Campaign's API (a technical workflow) is one
+object whichever module reports it, so its subject leaves the module out. Its *fingerprint* adds the status, so a problem is told by these
 fields, never by its text (a memory figure that changes from 1650 to 1700 MB is the same problem;
 warn turning into fail is a change of that problem, reported in its thread).
 """
@@ -23,6 +24,11 @@ PROBLEM = frozenset({"warn", "fail", "error"})
 
 
 def _identity(env: str, host: str, module: str | None, instance: str | None, check: str, target: str | None) -> str:
+    if host == API_HOST and target is not None:
+        # A target read through Campaign's API is an object of its database (a technical workflow), which
+        # several modules report (tracking's workflow under tracking and under wfserver, which runs them
+        # all): one problem, so one alert whichever module's question brought it in.
+        module = None
     parts = [env, host, module or "", instance or "", check]
     if target is not None:  # absent, not empty: keys without a target are those stored before it existed
         parts.append("target=" + target)

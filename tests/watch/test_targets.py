@@ -73,6 +73,29 @@ def key(target: str | None) -> str:
     return subject_key("prod", API, "wfserver", "prod", "api_workflows", target)
 
 
+def test_a_technical_workflow_two_modules_report_is_one_alert(kb: KnowledgeBase) -> None:
+    """tracking's workflow is reported under tracking and under wfserver (which runs every workflow):
+    one problem, one thread, and it recovers once."""
+    failed = "workflow tracking"
+    under_tracking = wf("fail", "technical workflow 'tracking' (Tracking) is in error", failed).model_copy(
+        update={"module": "tracking"}
+    )
+    under_wfserver = wf("fail", "technical workflow 'tracking' (Tracking) is in error", failed)
+    assert finding_key("prod", under_tracking) == finding_key("prod", under_wfserver)
+    watch, rec, _ = make(kb)
+    rnd = watch.apply(ENV, diag(under_tracking, under_wfserver), T0)
+    assert rnd.problems == 1 and [e.kind for e in rnd.events] == ["opened"]
+    assert len(rec.of("opened")) == 1
+    rnd = watch.apply(ENV, diag(under_wfserver, under_tracking), T0 + 60)
+    assert [e.kind for e in rnd.events] == ["ongoing"] and len(rec.of("opened")) == 1
+    fine = [f.model_copy(update={"status": "ok", "summary": "not in error"}) for f in (under_tracking, under_wfserver)]
+    rnd = watch.apply(ENV, diag(*fine), T0 + 120)
+    assert [e.kind for e in rnd.events] == ["recovered"] and len(rec.of("recovered")) == 1
+    # a host's finding with a target keeps its module: two modules' logs are two problems
+    log_a = Finding(host="app1", module="mta", instance="prod", check="log", status="warn", summary="x", target="t")
+    assert finding_key("prod", log_a) != finding_key("prod", log_a.model_copy(update={"module": "stat"}))
+
+
 def make(kb: KnowledgeBase) -> tuple[Watch, Recorder, MemoryStore]:
     rec, store = Recorder(), MemoryStore()
     return Watch(kb=kb, diagnoser=None, store=store, notifier=rec, clock=lambda: T0), rec, store  # type: ignore[arg-type]

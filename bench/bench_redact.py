@@ -132,7 +132,7 @@ def main() -> None:
     texts = {
         "Campaign module log, no secrets (64 KB)": campaign_log(64),
         "evidence that survives unchanged (survivors x10)": "\n".join(SURVIVORS * 10),
-        "secret corpus, one text (89 texts, 118 secrets)": corpus,
+        f"secret corpus, one text ({len(CORPUS)} texts, {sum(len(c.secrets) for c in CORPUS)} secrets)": corpus,
         "secret corpus as one JSON line (slack_sdk debug body)": json.dumps({c.id: c.text for c in CORPUS}),
     }
     old = old_redact()

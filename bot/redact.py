@@ -9,7 +9,9 @@ Contract (every sink relies on it):
   Callers that must shorten a text use `redact_and_clip`, never "cut, then redact".
 - A redacted value becomes `[REDACTED]`; the key, header name or PEM marker around it stays, so the
   evidence still says *what* was there. Redaction never adds or removes a line break, and it is
-  idempotent (`redact(redact(t)) == redact(t)`).
+  idempotent (`redact(redact(t)) == redact(t)`), also once the text is quoted line by line: the report
+  shows a log's last lines as `> line` and evidence as `| line`, and redacting that report again changes
+  nothing (a block value, an element or a key block is read inside the quote and ends with it).
 - Terminal control sequences and invisible format characters are removed first (`strip_control`): they
   could otherwise hide a key from the detectors ("pass<ESC>[0mword=...") and they are unsafe in a terminal.
 - A value found once is redacted wherever else it occurs in the same text.
@@ -23,9 +25,15 @@ of the line, which would destroy evidence such as a Campaign error code after th
 `github_pat_`, Stripe test keys, Google `AIza`/`GOCSPX-`/`ya29.`, bare npm tokens, cut JWTs, Oracle
 `user/pass@host` and Campaign's `-setdblogin:...:db/password@server`, `Bearer`/`Basic` credentials, SMTP
 AUTH (the multi-line exchange, and every base64 argument of a one-line `AUTH LOGIN <user> <password>`),
-passwords in command lines (`mysql -pX`, `sshpass -p X`, `curl -u user:X`, `redis-cli -a X`; see "command
-lines" below for what `-p VALUE` takes), in prose (`with password 'X'`, `the password is X`) and in SQL
-(`IDENTIFIED BY X`, `PASSWORD 'X'`), and private key blocks as blocks (it only flags their BEGIN line).
+passwords in command lines (`mysql -pX`, `sshpass -p X`, `curl -u user:X`, `redis-cli -a X`, `sqlcmd -P X`,
+`ldapsearch -w X`, and any command's option named for a secret: `--password X`, `-storepass X`; see
+"command lines" below for what `-p VALUE` takes; `PGPASSWORD=X psql ...` hides X only), in prose (`with
+password 'X'`, `the password is X`, `the password for prod is: X`) and in SQL (`IDENTIFIED BY X`,
+`PASSWORD 'X'`), Campaign's option records (`<option name="NmsTracking_Password" stringValue="X"/>`) and
+JavaScript logon (`xtk.session.Logon("admin", "X", ...)`), Spring's `<property name="..password"><value>X`,
+and private key blocks as blocks (it only flags their BEGIN line). Evidence that looks like a secret is
+left alone: OpenSSH fingerprints (`SHA256:...`), labelled digests and git revisions, the port and
+database after URL credentials, MySQL's `(using password: YES)`.
 
 `install_log_redaction()` makes every log record of every logger (slack_sdk's DEBUG request/response
 logging included) pass through `redact`, message, arguments, exception and stack text alike.
@@ -107,7 +115,7 @@ _OWN_KEY_WORDS = (
     *("passphrase", "passwort", "wachtwoord", "kennwort", "motdepasse", "token", "credential", "accesskey"),
     *("sharedaccesskey", "sharedaccesssignature", "masterkey", "encryptionkey", "signingkey", "secretkey"),
     *("subscriptionkey", "licensekey", "sessionid", "sessionkey", "sessid", "signature", "authorization"),
-    *("cookie", "bearer"),
+    *("cookie", "bearer", "storepass"),  # keytool/jarsigner -storepass, -srcstorepass, -deststorepass
 )
 # Short words that count only as a whole part of the key (`db_pass`, `mysqlPwd`, `sig`), not inside
 # other words (`bypass`, `design`).
@@ -119,7 +127,7 @@ _NOT_SECRET_LAST = frozenset(
         *("ttl", "policy", "age", "time", "date", "at", "name", "url", "uri", "endpoint", "format", "required"),
         *("enabled", "mode", "changed", "updated", "reset", "hint", "timeout", "interval", "retries", "retry"),
         *("limit", "level", "version", "method", "methods", "scheme", "provider", "header", "user", "username"),
-        *("login", "host", "port", "server"),
+        *("login", "host", "port", "server", "stdin", "prompt"),
     }
 )
 _NOT_SECRET_KEYS = frozenset({"tokenizer", "tokenize", "tokenized", "tokens", "secretary", "authorizations"})
@@ -173,8 +181,11 @@ _PEM_LABEL = r"[A-Z0-9]+(?: [A-Z0-9]+)*"
 # body line cannot be told from a key line once a block is cut, so they are treated alike.
 _PEM_BEGIN = re.compile(r"-----BEGIN " + _PEM_LABEL + r"-----")
 _PEM_END = re.compile(r"-----END " + _PEM_LABEL + r"-----")
-# The body of a block cut after its BEGIN line: base64 lines and `Header: value` lines (Proc-Type, DEK-Info).
-_PEM_BODY = re.compile(r"(?:" + _SEP + r"[ \t]*(?:[A-Za-z][\w-]*:[^\r\n\\|]*|[A-Za-z0-9+/=]+)?[ \t]*)*")
+# The body of a block cut after its BEGIN line: base64 lines and `Header: value` lines (Proc-Type, DEK-Info),
+# maybe quoted (`> `); a dated log line after it is not one.
+_PEM_BODY = re.compile(
+    r"(?:" + _SEP + r"[ \t]*(?:>[ \t]*)*(?:[A-Za-z][\w-]*:[^\r\n\\|]*|[A-Za-z0-9+/=]++(?![-:]\d\d))?[ \t]*)*"
+)
 # PuTTY key files: the private part is the `Private-Lines: N` base64 lines, and the MAC.
 _PUTTY = re.compile(
     r"(Private-Lines:[ \t]*\d+[ \t]*" + _SEP + r")((?:[ \t]*[A-Za-z0-9+/=]+[ \t]*(?:" + _SEP + r"|$))+)"
@@ -183,14 +194,18 @@ _PUTTY_MAC = re.compile(r"(?<=Private-MAC:)[ \t]*([0-9A-Fa-f]+)")
 _B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
+_LINE_LEAD = re.compile(r"[ \t>|]*")
+
+
 def _blank_lines(body: str) -> str:
-    """Each non-blank line of `body` becomes [REDACTED] (its indentation kept); line breaks stay."""
+    """Each non-blank line of `body` becomes [REDACTED] (its indentation and a quote prefix such as the
+    report's `> ` or `| ` kept, so a quoted text stays quoted); line breaks stay."""
 
     def one(m: re.Match[str]) -> str:
         line = m.group(0)
-        if not line.strip():
-            return line
-        return line[: len(line) - len(line.lstrip())] + REDACTED
+        lead = _LINE_LEAD.match(line)
+        n = lead.end() if lead else 0
+        return line if n == len(line) else line[:n] + REDACTED
 
     return re.sub(r"[^\r\n]+", one, body)
 
@@ -211,13 +226,13 @@ def _pem_tail_start(text: str, end_marker: int) -> int:
     that starts inside a key). Returns `end_marker` when there are none."""
     start = i = end_marker
     while True:
-        while i > 0 and text[i - 1] in " \t":
+        while i > 0 and text[i - 1] in " \t>":  # `>`: a quoted text (the report's `> ` lines)
             i -= 1
         sep = _sep_before(text, i)
         if not sep:
             return start
         j = i - sep
-        while j > 0 and text[j - 1] in " \t":
+        while j > 0 and text[j - 1] in " \t>":
             j -= 1
         b = j
         while b > 0 and text[b - 1] in _B64_CHARS:
@@ -285,22 +300,46 @@ _KEY_CHARS = frozenset("_.-$@")
 # After a key: its closing quote (the same as the opening one), then the operator.
 _OPERATOR = re.compile(r"[ \t]*(:=|=>|==|=|:)(?!//)[ \t]*")
 # `name: DB_PASSWORD` + `value: x` (Kubernetes env, XML <property name=".." value=".."/>, JSON pairs).
+# Campaign's option records name the value by its type (`<option name="NmsTracking_Password"
+# stringValue=".."/>`, `memoValue`), and an XML element may carry other attributes between the two.
 _NAME_VALUE = re.compile(
-    r"(?<![\w.\-])\\*[\"']?(?i:name|key|property|param|parameter|variable)\\*[\"']?[ \t]*[:=][ \t]*"
-    r"\\*[\"']?(?P<k>[\w.\-]+)\\*[\"']?[ \t]*[,;]?[ \t]*(?:\r?\n[ \t]*-?[ \t]*)?"
-    r"\\*[\"']?(?P<vk>(?i:value))\\*[\"']?[ \t]*[:=][ \t]*"
+    r"(?<![\w.\-])\\*[\"']?(?i:internal_?name|name|key|property|param|parameter|variable)\\*[\"']?[ \t]*[:=][ \t]*"
+    r"\\*[\"']?(?P<k>[\w.\-]+)\\*[\"']?"
+    r"(?:[ \t]+[\w:.\-]{1,64}[ \t]*=[ \t]*\\*[\"'][^\"'<>\r\n]{0,64}\\*[\"']){0,4}"
+    r"[ \t]*[,;]?[ \t]*(?:\r?\n[ \t]*(?:>[ \t]*)*-?[ \t]*)?"
+    r"\\*[\"']?(?P<vk>(?i:(?:string|memo|long|double|text|str)?value))\\*[\"']?[ \t]*[:=][ \t]*"
+)
+# The same with the value attribute first (`<option stringValue=".." name="NmsTracking_Password"/>`).
+_VALUE_NAME = re.compile(
+    r"(?<![\w.\-])(?i:(?:string|memo|long|double|text|str)?value)[ \t]*=[ \t]*\\*[\"'](?P<v>[^\"'<>\r\n\\]{0,512})\\*[\"']"
+    r"(?:[ \t]+[\w:.\-]{1,64}[ \t]*=[ \t]*\\*[\"'][^\"'<>\r\n]{0,64}\\*[\"']){0,4}"
+    r"[ \t]+(?i:internal_?name|name|key)[ \t]*=[ \t]*\\*[\"'](?P<k>[\w.\-]+)\\*[\"']"
 )
 # <password>x</password>, <urn:strPassword>x</urn:strPassword>, <entry key="password">x</entry>, CDATA too:
 # the content after the opening tag up to the next tag, or to the end of the text when it was cut.
 _XML_TAG = re.compile(r"<(?P<tag>[A-Za-z_][\w:.\-]*)(?P<attrs>[ \t\r\n][^<>]*)?(?<!/)>")
-_XML_NAME_ATTR = re.compile(r"\b(?i:name|key|id)[ \t]*=[ \t]*\\*[\"'](?P<k>[^\"'<>\\]*)\\*[\"']")
+_XML_NAME_ATTR = re.compile(r"\b(?i:internal_?name|name|key|id)[ \t]*=[ \t]*\\*[\"'](?P<k>[^\"'<>\\]*)\\*[\"']")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.S)
 # An unquoted value in the middle of a line ends at white space, at `&` (URL query), at a quote or an angle
 # bracket, and at `;` or `,` only when another `key=` follows (connection strings, YAML flow maps). A value
 # that opens an object or a list is not one: the keys inside it are looked at on their own.
-_BARE_VALUE = re.compile(r"(?![\[{])(?:[^\s\"'&<>;,]|[;,](?![ \t]*[\"']?[\w.\-]+[\"']?[ \t]*[:=]))+")
+_BARE_VALUE = re.compile(
+    r"(?![\[{])(?:[^\s\"'&<>;,]|[;,](?![ \t]*[\"']?[\w.\-]+[\"']?[ \t]*[:=])|&(?![&\s]|(?:amp;)?[\w.\-\[\]%]+=))+"
+)
+# A whole-line value (`password = two words`) still ends where another assignment starts on the line
+# (`pass=x user=admin`, `password=x;host=db`).
+_NEXT_ASSIGNMENT = re.compile(r"(?:[ \t]+|[ \t]*[;,&][ \t]*)[\"']?[A-Za-z_][\w.\-]*[\"']?[ \t]*=(?!=)")
+# `PGPASSWORD=x psql -h db`: a shell line setting a variable for the command after it; the value is one word.
+_SHELL_COMMAND_AFTER = re.compile(
+    r"[ \t]+(?:[A-Za-z_]\w*=\S*[ \t]+)*(?:\S*/)?(?:"
+    r"(?:psql|pg_\w+|mysql\w*|mariadb\w*|nlserver|sqlplus|sqlcmd|curl|wget|java|python[\d.]*|node|sh|bash|env|sudo"
+    r"|exec|docker|kubectl|redis-cli|mongo\w*|ldap\w+|make|npm|ansible\S*|terraform)(?:[ \t]|$)"
+    r"|[\w.\-]+[ \t]+-{1,2}[A-Za-z])"
+)
+# MySQL's `Access denied for user 'u'@'h' (using password: YES)` says whether one was given.
+_NOT_VALUES = frozenset({"YES", "NO"})
 _OPEN_QUOTE = re.compile(r"\\*[\"']")
-_LINE_PREFIX = re.compile(r"[ \t]*(?:[-*>+<][ \t]*|export[ \t]+|set[ \t]+)?")
+_LINE_PREFIX = re.compile(r"[ \t]*(?:>[ \t]*)*(?:[-*+<][ \t]*|export[ \t]+|set[ \t]+)?")
 _YAML_KEY_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\-\"']+[ \t]*:(?:[ \t]|$)")
 _YAML_BLOCK = re.compile(r"[|>][+-]?[0-9]?[ \t]*(?:#.*)?")
 # A whole-line value ends at the line's end, or at a closing quote when the "line" sits inside a quoted
@@ -363,7 +402,8 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         re.compile(
             r"(?i)(?:sqlplus|sqlldr|expdp|impdp|exp|imp|rman|dgmgrl)(?:[ \t]++-\S{1,64}+){0,8}[ \t]++"
-            r"[^\s/@\"'-][^\s/@\"']{0,256}+/(\"[^\"\r\n]*\"?|[^\s@\"'/]+)"
+            r"(?:\\*[\"'])?[^\s/@\"'\\-][^\s/@\"'\\]{0,256}+/"  # the connect string may be quoted as a whole
+            r"(\\*\"[^\"\r\n\\]*(?:\\*\")?|\"[^\"\r\n]*\"?|[^\s@\"'/\\]+)"
         ),
         1,
         gate=("sqlplus", "sqlldr", "expdp", "impdp", "exp ", "imp ", "rman", "dgmgrl"),
@@ -384,6 +424,8 @@ _RULES: tuple[_Rule, ...] = (
         gate=("___",),
         word=False,  # also inside a name: pstrSessionToken, X-Session-Token, __sessiontoken
     ),
+    # French prose and forms: "mot de passe : x".
+    _Rule(re.compile(r"(?i)mot[ \t]+de[ \t]+passe[ \t]*[:=][ \t]*([^\s\"'<>]+)"), 1, gate=("mot de passe",)),
     # Bearer credentials anywhere (headers are handled whole by the key/value detector).
     _Rule(re.compile(r"(?i:bearer)[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)"), 1, gate=("bearer",)),
     # SMTP AUTH with the initial response on the command line (AUTH PLAIN <base64>).
@@ -422,9 +464,12 @@ _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 # A hex string right after one of these words is a checksum or the bot's own identifier (a job id is a
 # uuid4 hex), evidence rather than a credential.
 _DIGEST_LABEL = re.compile(
-    r"(?i)(?:sha\d*|md5|commit|digest|checksum|fingerprint|hash|etag|build|job|request|trace|span|correlation)"
-    r"[\W_]{0,3}$"
+    r"(?i)(?:sha\d*|md5|commit|digest|checksum|fingerprint|hash|etag|build|job|request|trace|span|correlation"
+    r"|revision|rev|git|head|tree|parent|changeset|object|blob)"
+    r"[\W_]{0,4}$"
 )
+# An OpenSSH key fingerprint (`SHA256:uNiV...`, `MD5:..`): what doctor and a host-key error show, evidence.
+_FINGERPRINT_LABEL = re.compile(r"(?i:SHA(?:1|256|384|512)|MD5):$")
 _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-]*")
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -535,6 +580,13 @@ class _Text:
     view: str
     lower: str
     ascii: bool
+
+    @functools.cached_property
+    def hints(self) -> list[int]:
+        """Where a key word may start (see `_HINTS`)."""
+        if self.ascii:
+            return sorted({p for h in _HINTS if h in self.lower for p in _find_all(self.lower, h)})
+        return [m.start() for m in _HINT_RE.finditer(self.view)]
 
     def has(self, gate: tuple[str, ...]) -> bool:
         return not gate or any(g in (self.lower if g.islower() else self.view) for g in gate)
@@ -708,19 +760,32 @@ def _word_value(text: str, raw: str, s: int, e: int) -> Span | None:
 # - curl: the password part of `-u user:pw`, `--user user:pw`, `-U`/`--proxy-user` (`-u user` alone
 #   makes curl prompt: nothing to hide).
 # - redis-cli: `-a VALUE`, `--pass VALUE`.
-_CMD_WORDS = ("mysql", "mariadb", "sshpass", "curl", "redis-cli")
+# - tools whose password option is one letter: sqlcmd, bcp, osql, isql `-P VALUE`; the OpenLDAP clients
+#   (ldapsearch, ldapmodify, ...) `-w VALUE`; the MongoDB shells and tools `-p VALUE`; rdesktop `-p VALUE`
+#   (attached `-PVALUE`, `-wVALUE` too); smbclient and rpcclient `-U user%password`.
+# Any command's long option named for a secret (`--password X`, `-storepass X`, `--passwd X`) is read by
+# `_flag_spans`, whatever the command.
+_CMD_WORDS = (
+    *("mysql", "mariadb", "sshpass", "curl", "redis-cli", "sqlcmd", "bcp", "osql", "isql", "ldap", "mongo"),
+    *("rdesktop", "smbclient", "rpcclient"),
+)
 _CMD_WORDS_RE = re.compile("(?i:" + "|".join(_CMD_WORDS) + ")")
 # A command word: maybe with its path, in a quoted string or a `$(...)`.
 _CMD_NAME = re.compile(
     r"[\"'`($]*+(?:[^\s/]*+/)*+"
     r"(mysql(?:dump|admin|import|check|show|pump|slap|binlog|sh)?|mariadb(?:-?(?:dump|admin|import|check|show|slap|binlog))?"
-    r"|sshpass|curl|redis-cli)(?:\.exe)?[\"'`;)]*+"
+    r"|sshpass|curl|redis-cli|sqlcmd|bcp|osql|isql"
+    r"|ldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)"
+    r"|mongo(?:sh|dump|restore|export|import|stat|top|files)?|rdesktop|smbclient|rpcclient)(?:\.exe)?[\"'`;)]*+"
 )
+# The one-letter password option of these commands.
+_SHORT_PASSWORD_OPTION = {"sqlcmd": "-P", "ldap": "-w", "mongo": "-p", "rdesktop": "-p"}
 _CMD_WORD = re.compile(r"\S+")
 _CMD_WORD_END = re.compile(r"\S*")
 _NOT_MYSQL_PASSWORD = re.compile(r"[-/~.<>|&;(]|\d+$")
 _SSHPASS_ARG_OPTIONS = ("-f", "-d", "-P")
 _CURL_USER = re.compile(r"--(?:proxy-)?user(?:=|$)|-[uU]")
+_SMB_USER = re.compile(r"--user(?:=|$)|-U")
 
 
 def _command_name(text: str, s: int, e: int) -> str:
@@ -729,6 +794,12 @@ def _command_name(text: str, s: int, e: int) -> str:
     if not m:
         return ""
     name = m.group(1)
+    if name in ("bcp", "osql", "isql"):
+        return "sqlcmd"
+    if name.startswith(("ldap", "mongo")):
+        return name[:5] if name.startswith("mongo") else "ldap"
+    if name == "rpcclient":
+        return "smbclient"
     return "redis" if name == "redis-cli" else "mysql" if name.startswith(("mysql", "mariadb")) else name
 
 
@@ -834,11 +905,71 @@ def _command_line(t: _Text, start: int, end: int, names: list[int]) -> Iterator[
                     value = (colon + 1, userinfo[1])
         elif cmd == "redis" and (word in ("-a", "--pass") or word.startswith("--pass=")):
             value, i = _option_value(t, words, i, s + 7 if len(word) > 6 else e, e)
+        elif cmd in _SHORT_PASSWORD_OPTION and word.startswith(_SHORT_PASSWORD_OPTION[cmd]):
+            if len(word) > 2 or (i < len(words) and not text.startswith("-", words[i][0])):
+                value, i = _option_value(t, words, i, s + 2, e)
+        elif cmd == "smbclient":
+            option = _SMB_USER.match(word)
+            if option:
+                userinfo, i = _option_value(t, words, i, s + option.end(), e)
+                sep = text.find("%", *userinfo) if userinfo else -1
+                if userinfo and 0 <= sep < userinfo[1] - 1:
+                    value = (sep + 1, userinfo[1])
         if value:
             taken = value[1]
             yield value[0], value[1], shared
         if _ends_command(text[words[i - 1][0] : words[i - 1][1]]):
             cmd = ""
+
+
+# Any command's option named for a secret, its value after a space: `--password X`, `-storepass X`,
+# `-srcstorepass X`, `--passwd X`, `-pass X`, `--api-token X`, plink's `-pw X`. Not a value: another option,
+# a shell operator or redirection, a variable (`$PW`), a placeholder (`<password>`), or a word of a sentence
+# about the option ("use --password to set it"); options that take no value (`--no-password`,
+# `--ask-pass`, `--password-stdin`) are no such option. The value is looked for elsewhere in the text only
+# when it reads as a password (a digit or a symbol in it), not when it may be a name (`pg_dump --password
+# db`: pg_dump's --password takes no value, so `db` is its database).
+# An option (at the start of a word) and the white space before its value.
+_FLAG = re.compile(r"-(?<![^\s\"'`(=]-)(-?)([A-Za-z][\w.\-]*)[ \t]+(?=\S)")  # a literal first: fast to find
+# An option's name: lower case words (`--api-token`, `-storepass`) or PowerShell's (`-Password`); not an
+# option with its value attached (`-pAttachedPw1`).
+_FLAG_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*|(?:[A-Z][a-z]+)+")
+_NOT_FLAG_VALUE = re.compile(r"[-|&;<>(\\*]|\$\{?[A-Za-z_]\w*\}?(?:\W|$)|\[REDACTED\]")
+_FLAG_NOT_FIRST = frozenset(
+    {"no", "ask", "prompt", "read", "use", "with", "without", "require", "force", "show", "skip", "generate"}
+    | {"random", "change", "reset", "expire", "enable", "disable", "allow", "set", "new", "check", "verify"}
+)
+_FLAG_PROSE = frozenset(
+    {"option", "options", "flag", "flags", "parameter", "argument", "switch", "is", "was", "are", "to", "or"}
+    | {"and", "the", "a", "an", "with", "without", "for", "of", "in", "on", "at", "not", "must", "should"}
+    | {"can", "if", "when", "then", "instead", "only", "also", "as", "by", "from", "here", "this", "that"}
+    | {"it", "you", "value", "given", "required", "needed", "missing", "none", "null", "true", "false"}
+)
+_LOOKS_LIKE_A_PASSWORD = re.compile(r"(?=.*\d)(?=.*[^\w.])|(?=.*\d)(?=.*[a-z])(?=.*[A-Z])")
+
+
+def _flag_spans(t: _Text) -> Iterator[tuple[int, int, bool]]:
+    if "-" not in t.view or not t.hints:
+        return
+    text, raw = t.view, t.raw
+    for m in _FLAG.finditer(text):
+        name = m.group(2)
+        if not _FLAG_NAME.fullmatch(name) or not is_secret_key(name):
+            continue
+        parts = _key_parts(name)
+        if parts[0] in _FLAG_NOT_FIRST and len(parts) > 1:
+            continue
+        v = m.end()
+        if _NOT_FLAG_VALUE.match(text, v):
+            continue
+        word = _CMD_WORD.match(text, v)
+        span = _word_value(text, raw, v, word.end()) if word else None
+        if not span:
+            continue
+        value = text[span[0] : span[1]]
+        if value.lower() in _FLAG_PROSE:
+            continue
+        yield span[0], span[1], bool(_LOOKS_LIKE_A_PASSWORD.match(value))
 
 
 # ---------------------------------------------------------------------------- prose and SQL
@@ -859,9 +990,12 @@ _PHRASE = re.compile(
     r"(?i:password|passwd|pwd|passphrase|passwort|wachtwoord|kennwort)(?:"
     r"[ \t]+(?i:for)[ \t]+[^\s=]{1,256}+[ \t]*=[ \t]*"  # MySQL SET PASSWORD FOR 'u'@'h' = 'x'
     r"|[ \t]*\([ \t]*"  # MySQL PASSWORD('x')
-    r"|[ \t]+(?:(?P<verb>(?i:is|was|ist|war))(?:[ \t]+(?i:now|still|set[ \t]+to|changed[ \t]+to))?[ \t]*:?[ \t]+)?)"
+    r"|[ \t]+(?:(?:(?i:for|of|on)[ \t]+(?:[^\s=:'\"`]{1,64}+[ \t]+){1,3}?)?"  # the password for prod is: x
+    r"(?P<verb>(?i:is|was|ist|war|(?:changed|set|reset)[ \t]+to))"
+    r"(?:[ \t]+(?i:now|still|set[ \t]+to|changed[ \t]+to))?[ \t]*:?[ \t]+)?)"
 )
 _PHRASE_VALUE = re.compile(r"[^\s\"'`]+")
+_ANOTHER_ONE = re.compile(r"(?i)\b(?:one|other)[ \t]+(?:is|was)[ \t]*:?[ \t]+")
 _CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 _OPENERS = {v: k for k, v in _CLOSERS.items()}
 _NOT_A_PASSWORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*|\d{1,4}|\*+|(?i:n/a)")
@@ -915,6 +1049,15 @@ def _phrase_spans(t: _Text) -> Iterator[Span]:
                 s, e = _strip_sentence(text, *bare.span())
                 if e > s and not _NOT_A_PASSWORD.fullmatch(text, s, e):
                     yield s, e
+                    # "... and the backup one is Y": a second password in the same sentence
+                    stop = min(len(text), e + 200)
+                    more = _ANOTHER_ONE.search(text, e, stop)
+                    if more and "\n" not in text[e : more.start()]:
+                        bare = _PHRASE_VALUE.match(text, more.end())
+                        if bare:
+                            s, e = _strip_sentence(text, *bare.span())
+                            if e > s and not _NOT_A_PASSWORD.fullmatch(text, s, e):
+                                yield s, e
     if "identified" in t.lower:
         for m in _IDENTIFIED.finditer(text):
             if not _starts_word(text, m.start()):
@@ -927,6 +1070,50 @@ def _phrase_spans(t: _Text) -> Iterator[Span]:
             line_start = text.rfind("\n", max(0, m.start() - 256), m.start()) + 1
             if bare and _SQL_CONTEXT.search(text, max(line_start, m.start() - 256), m.start()):
                 yield bare.span()
+
+
+# Campaign's JavaScript logon and Adobe's JS SDK connection parameters with literal arguments:
+# `xtk.session.Logon("admin", "x", <params/>)`, `NLWS.xtkSession.logon("admin", "x")`,
+# `sdk.ConnectionParameters.ofUserAndPassword(url, "admin", "x")`, `.ofBearerToken(url, "x")`: the secret
+# arguments' positions in each call (a variable there is not a secret; a quoted literal is).
+_SECRET_ARGS = {
+    "logon": (1,),
+    "ofuserandpassword": (2,),
+    "ofbearertoken": (1,),
+    "ofimsbearertoken": (1,),
+    "ofsessiontoken": (1,),
+    "ofsecuritytoken": (1,),
+    "ofsessionandsecuritytoken": (1, 2),
+}
+_CALL = re.compile(r"(?i)(?<![\w$])(" + "|".join(_SECRET_ARGS) + r")[ \t]*\([ \t]*")
+_CALL_RE = re.compile("(?i:" + "|".join(_SECRET_ARGS) + ")")
+_CALL_ARG = re.compile(r"[^,()\"'\r\n]*")
+_CALL_NEXT = re.compile(r"\\*[\"']?[ \t]*,[ \t]*")
+
+
+def _call_spans(t: _Text) -> Iterator[Span]:
+    if not any(g in t.lower for g in ("logon", "ofuserandpassword", "token(", "token (")):
+        return
+    text, raw = t.view, t.raw
+    for start in _positions(t, tuple(_SECRET_ARGS), _CALL_RE):
+        m = _CALL.match(text, start)
+        if not m:
+            continue
+        wanted = _SECRET_ARGS[m.group(1).lower()]
+        pos = m.end()
+        for index in range(max(wanted) + 1):
+            quoted = _quoted_span(raw, pos)
+            if quoted:
+                if index in wanted:
+                    yield quoted
+                pos = quoted[1]
+            else:
+                arg = _CALL_ARG.match(text, pos)
+                pos = arg.end() if arg else pos
+            sep = _CALL_NEXT.match(text, pos)
+            if not sep:
+                break
+            pos = sep.end()
 
 
 # SMTP AUTH with the whole exchange on one line (a client's debug log: `AUTH LOGIN <user> <password>`):
@@ -977,38 +1164,69 @@ def _line_end(text: str, pos: int) -> int:
     return m.start() if m else len(text)
 
 
-def _indented_block(text: str, key_pos: int, after: int) -> Span | None:
-    """The lines after a YAML `key: |` (or `key:` alone) that are indented deeper than the key."""
+# A quoted text: the report's `> ` before each log line, e-mail and Markdown quotes (`> > `).
+_QUOTE_MARK = re.compile(r"(?:[ \t]*>)+[ \t]?")
+# A line that starts a new log record (a date or a time first): never part of a flattened block value.
+_RECORD_START = re.compile(r"[ \t]*\[?(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d)")
+
+
+def _block_lines(text: str, start: int, prefix: str) -> Iterator[tuple[int, str, str]]:
+    """The lines from `start` on as (offset, line, content), `content` being the line without the quote
+    prefix of the key's line; they end at the first line that does not carry that prefix (the quote ended)."""
+    pos = start
+    bare = prefix.rstrip()
+    while pos < len(text):
+        nxt = text.find("\n", pos)
+        line = text[pos : nxt if nxt >= 0 else len(text)]
+        if not prefix:
+            content = line
+        elif line.startswith(prefix):
+            content = line[len(prefix) :]
+        elif line.rstrip() == bare:
+            content = ""
+        else:
+            return
+        yield pos, line, content
+        if nxt < 0:
+            return
+        pos = nxt + 1
+
+
+def _indented_block(text: str, raw: str, key_pos: int, after: int) -> Span | None:
+    """The lines after a YAML `key: |` (or `key:` alone) that are indented deeper than the key.
+
+    In a quoted text (the report shows a log's last lines as `> line`), indentation is read after the
+    quote prefix, and the block ends with the quote. A key in a piece of a flattened line (`a | key: |`,
+    the report's `| evidence` lines) has its block in that line, never in the lines after it."""
     line_start = text.rfind("\n", 0, key_pos) + 1
-    indent = key_pos - line_start
+    quote = _QUOTE_MARK.match(text, line_start, key_pos)
+    prefix = quote.group(0) if quote else ""
+    indent = key_pos - line_start - len(prefix)
     nl = text.find("\n", after)
     if nl < 0:
         return None
-    pos = end = nl + 1
-    while pos < len(text):
-        nxt = text.find("\n", pos)
-        line = text[pos : nxt if nxt >= 0 else len(text)]
-        if line.strip():
-            if len(line) - len(line.lstrip()) <= indent:
+    if line_start and raw[line_start - 1] == "|":
+        raw_end = raw.find("\n", after)
+        text = text[: len(text) if raw_end < 0 else raw_end]
+    # The span starts at the first line's value (after its quote prefix and indentation), so that a
+    # one-line block already [REDACTED] is left as it is.
+    first = end = -1
+    for pos, line, content in _block_lines(text, nl + 1, prefix):
+        if content.strip():
+            if len(content) - len(content.lstrip()) <= indent:
                 break
+            first = first if first >= 0 else pos + len(line) - len(content.lstrip())
             end = pos + len(line.rstrip())
-        if nxt < 0:
+    if first >= 0:
+        return first, end
+    # No deeper line: the text was flattened (indentation lost). Take the lines up to the next `key:`, a
+    # blank line or the next log record.
+    for pos, line, content in _block_lines(text, nl + 1, prefix):
+        if not content.strip() or _YAML_KEY_LINE.match(content) or _RECORD_START.match(content):
             break
-        pos = nxt + 1
-    if end > nl + 1:
-        return nl + 1, end
-    # No deeper line: the text was flattened (indentation lost). Take the lines up to the next `key:`.
-    pos = end = nl + 1
-    while pos < len(text):
-        nxt = text.find("\n", pos)
-        line = text[pos : nxt if nxt >= 0 else len(text)]
-        if not line.strip() or _YAML_KEY_LINE.match(line):
-            break
+        first = first if first >= 0 else pos + len(line) - len(content.lstrip())
         end = pos + len(line.rstrip())
-        if nxt < 0:
-            break
-        pos = nxt + 1
-    return (nl + 1, end) if end > nl + 1 else None
+    return (first, end) if first >= 0 else None
 
 
 def _closing_quote(raw: str, start: int, q: str, level: int) -> int:
@@ -1047,15 +1265,46 @@ def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bo
         end = _line_end(text, pos)
         value = text[pos:end].rstrip()
         if not value or (op == ":" and _YAML_BLOCK.fullmatch(value)):
-            return _indented_block(text, key_pos, pos) if op == ":" else None
+            return _indented_block(text, raw, key_pos, pos) if op == ":" else None
         if value[0] in "[{":  # an object or a list: the keys inside it are looked at on their own
             return None
+        if not header:
+            word = _BARE_VALUE.match(text, pos, pos + len(value))
+            if op == "=" and text[pos - 1] == "=" and word and _SHELL_COMMAND_AFTER.match(text, word.end(), end):
+                return word.span()
+            more = _NEXT_ASSIGNMENT.search(text, pos, pos + len(value))
+            if more and more.start() > pos:
+                value = text[pos : more.start()]
         return pos, pos + len(value)
     m = _BARE_VALUE.match(text, pos)
-    return m.span() if m else None
+    if not m:
+        return None
+    s, e = m.span()
+    while e > s and text[e - 1] in ")]}" and text.count(_OPENERS[text[e - 1]], s, e) < text.count(text[e - 1], s, e):
+        e -= 1  # `(user=a, password=x)`: the bracket closes what was open before the key
+    return None if e <= s or text[s:e] in _NOT_VALUES else (s, e)
 
 
-def _element_content(text: str, pos: int) -> Span | None:
+_RAW_QUOTE_MARK = re.compile(r"(?:[ \t]*[>|])+[ \t]?")
+
+
+def _quoted_run_end(raw: str, pos: int, end: int) -> int:
+    """Where the quoted lines that the line holding `pos` starts end (at most `end`): a text quoted line by
+    line (`> line`, the report's `| evidence`) holds an element only as far as its quote goes."""
+    line_start = raw.rfind("\n", 0, pos) + 1
+    quote = _RAW_QUOTE_MARK.match(raw, line_start, pos)
+    if not quote:
+        return end
+    prefix = quote.group(0).rstrip()
+    nl = raw.find("\n", pos, end)
+    while nl >= 0:
+        if not raw.startswith(prefix, nl + 1):
+            return nl
+        nl = raw.find("\n", nl + 1, end)
+    return end
+
+
+def _element_content(text: str, pos: int, raw: str | None = None) -> Span | None:
     """The text content of an element opened just before `pos` (CDATA included), trimmed."""
     cdata = _CDATA.match(text, pos)
     if cdata:
@@ -1064,17 +1313,30 @@ def _element_content(text: str, pos: int) -> Span | None:
         s = pos
         e = text.find("<", pos)
         e = len(text) if e < 0 else e
-    while s < e and text[s].isspace():
-        s += 1
+    if raw is not None and "\n" in raw[s:e]:
+        e = _quoted_run_end(raw, pos, e)
+    s = _skip_space(text, s, e)
     while e > s and text[e - 1].isspace():
         e -= 1
+    while e > s and text[e - 1] == ">":  # the quote prefix (`\n  > `) of the line holding `</x>`
+        quoted = _QUOTED_LINE_END.search(text, s, e)
+        if not quoted:
+            break
+        e = quoted.start()
     return (s, e) if e > s else None
 
 
-def _hint_positions(t: _Text) -> list[int]:
-    if t.ascii:
-        return sorted({p for h in _HINTS if h in t.lower for p in _find_all(t.lower, h)})
-    return [m.start() for m in _HINT_RE.finditer(t.view)]
+_QUOTED_LINE_END = re.compile(r"\s*\n[ \t>]*$")
+
+
+def _skip_space(text: str, pos: int, end: int | None = None) -> int:
+    """`pos` past white space, and past the quote prefix (`> `) of each line break it passes."""
+    end = len(text) if end is None else end
+    newline = False
+    while pos < end and (text[pos].isspace() or (newline and text[pos] == ">")):
+        newline = newline or text[pos] == "\n"
+        pos += 1
+    return pos
 
 
 def _is_key_char(c: str) -> bool:
@@ -1085,7 +1347,7 @@ def _assignment_spans(t: _Text) -> Iterator[Span]:
     text, raw = t.view, t.raw
     n = len(text)
     done = -1
-    for hint in _hint_positions(t):
+    for hint in t.hints:
         if hint < done:
             continue  # a second key word in a key, or a key inside a value, already looked at
         s = hint
@@ -1096,7 +1358,8 @@ def _assignment_spans(t: _Text) -> Iterator[Span]:
             e += 1
         done = e
         key = text[s:e]
-        if not key.lstrip("-") or not is_secret_key(key):
+        if not key.lstrip("-") or "@" in key[1:] or text.endswith("://", 0, s) or not is_secret_key(key):
+            # `pw@host` is a URL's password and host, `://token:x@` its user name: the URL form's to take
             continue
         # The key's quote (possibly escaped), which must close after it too.
         q = s
@@ -1121,14 +1384,22 @@ def _assignment_spans(t: _Text) -> Iterator[Span]:
             yield span
     if "alue" in text:
         for pos in _find_all(t.lower, "value") if t.ascii else (m.start() for m in re.finditer("(?i)value", text)):
-            before = t.lower[max(0, pos - 160) : pos]
-            if not any(w in before for w in ("name", "key", "param", "propert", "variable")):
-                continue
-            m = next((x for x in _NAME_VALUE.finditer(text, max(0, pos - 160), pos + 40) if x.start("vk") == pos), None)
-            if m and is_secret_key(m.group("k")):
-                span = _value_span(text, raw, m.end(), m.start("vk"), "=", False)
-                if span:
-                    yield span
+            before = t.lower[max(0, pos - 300) : pos]
+            if any(w in before for w in ("name", "key", "param", "propert", "variable")):
+                m = next(
+                    (x for x in _NAME_VALUE.finditer(text, max(0, pos - 300), pos + 40) if x.end("vk") == pos + 5),
+                    None,
+                )
+                if m and is_secret_key(m.group("k")):
+                    span = _value_span(text, raw, m.end(), m.start("vk"), "=", False)
+                    if span:
+                        yield span
+            word = pos
+            while word > 0 and pos - word < 8 and text[word - 1].isalpha():
+                word -= 1
+            after = _VALUE_NAME.match(text, word)
+            if after and after.end("v") > after.start("v") and is_secret_key(after.group("k")):
+                yield after.span("v")
     if "<" in text:
         done = -1
         for m in _XML_TAG.finditer(text):
@@ -1136,7 +1407,12 @@ def _assignment_spans(t: _Text) -> Iterator[Span]:
                 continue
             named = _XML_NAME_ATTR.search(m.group("attrs") or "")
             if is_secret_key(m.group("tag").rsplit(":", 1)[-1]) or (named is not None and is_secret_key(named["k"])):
-                span = _element_content(text, m.end())
+                span = _element_content(text, m.end(), raw)
+                if span is None:
+                    # Spring's <property name="smtp.password"><value>x</value></property>: the value is the
+                    # content of the element's first child.
+                    child = _XML_TAG.match(text, _skip_space(text, m.end()))
+                    span = _element_content(text, child.end(), raw) if child else None
                 if span:
                     done = span[1]
                     yield span
@@ -1154,7 +1430,8 @@ def _entropy_spans(t: _Text, eng: _Engine) -> Iterator[Span]:
             if _DIGEST_LABEL.search(text, max(0, m.start() - 12), m.start()):
                 continue  # a labelled checksum, commit or job id: evidence, not a credential
         elif (
-            not any(c.isdigit() for c in run)
+            _FINGERPRINT_LABEL.search(text, max(0, m.start() - 7), m.start())  # SHA256:<base64>: evidence
+            or not any(c.isdigit() for c in run)
             or math.log2(len(set(run))) <= eng.b64_limit  # cheap bound: entropy <= log2(distinct characters)
             or eng.b64_entropy(run) <= eng.b64_limit
         ):
@@ -1233,6 +1510,7 @@ def redact(text: str) -> str:
         *_ds_spans(t, eng),
         *_targeted_spans(t),
         *_phrase_spans(t),
+        *_call_spans(t),
         *_smtp_auth_spans(t),
         *_assignment_spans(t),
         *_entropy_spans(t, eng),
@@ -1240,7 +1518,7 @@ def redact(text: str) -> str:
     # Command-line values that may be something else (mysql's `-p VALUE` may be a database name) are
     # hidden where they stand only.
     here_only: list[Span] = []
-    for s, e, shared in _command_spans(t):
+    for s, e, shared in (*_command_spans(t), *_flag_spans(t)):
         (spans if shared else here_only).append((s, e))
     spans, here_only = (
         [x for x in (_trim(text, s, e) for s, e in found) if x[1] > x[0] and text[x[0] : x[1]] != REDACTED]

@@ -107,6 +107,99 @@ FORMS: list[tuple[str, str, str]] = [
     ("het wachtwoord is Geheim123!", "Geheim123!", f"het wachtwoord is {R}"),
     ("Passwort ist Geheim456", "Geheim456", f"Passwort ist {R}"),
     ("the password is 'plainword'", "plainword", f"the password is '{R}'"),
+    # any command's option named for a secret, its value after a space
+    ("./deploy.sh --password Space-Dash-Pw2 --env prod", "Space-Dash-Pw2", f"./deploy.sh --password {R} --env prod"),
+    ("keytool -list -storepass changeit -v", "changeit", f"keytool -list -storepass {R} -v"),
+    (
+        "keytool -importkeystore -srcstorepass Src-St0re-Pw -deststorepass Dst-St0re-Pw",
+        "Dst-St0re-Pw",
+        f"keytool -importkeystore -srcstorepass {R} -deststorepass {R}",
+    ),
+    ("rotate --passwd 'Quoted Passwd 1' -v", "Quoted Passwd 1", f"rotate --passwd '{R}' -v"),
+    ("openssl enc -pass Pass-Fl4g-x -in a", "Pass-Fl4g-x", f"openssl enc -pass {R} -in a"),
+    ("plink -ssh -pw Pl1nk-Pw-9 admin@app1", "Pl1nk-Pw-9", f"plink -ssh -pw {R} admin@app1"),
+    ("tool --api-token Tok3n-Flag-1 run", "Tok3n-Flag-1", f"tool --api-token {R} run"),
+    ("New-LocalUser -Name svc -Password Ps-Pw-42x", "Ps-Pw-42x", f"New-LocalUser -Name svc -Password {R}"),
+    # one-letter password options of sqlcmd, bcp, the LDAP clients, the MongoDB shells; smbclient's user%pw
+    (
+        'sqlcmd -S sql3 -U sa -P Sqlcmd-P-Pw1 -Q "select 1"',
+        "Sqlcmd-P-Pw1",
+        f'sqlcmd -S sql3 -U sa -P {R} -Q "select 1"',
+    ),
+    ("bcp nms.dbo.t out t.dat -S sql3 -U sa -PBcp-Pw-2", "Bcp-Pw-2", f"bcp nms.dbo.t out t.dat -S sql3 -U sa -P{R}"),
+    (
+        "ldapsearch -x -D cn=admin,dc=acme -w Ld4psearch-Pw -H ldap://ldap1",
+        "Ld4psearch-Pw",
+        f"ldapsearch -x -D cn=admin,dc=acme -w {R} -H ldap://ldap1",
+    ),
+    ("ldapmodify -D cn=a -wLdapMod-Pw3 -f x.ldif", "LdapMod-Pw3", f"ldapmodify -D cn=a -w{R} -f x.ldif"),
+    ("mongosh -u admin -p M0ngo-Pw1 nms", "M0ngo-Pw1", f"mongosh -u admin -p {R} nms"),
+    ("smbclient //srv/share -U admin%Smb-Pw-1", "Smb-Pw-1", f"smbclient //srv/share -U admin%{R}"),
+    # the value of a shell variable set for the command after it; the command stays
+    ("PGPASSWORD=PgEnv-Cmd-Pw psql -h pg5 -U nms", "PgEnv-Cmd-Pw", f"PGPASSWORD={R} psql -h pg5 -U nms"),
+    ("MYSQL_PWD=My-Env-Pw-5 /usr/bin/mysqldump nms", "My-Env-Pw-5", f"MYSQL_PWD={R} /usr/bin/mysqldump nms"),
+    # a whole-line value ends where the next assignment starts; an unquoted value holds & and #
+    ("pass=Short1!x user=admin", "Short1!x", f"pass={R} user=admin"),
+    ("password=Semi;Colon-31;host=db", "Semi;Colon-31", f"password={R};host=db"),
+    ("smtp password=Qw!e&rt-Yu#io relay 550", "Qw!e&rt-Yu#io", f"smtp password={R} relay 550"),
+    (
+        "jdbc:x://db?user=nms&password=Jdbc-Pw-9x8y&ssl=true",
+        "Jdbc-Pw-9x8y",
+        f"jdbc:x://db?user=nms&password={R}&ssl=true",
+    ),
+    ("login failed (user=admin, password=Paren-Pw-11)", "Paren-Pw-11", f"login failed (user=admin, password={R})"),
+    # XML: Spring's <value> child, Campaign's option records (either attribute order)
+    (
+        '<property name="smtp.password"><value>Spring-Xml-Pw-7</value></property>',
+        "Spring-Xml-Pw-7",
+        f'<property name="smtp.password"><value>{R}</value></property>',
+    ),
+    (
+        '<option name="NmsTracking_Password" stringValue="Trk-0pt-Pw-21"/>',
+        "Trk-0pt-Pw-21",
+        f'<option name="NmsTracking_Password" stringValue="{R}"/>',
+    ),
+    (
+        '<option internalName="NmsTracking_Password" dataType="6" stringValue="Trk-1nt-Pw-22"/>',
+        "Trk-1nt-Pw-22",
+        f'<option internalName="NmsTracking_Password" dataType="6" stringValue="{R}"/>',
+    ),
+    (
+        '<option stringValue="Trk-Rev-Pw-23" name="NmsTracking_Password"/>',
+        "Trk-Rev-Pw-23",
+        f'<option stringValue="{R}" name="NmsTracking_Password"/>',
+    ),
+    (
+        '{"name": "NmsTracking_Password", "stringValue": "Trk-Js-24"}',
+        "Trk-Js-24",
+        f'{{"name": "NmsTracking_Password", "stringValue": "{R}"}}',
+    ),
+    # Campaign JavaScript logon, Adobe's JS SDK
+    (
+        'var cnx = xtk.session.Logon("admin", "Js-Log0n-Pw", <params/>);',
+        "Js-Log0n-Pw",
+        f'var cnx = xtk.session.Logon("admin", "{R}", <params/>);',
+    ),
+    ("NLWS.xtkSession.logon('ops', 'Js-l0gon-2')", "Js-l0gon-2", f"NLWS.xtkSession.logon('ops', '{R}')"),
+    (
+        'ConnectionParameters.ofUserAndPassword(url, "admin", "Sdk-Pw-3x")',
+        "Sdk-Pw-3x",
+        f'ConnectionParameters.ofUserAndPassword(url, "admin", "{R}")',
+    ),
+    # prose: the password for/of something is ..., and a second one in the same sentence
+    (
+        "The new password for prod is: Gr33n-Apple-77 (please rotate)",
+        "Gr33n-Apple-77",
+        f"The new password for prod is: {R} (please rotate)",
+    ),
+    ("The password of the admin account is Adm1n-Acc!", "Adm1n-Acc!", f"The password of the admin account is {R}"),
+    (
+        "the sftp password is hunter2! and the backup one is Wint3r#Backup",
+        "Wint3r#Backup",
+        f"the sftp password is {R} and the backup one is {R}",
+    ),
+    ("passwd for root changed to R00t-Chg-Pw", "R00t-Chg-Pw", f"passwd for root changed to {R}"),
+    ("mot de passe : Fr4nce-Pw-29", "Fr4nce-Pw-29", f"mot de passe : {R}"),
     # SMTP AUTH on one line: every base64 argument
     ("SMTP AUTH LOGIN [REDACTED] UGFzc3dvcmRTbXRwMTIz", "UGFzc3dvcmRTbXRwMTIz", f"SMTP AUTH LOGIN {R} {R}"),
     ("C: AUTH LOGIN bmVvbGFuZQ== U210cFBhc3M5OQ==", "U210cFBhc3M5OQ==", f"C: AUTH LOGIN {R} {R}"),
@@ -173,6 +266,26 @@ LOOK_ALIKES = [
     "250-AUTH PLAIN LOGIN CRAM-MD5",
     "250 AUTH LOGIN PLAIN XOAUTH2",
     "SMTP AUTH LOGIN [REDACTED] failed with 535 5.7.8 Authentication credentials invalid",
+    # options that take no value, a variable, a sentence about the option
+    "the --password option is required",
+    "use --password to give it on the command line",
+    "docker login --password-stdin -u deploy registry.example.invalid",
+    "psql --no-password -h pg5 -U nms campaign",
+    "ansible-playbook --ask-become-pass site.yml",
+    "nlserver config -setinternalpassword -instance:prod",
+    "rotate --password $NEW_PW",
+    "ldapsearch -x -W -D cn=admin -H ldap://ldap1",
+    "sqlcmd -S sql3 -E -Q 'select 1'",
+    # the password word in sentences that carry none
+    "password for user admin is expired",
+    "the password for prod is 90 days old",
+    "Access denied for user 'nms'@'localhost' (using password: YES)",
+    "Access denied for user 'root'@'localhost' (using password: NO)",
+    # evidence next to a secret-looking word: fingerprints, revisions, option records that are no password
+    "Host key SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s (ED25519)",
+    "256 SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s root@app1 (ED25519)",
+    "git revision 550c410e1b2d3c4e5f6a7b8c9d0e1f2a3b4c5d6e",
+    '<option name="NmsTracking_Pointer" stringValue="0x00000000000A0000"/>',
     # Campaign log lines
     "2024-05-31T08:42:12.124Z\t2320\t2320\t1\tinfo\tlog\tMessage delivery batch processed (12 messages)",
     "2024-05-31T08:42:12.512Z\t3120\t3120\t1\terror\tlog\tPGS-220000 PostgreSQL error: FATAL: remaining connection slots are reserved (iRc=-2006)",
@@ -284,6 +397,17 @@ def test_new_forms_stay_linear_on_hostile_input() -> None:
         "identified by '" * 7000,
         "AUTH LOGIN " + "dXNl " * 20000,
         "mysql -p'" + "'" * 100000,
+        'value="' + "value " * 20000,
+        "-storepass x " * 10000,
+        'Logon("a", ' * 10000,
+        '<property name="password">' * 5000,
+        "  password: |\n" + "           > x\n" * 20000,
+        'name="password" ' + 'dataType="6" ' * 20000 + 'stringValue="x"',
+        "pass=x user=admin " * 8000,
+        "(password=x) " * 10000,
+        "the password is x1! and the backup one is " * 3000,
+        "-----BEGIN RSA PRIVATE KEY-----\n" + "> > MIIE\n" * 30000,
+        "<password>\n" + "> " * 50000,
     ]
     for text in hostile:
         start = time.perf_counter()

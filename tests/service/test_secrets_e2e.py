@@ -11,13 +11,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.service import Lab, build_hosts, write_inventory
-from tests.secrets import CORPUS, assert_no_secret, batches, plant
+from tests.secrets import CORPUS, SURVIVORS, assert_no_secret, batches, plant
 
 
 @pytest.fixture
@@ -88,3 +89,32 @@ def test_cli_output_text_and_json_have_no_secrets(lab: Lab) -> None:
             assert "Traceback" not in p.stderr
             assert_no_secret(p.stdout + p.stderr, where=f"campaign-bot diagnose {' '.join(extra)}")
             assert "REDACTED" in p.stdout
+
+
+def test_evidence_reaches_the_report_unchanged_and_a_yaml_block_hides_only_itself(lab: Lab) -> None:
+    """False positives end to end: Campaign evidence in mta.log reaches the uploaded report as it is, and
+    the log lines after a YAML `password: |` block are not eaten (the report quotes them as `> line`, and
+    the Slack layer redacts that report once more)."""
+    log = mta_log(lab.homes["app1"])
+    svc = lab.start("serve")
+    svc.wait_worker()
+    stamp = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    evidence = [s for s in SURVIVORS if "\n" not in s][:16]
+    block = [
+        f"{stamp}\t2320\t2320\t1\terror\tmta\tconfig dump:",
+        "  password: |",
+        "    Blk-Val-S3cret-xx",
+        "  port: 5432",
+    ]
+    lines = [*block, *(f"{stamp}\t2320\t2320\t1\terror\tmta\t{s}" for s in evidence)]
+    log.write_text("\n".join(lines[-20:]) + "\n")  # the log check shows the last 20 lines
+    shown = [s for s in evidence if any(s in line for line in lines[-20:])]
+    ts = svc.mention("show the mta log")
+    lab.wait_thread(ts, ":books:", timeout=90)
+    assert lab.fake.wait_for(lambda: len(lab.fake.uploads) > 0, timeout=30), "the report was not attached"
+    report = list(lab.fake.uploads.values())[-1].decode()
+    assert "Blk-Val-S3cret-xx" not in report
+    assert "Blk-Val-S3cret-xx" not in json.dumps([c.params for c in lab.fake.calls], default=str)
+    assert ">   port: 5432" in report
+    for s in shown:
+        assert s.replace("\t", "  ") in report or s in report, f"evidence lost in the report: {s!r}"

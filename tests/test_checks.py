@@ -1024,3 +1024,17 @@ def test_nlserver_without_its_libraries_is_the_environment_and_the_host_is_still
     h2 = healthy(**{"nlserver-pdump": ("sh: 1: /usr/local/neolane/nl6/bin/nlserver: not found", 127)})
     res2, _ = run(kb, {"app1": fake_host(h2), "app2": fake_host(healthy())}, ["mta"])
     assert "is nl_home right?" in next(f for f in res2.findings if f.host == "app1" and f.check == "pdump").summary
+
+
+def test_an_unreadable_core_is_a_core_whose_binary_cannot_be_told(kb: KnowledgeBase, matcher: Matcher) -> None:
+    """`file` says "regular file, no read permission" for a core the bot's user cannot read (a core of
+    another user's process, mode 600): it is a core file all the same, only what crashed is unknown."""
+    cores = "1700000000 2097152 /var/nl6/prod/core.4242\ncount 1\nfile regular file, no read permission\n"
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(healthy(cores=cores)), "app2": fake_host(healthy())}, ["mta"])
+    core = next(f for f in d.findings if f.host == "app1" and f.check == "cores")
+    assert core.status == "fail" and "core_file" in core.conditions and "not a core dump" not in core.summary
+    assert "cannot tell" in core.summary and "read permission" in core.summary
+    assert any("gdb" in (s.command or "") and "/var/nl6/prod/core.4242" in (s.command or "") for s in d.next_steps)
+    not_core = "1700000000 20 /usr/local/neolane/nl6/core\ncount 1\nfile ASCII text\n"
+    res, _ = run(kb, {"app1": fake_host(healthy(cores=not_core)), "app2": fake_host(healthy())}, ["mta"])
+    assert next(f for f in res.findings if f.host == "app1" and f.check == "cores").status == "ok"

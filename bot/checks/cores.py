@@ -4,7 +4,9 @@ After a crash the watchdog restarts the module, so pdump looks healthy: the core
 (CC:production/using/monitoring-processes.md, "Core files": Adobe's indicator alerts at 1;
 CC:production/using/stack-trace-in-linux.md: `gdb nlserver <core>`, then `bt`, for support). The
 modules run with the install folder as working directory, so that is where cores land. `file`
-tells which command crashed when it can read the core's notes.
+tells which command crashed when it can read the core's notes; a core the bot's user cannot read is
+still a core file (what crashed is then unknown, and the finding says what is needed to tell).
+The folders are searched through their symbolic links (`nl6/var -> /var/nl6` is the default layout).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ class CoresCheck(HostCheck):
         ]
         if cores.file_says:
             ev.insert(0, "file: " + redact_and_clip(cores.file_says, 250))
-        if cores.file_says and "core file" not in cores.file_says.lower():
+        unreadable = p.file_unreadable(cores.file_says)
+        if cores.file_says and not unreadable and "core file" not in cores.file_says.lower():
             yield finding(
                 ctx,
                 None,
@@ -59,11 +62,17 @@ class CoresCheck(HostCheck):
             )
             return
         crashed = p.core_command(cores.file_says)
-        which = (
-            f", from `{crashed}`"
-            if crashed
-            else (", which binary: unknown (`file` not available)" if not cores.file_says else "")
-        )
+        if unreadable:
+            # Named like a core and not readable by the bot: still a core file (Adobe's indicator counts
+            # them); only which binary crashed cannot be told.
+            which = (
+                f", which binary: cannot tell (`file` cannot read it: {unreadable}; needs read permission on the "
+                "core file for the bot's user, or `file` run on it by its owner)"
+            )
+        elif crashed:
+            which = f", from `{crashed}`"
+        else:
+            which = ", which binary: unknown (`file` not available)" if not cores.file_says else ""
         yield finding(
             ctx,
             None,

@@ -552,6 +552,18 @@ def parse_cores(text: str) -> CoreFiles:
     return CoreFiles(max(count, len(listed)), listed[-1] if listed else None, tuple(listed), file_says)
 
 
+_UNREADABLE_RE = re.compile(r"no read permission|permission denied|cannot open", re.I)
+
+
+def file_unreadable(file_says: str | None) -> str | None:
+    """What `file` says when it cannot read the file (`regular file, no read permission`, `cannot open
+    ... (Permission denied)`), None when it could read it."""
+    if not file_says:
+        return None
+    m = _UNREADABLE_RE.search(file_says)
+    return m.group(0).lower() if m else None
+
+
 def core_command(file_says: str | None) -> str | None:
     """The crashed command line `file` reads from a core: `..., from 'nlserver mta -tracefile:...'`."""
     if not file_says:

@@ -305,17 +305,29 @@ def http_fetch(section_id: str, base_url: str, path: str, *, follow: bool = Fals
     return Section(section_id, f"curl {' '.join(opts)} {shlex.quote(url + path)}")
 
 
+# A `%T@ %s %p` line of GNU find with the mtime's fraction dropped, the rest (the path) kept as it is.
+_WHOLE_SECONDS_AWK = (
+    '{ i = index($0, "."); s = index($0, " "); if (i > 0 && i < s) $0 = substr($0, 1, i - 1) substr($0, s); print }'
+)
+
+
 def cores() -> Section:
     """Core files (`core`, `core.<pid>`) in the install folder, where the modules run, and in var:
-    the newest few (`mtime size path`), the count, and what `file` says of the newest."""
+    the newest few (`mtime size path`), the count, and what `file` says of the newest.
+
+    `find -H` follows the start points when they are symbolic links (the default Linux layout has
+    `nl6/var -> /var/nl6`), never the links below them; GNU find prints the facts itself, else one
+    `stat` per core file."""
     return Section(
         "cores",
-        label="find <nl_home> <var> -maxdepth 2 -name core -o -name core.N; stat; file (newest)",
-        command='cb_c=$(find "$NL_HOME" "$VAR_DIR" -maxdepth 2 -type f \\( -name core -o -name "core.[0-9]*" \\) '
-        "2>/dev/null | sort -u); "
-        'if [ -n "$cb_c" ]; then '
-        'cb_s=$(echo "$cb_c" | while IFS= read -r f; do stat -c \'%Y %s %n\' -- "$f"; done | sort -n); '
-        'echo "$cb_s" | tail -n 5; echo "count $(echo "$cb_c" | wc -l)"; '
+        label="find -H <nl_home> <var> -maxdepth 2 -name core -o -name core.N; stat; file (newest)",
+        command='cb_f() { find -H "$NL_HOME" "$VAR_DIR" -maxdepth 2 -type f \\( -name core -o -name "core.[0-9]*" \\) '
+        '"$@" 2>/dev/null; }; '
+        'if [ -n "${CB_FIND_PRINTF:-}" ]; then '
+        f"cb_s=$(cb_f -printf '%T@ %s %p\\n' | awk {shlex.quote(_WHOLE_SECONDS_AWK)} | LC_ALL=C sort -u | LC_ALL=C sort -n); "
+        "else cb_s=$(cb_f | sort -u | while IFS= read -r f; do stat -c '%Y %s %n' -- \"$f\"; done | LC_ALL=C sort -n); fi; "
+        'if [ -n "$cb_s" ]; then '
+        'echo "$cb_s" | tail -n 5; echo "count $(echo "$cb_s" | wc -l)"; '
         'cb_n=$(echo "$cb_s" | tail -n 1 | cut -d " " -f 3-); '
         'if command -v file >/dev/null 2>&1; then echo "file $(file -b -- "$cb_n" 2>&1 | head -c 400)"; '
         'else echo "file -"; fi; else echo "count 0"; fi',

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,13 @@ from bot.transports.ssh import ConnectionPool, SSHTransport
 from tests.harness.sshd import SshdLab, chown_tree, free_port, require_sshd, write_inventory
 
 N_TRACKING_LOGS = 20_000
+# An ELF header of type ET_CORE: what `file` calls a core file when it can read it.
+CORE_BYTES = (
+    b"\x7fELF"
+    + bytes([2, 1, 1, 0])
+    + b"\0" * 8
+    + struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, 64, 0, 0, 64, 56, 0, 64, 0, 0)
+)
 OLD_MTIME = 1_700_000_000
 
 
@@ -85,6 +93,7 @@ def hl() -> Iterator[HostLab]:
         ("bashism", "127.0.0.53", _like(app1, "bashism", real_tools=("ss",))),
         ("exits", "127.0.0.54", _like(app1, "exits")),
         ("nolibs", "127.0.0.55", _like(app1, "nolibs")),
+        ("linkedvar", "127.0.0.56", _like(app1, "linkedvar", real_tools=("file",))),
     ]
     homes: dict[str, Path] = {}
     hosts: list[dict[str, object]] = []
@@ -136,9 +145,17 @@ def hl() -> Iterator[HostLab]:
             f'echo "{nlserver}: error while loading shared libraries: libnlxtk.so: cannot open shared object file: '
             'No such file or directory" >&2\nexit 127\n'
         )
+        # var is a symbolic link (nl6/var -> /var/nl6, Linux's default layout), with a core file the bot's
+        # user cannot read in it (mode 000), found through the link
+        lv = homes["linkedvar"]
+        real_var = lab.root / "hosts" / "linkedvar" / "var-nl6"
+        (lv / "var").rename(real_var)
+        (lv / "var").symlink_to(real_var)
+        (real_var / "prod" / "core.5150").write_bytes(CORE_BYTES)
         # an application server (no trackinglogd) with an empty redir/log folder: not a tracking server
         (homes["moved"] / "var" / "prod" / "redir" / "log").mkdir(parents=True)
         chown_tree(lab.root / "hosts", lab.user)
+        (real_var / "prod" / "core.5150").chmod(0)
         inv = write_inventory(lab.root / "inventory.yaml", lab, hosts, env="hs", command_timeout_s=10)
         yield HostLab(lab, inv, homes, ports, sockets)
     finally:
@@ -228,3 +245,12 @@ def test_nlserver_without_its_libraries_keeps_the_hosts_own_facts(
     for check in ("disk", "system", "cores", "clock"):
         assert _all(d, "nolibs", check), check
     assert any(s.host == "nolibs" and "env.sh" in s.text for s in d.next_steps)
+
+
+def test_core_files_through_a_symlinked_var_and_unreadable(hl: HostLab, kb: KnowledgeBase, matcher: Matcher) -> None:
+    d = _check(hl, kb, matcher, ["mta"], ["linkedvar"])
+    core = _one(d, "linkedvar", "cores")
+    path = f"{hl.homes['linkedvar']}/var/prod/core.5150"
+    assert core.status == "fail" and path in core.summary, core.summary
+    assert "cannot tell" in core.summary and "read permission" in core.summary
+    assert any(e.startswith(path) for e in core.evidence)

@@ -234,3 +234,31 @@ def test_a_customer_sh_that_cannot_be_sourced_is_a_finding_not_the_end(
     env = p.parse_env(sec["env"].text)
     assert env.source_errors == ("customer.sh: it ended the shell",) and sec["after"].text == "still here\n"
     assert env.xtk_var_dir is None and env.var_dir == f"{home}/var"  # nothing of the failed file is used
+
+
+def test_cores_are_found_through_a_symlinked_var(home: Path, tmp_path: Path) -> None:
+    """The default Linux layout is nl6/var -> /var/nl6: the core files under the linked var count."""
+    shutil.rmtree(home / "var")
+    real = tmp_path / "var-nl6"
+    (real / "prod").mkdir(parents=True)
+    (home / "var").symlink_to(real)
+    (real / "prod" / "core.5150").write_bytes(b"\x7fELF" + b"\0" * 60)
+    (home / "core.3120").write_bytes(b"\x7fELF" + b"\0" * 60)
+    (real / "prod" / "deeper").mkdir()
+    (real / "prod" / "deeper" / "core.1").write_bytes(b"too deep")
+    cores = p.parse_cores(run(home, s.cores())["cores"].text)
+    assert cores.count == 2, cores
+    assert {x[2] for x in cores.listed} == {str(home / "core.3120"), str(home / "var" / "prod" / "core.5150")}
+    # the same without GNU find's -printf: one stat per core file
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    real_find = shutil.which("find")
+    (shim / "find").write_text(
+        f'#!/bin/sh\nfor a in "$@"; do [ "$a" = -printf ] && exit 1; done\nexec {real_find} "$@"\n'
+    )
+    (shim / "find").chmod(0o755)
+    plan = s.Plan(Host(name="t", transport="local", nl_home=str(home)))
+    plan.add(s.cores())
+    res = LocalTransport(path_prefix=str(shim)).run(plan.script(), timeout_s=20)
+    again = p.parse_cores(p.split_sections(res.stdout, plan.token)["cores"].text)
+    assert again.count == 2 and again.listed == cores.listed

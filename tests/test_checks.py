@@ -1078,3 +1078,34 @@ def test_system_indicators_follow_adobes_warning_and_alert(kb: KnowledgeBase) ->
     }
     f = _system(kb, SYS_OK + "shm neolane\nshm neolane\n", **tracking)["shared memory"]
     assert f.status == "warn" and "trackinglogd" in f.summary
+
+
+def test_a_log_just_rotated_is_read_from_its_rotated_file(kb: KnowledgeBase) -> None:
+    """syslogd moved mta.log to mta_2.log and has not written a new mta.log yet: the window is in mta_2.log."""
+    rotated = (
+        f"@@STAT 400 {NOW - 300}@@\n"
+        "2023-11-14T22:05:00.000Z\t1\t1\t1\terror\tlog\tPGS-220000 PostgreSQL error: duplicate key (iRc=-2006)\n"
+        "DETAIL:  Key (ibroadlogid)=(6604001) already exists.\n"
+    )
+    missing = ("stat: cannot statx '/usr/local/neolane/nl6/var/prod/log/mta.log': No such file or directory", 1)
+    h = healthy(**{"log:var/prod/log/mta.log": missing, "log:var/prod/log/mta_2.log": rotated})
+    res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
+    log = next(f for f in res.findings if f.host == "app1" and f.check == "log" and f.target == "var/prod/log/mta.log")
+    assert log.status == "warn" and "PGS-220000" in log.summary and "mta_2.log" in log.summary
+    assert "mta.log does not exist" in log.summary
+    assert any(e.endswith("| DETAIL: Key (ibroadlogid)=(6604001) already exists.") for e in log.evidence)
+    # neither file: cannot read, as before
+    h2 = healthy(**{"log:var/prod/log/mta.log": missing, "log:var/prod/log/mta_2.log": ""})
+    res2, _ = run(kb, {"app1": fake_host(h2), "app2": fake_host(healthy())}, ["mta"])
+    log2 = next(
+        f for f in res2.findings if f.host == "app1" and f.check == "log" and f.target == "var/prod/log/mta.log"
+    )
+    assert log2.status == "unknown" and "does not exist" in log2.summary
+    # only an old line in mta_2.log: silent since then, told from mta_2.log
+    old = f"@@STAT 100 {NOW - 7200}@@\n2023-11-14T20:10:00.000Z\t1\t1\t1\tinfo\tlog\tMessage sent\n"
+    h3 = healthy(**{"log:var/prod/log/mta.log": missing, "log:var/prod/log/mta_2.log": old})
+    res3, _ = run(kb, {"app1": fake_host(h3), "app2": fake_host(healthy())}, ["mta"])
+    log3 = next(
+        f for f in res3.findings if f.host == "app1" and f.check == "log" and f.target == "var/prod/log/mta.log"
+    )
+    assert "log silent since 2023-11-14 20:10" in log3.summary and "mta_2.log" in log3.summary

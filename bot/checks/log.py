@@ -16,6 +16,7 @@ file's path as the knowledge base names it (relative to the install, so it does 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
@@ -31,9 +32,10 @@ from bot.redact import redact_and_clip
 
 # What `tail` (or `stat`) says when it cannot read a log, and what that means: the fact is
 # unknown, not a warning.
+_MISSING = ("No such file", "cannot open", "cannot stat")
 _UNREADABLE_LOG = (
     (
-        ("No such file", "cannot open", "cannot stat"),
+        _MISSING,
         "does not exist on this host",
         "the log's path (nl_home, XTK_VAR_DIR)",
     ),
@@ -69,9 +71,21 @@ class LogCheck(ModuleCheck):
         self, ctx: HostContext, facts: HostFacts, module: Module, instance: str | None, path: str, sec: p.SectionOutput
     ) -> Finding:
         shown = facts.shown(path)
+        prev_sec = facts.sections.get(f"log:{s.rotated_path(path)}")
+        prev = p.parse_log_read(prev_sec.text, s.LOG_TAIL_BYTES) if prev_sec is not None else None
+        if prev is not None and prev.size is None:
+            prev = None  # the rotated file is not there (the probe printed nothing of it)
+        if prev is not None and prev.size is not None and prev.size > prev.read_bytes and "\n" not in prev.text:
+            prev = None  # only a fragment of one line was read: nothing whole to add
+        rotated_name = s.rotated_path(path).rsplit("/", 1)[-1]
+        cur_missing = False
         if sec.exit_code not in (0, None):
             for needles, why, needs in _UNREADABLE_LOG:
                 if any(n in sec.text for n in needles):
+                    if needles is _MISSING and prev is not None:
+                        # Just rotated: <module>.log moved to <module>_2.log and is not written yet.
+                        cur_missing = True
+                        break
                     return finding(
                         ctx,
                         module,
@@ -84,13 +98,15 @@ class LogCheck(ModuleCheck):
                         needs=needs,
                         target=path,
                     )
-        cur = p.parse_log_read(sec.text, s.LOG_TAIL_BYTES)
-        prev_sec = facts.sections.get(f"log:{s.rotated_path(path)}")
-        prev = p.parse_log_read(prev_sec.text, s.LOG_TAIL_BYTES) if prev_sec is not None else None
-        if prev is not None and prev.size is not None and prev.size > prev.read_bytes and "\n" not in prev.text:
-            prev = None  # only a fragment of one line was read: nothing whole to add
+        cur = p.LogRead("", None, None, 0) if cur_missing else p.parse_log_read(sec.text, s.LOG_TAIL_BYTES)
+        if cur_missing and prev is not None:
+            cur = dataclasses.replace(cur, size=prev.size, mtime=prev.mtime)  # the file that holds the window
         text = (prev.text.rstrip("\n") + "\n" if prev is not None and prev.text.strip() else "") + cur.text
-        rotated = f" and {s.rotated_path(path).rsplit('/', 1)[-1]}" if prev is not None and prev.text.strip() else ""
+        if cur_missing:
+            shown = facts.shown(s.rotated_path(path))
+            rotated = f" ({path.rsplit('/', 1)[-1]} does not exist: just rotated)"
+        else:
+            rotated = f" and {rotated_name}" if prev is not None and prev.text.strip() else ""
         window = ctx.host.log_window_min
         scan = p.scan_log(text, facts.now, window)
         where = f"{shown}{rotated}"

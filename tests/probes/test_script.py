@@ -262,3 +262,12 @@ def test_cores_are_found_through_a_symlinked_var(home: Path, tmp_path: Path) -> 
     res = LocalTransport(path_prefix=str(shim)).run(plan.script(), timeout_s=20)
     again = p.parse_cores(p.split_sections(res.stdout, plan.token)["cores"].text)
     assert again.count == 2 and again.listed == cores.listed
+
+
+def test_only_the_rotated_log_is_read_whole_when_the_current_one_is_missing(home: Path) -> None:
+    (home / "var" / "prod" / "log" / "mta_2.log").write_text((FIX / "mta_2.log").read_text())
+    rel = "var/prod/log/mta.log"
+    sec = run(home, s.log_rotated_tail(rel), s.log_tail(rel))
+    assert sec[f"log:{rel}"].exit_code != 0 and "No such file" in sec[f"log:{rel}"].text
+    prev = p.parse_log_read(sec["log:var/prod/log/mta_2.log"].text, s.LOG_TAIL_BYTES)
+    assert prev.size == (FIX / "mta_2.log").stat().st_size and "DETAIL:" in prev.text

@@ -1109,3 +1109,29 @@ def test_a_log_just_rotated_is_read_from_its_rotated_file(kb: KnowledgeBase) -> 
         f for f in res3.findings if f.host == "app1" and f.check == "log" and f.target == "var/prod/log/mta.log"
     )
     assert "log silent since 2023-11-14 20:10" in log3.summary and "mta_2.log" in log3.summary
+
+
+def test_r_test_redirected_to_another_host_is_not_the_fronts_failure(kb: KnowledgeBase, matcher: Matcher) -> None:
+    env = env_with(front_url="http://track.example.invalid")
+    ok_body = "<redir status='OK' date='2025-05-14 10:00:00.112Z' build='9379' host='track' localHost='app1'/>"
+    cases = {
+        # another host answers 404: where it went, a warning, no Apache restart
+        "elsewhere-404": ("<html>404</html>\n@@HTTP 404 1 http://lb.example.invalid/r/test@@\n", "warn"),
+        # the redirection module answers at the end of the redirects: ok, wherever that is
+        "slash": (f"{ok_body}\n@@HTTP 200 1 http://track.example.invalid/r/test/@@\n", "ok"),
+        "prefix": (f"{ok_body}\n@@HTTP 200 1 https://track.example.invalid/tracking/r/test@@\n", "ok"),
+        "other-host-ok": (f"{ok_body}\n@@HTTP 200 2 https://t2.example.invalid/r/test@@\n", "ok"),
+        # the front itself (same host, over HTTPS) without it: the failure
+        "front-404": ("<html>404</html>\n@@HTTP 404 1 https://track.example.invalid/r/test/@@\n", "fail"),
+    }
+    for name, (text, status) in cases.items():
+        h = healthy(**{"http:redir": text})
+        d = check_on(kb, matcher, env, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web"])
+        f = by(d.findings, "app1", "web", "redir_test")
+        assert len(f) == 1 and f[0].status == status, (name, f)
+        steps = [s for s in d.next_steps if s.host == "app1"]
+        if status == "warn":
+            assert "http://lb.example.invalid/r/test" in f[0].summary and "another host" in f[0].summary
+            assert f[0].conditions == ("front_redirect",)
+            assert not [s for s in steps if s.risk.value == "changes-state" and "pache" in s.text]
+            assert not [s for s in steps if s.command == "nlserver restart web"]

@@ -6,7 +6,10 @@ serve it (domain reference section 4.1 and section 9, fact 2). The probe fetches
 `<front_url>/r/test` on the host (`front_url` per host or in `defaults`, default `http://localhost`),
 following redirects, and tells apart:
 
-- a reply from the front itself without `<redir status='OK'`: the one failure (`redir_failed`);
+- `<redir status='OK' .../>` at the end of the redirects (to `/r/test/`, a path prefix, HTTPS): ok;
+- a reply from the front itself (its host) without `<redir status='OK'`: the one failure (`redir_failed`);
+- a redirect to another host that answers without it (a 404 there): a warning naming where it went,
+  never a failure of the front, nor a reason to restart its web server;
 - TLS errors, redirect loops, a redirect away from /r/test, connection refused, timeouts, unknown
   host names: different findings (warnings), because the front URL or the front itself is wrong, not
   the redirection module;
@@ -94,14 +97,31 @@ class RedirTestCheck(ModuleCheck):
                 NEEDS_FRONT,
             )
             return
-        final_path = urlsplit(ans.url).path if ans.url else "/r/test"
+        final = urlsplit(ans.url) if ans.url else urlsplit(url)
         ok, attrs = p.redir_test_ok(ans.body)
         line = (
             redact_and_clip(redact(ans.body).strip().splitlines()[0], 300)
             if ans.body.strip()
             else f"HTTP {ans.status}, empty body"
         )
-        if ans.redirects and final_path.rstrip("/") != "/r/test":
+        if ok and ans.status < 400:
+            # The redirection module answered, wherever the redirects led (/r/test/, a path prefix, HTTPS).
+            build = f" (build {attrs['build']})" if "build" in attrs else ""
+            yield out("ok", f"/r/test answers status OK{build} at {url}{after}", [line], ())
+            return
+        front_host = (urlsplit(url).hostname or "").lower()
+        if ans.redirects and (final.hostname or "").lower() != front_host:
+            # Another host answered: not the front's own reply, so not its redirection module failing.
+            yield out(
+                "warn",
+                f"{url} redirects to another host, {ans.url} (after {ans.redirects} redirect(s)), which answered HTTP "
+                f"{ans.status} without <redir status='OK'>: not the front's own answer; check where the front (or a "
+                "load balancer) sends /r/test, and that front_url is the address tracked links use",
+                [line],
+                ("front_redirect",),
+            )
+            return
+        if ans.redirects and not final.path.rstrip("/").endswith("/r/test"):
             yield out(
                 "warn",
                 f"{url} redirects away from /r/test, to {ans.url} (HTTP {ans.status}): the redirection module did not "
@@ -109,10 +129,6 @@ class RedirTestCheck(ModuleCheck):
                 [line],
                 ("front_redirect",),
             )
-            return
-        if ans.status == 200 and ok:
-            build = f" (build {attrs['build']})" if "build" in attrs else ""
-            yield out("ok", f"/r/test answers status OK{build} at {url}{after}", [line], ())
             return
         yield out(
             "fail",

@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -94,10 +96,24 @@ def hl() -> Iterator[HostLab]:
         ("exits", "127.0.0.54", _like(app1, "exits")),
         ("nolibs", "127.0.0.55", _like(app1, "nolibs")),
         ("linkedvar", "127.0.0.56", _like(app1, "linkedvar", real_tools=("file",))),
+        ("front", "127.0.0.57", _like(app1, "front", real_tools=("curl",))),
     ]
     homes: dict[str, Path] = {}
     hosts: list[dict[str, object]] = []
+    servers: list[ThreadingHTTPServer] = []
     try:
+        # two web servers: the front (127.0.0.1), and another host (127.0.0.2) it may redirect /r/test to
+        other = _serve("127.0.0.2", {}, servers)
+        front = _serve(
+            "127.0.0.1",
+            {
+                "/away404/r/test": (302, {"Location": f"http://127.0.0.2:{other}/r/test"}, ""),
+                "/slash/r/test": (301, {"Location": "/slash/r/test/"}, ""),
+                "/slash/r/test/": (200, {}, OK_REDIR),
+                "/mine404/r/test": (301, {"Location": "/mine404/r/test/"}, ""),
+            },
+            servers,
+        )
         for name, addr, sc in plan:
             home = build_host(lab.root / "hosts", sc, ("prod",))
             homes[name] = home
@@ -125,6 +141,10 @@ def hl() -> Iterator[HostLab]:
             f'<stat autoStart="true" port="{ports["stat_closed"]}"/>',
         )
         hosts[1]["tomcat_port"] = ports["tomcat"]  # the inventory names the Tomcat port: it listens
+        fr = next(h for h in hosts if h["name"] == "front")
+        hosts.remove(fr)
+        for kind in ("away404", "slash", "mine404"):
+            hosts.append({**fr, "name": f"front-{kind}", "front_url": f"http://127.0.0.1:{front}/{kind}"})
         # tracker: a redirection server with 20,000 tracking logs (a process per file took 56 s)
         redir = homes["tracker"] / "var" / "prod" / "redir" / "log"
         for i in range(N_TRACKING_LOGS):
@@ -161,7 +181,37 @@ def hl() -> Iterator[HostLab]:
     finally:
         for s in sockets:
             s.close()
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
         lab.close()
+
+
+OK_REDIR = "<redir status='OK' date='2026-11-27 10:00:00.112Z' build='9379' host='front' localHost='front1'/>"
+Route = tuple[int, dict[str, str], str]
+
+
+def _serve(address: str, routes: dict[str, Route], servers: list[ThreadingHTTPServer]) -> int:
+    """A web server on `address` answering `routes` (path -> status, headers, body), 404 elsewhere."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code, headers, body = routes.get(self.path, (404, {}, "<html><h1>Not Found</h1></html>"))
+            data = body.encode()
+            self.send_response(code)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    srv = ThreadingHTTPServer((address, 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    servers.append(srv)
+    return int(srv.server_address[1])
 
 
 def _env(hl: HostLab) -> Environment:
@@ -254,3 +304,16 @@ def test_core_files_through_a_symlinked_var_and_unreadable(hl: HostLab, kb: Know
     assert core.status == "fail" and path in core.summary, core.summary
     assert "cannot tell" in core.summary and "read permission" in core.summary
     assert any(e.startswith(path) for e in core.evidence)
+
+
+def test_r_test_redirects_told_by_where_they_end(hl: HostLab, kb: KnowledgeBase, matcher: Matcher) -> None:
+    """Real curl on the host follows the front's redirects: OK at /r/test/ is ok; another host's 404 is a
+    warning naming it; the front's own 404 (after a redirect on itself) is the failure."""
+    names = ["front-away404", "front-slash", "front-mine404"]
+    d = _check(hl, kb, matcher, ["web"], names)
+    away, slash, mine = (_one(d, n, "redir_test") for n in names)
+    assert away.status == "warn" and "another host" in away.summary and "http://127.0.0.2:" in away.summary
+    assert slash.status == "ok" and "build 9379" in slash.summary
+    assert mine.status == "fail" and mine.conditions == ("redir_failed",)
+    web_changes = [s for s in d.next_steps if s.module == "web" and s.risk.value == "changes-state"]
+    assert not [s for s in web_changes if s.host == "front-away404"] and not [s for s in web_changes if not s.host]

@@ -1135,3 +1135,48 @@ def test_r_test_redirected_to_another_host_is_not_the_fronts_failure(kb: Knowled
             assert f[0].conditions == ("front_redirect",)
             assert not [s for s in steps if s.risk.value == "changes-state" and "pache" in s.text]
             assert not [s for s in steps if s.command == "nlserver restart web"]
+
+
+def test_ping_jsp_refused_says_nothing_listens_not_that_a_token_is_needed(kb: KnowledgeBase, matcher: Matcher) -> None:
+    refused = (
+        "curl: (7) Failed to connect to localhost port 8080 after 0 ms: Couldn't connect to server\n\n"
+        "@@HTTP 000 0 http://localhost:8080/nl/jsp/ping.jsp@@\n",
+        7,
+    )
+    conf = healthy()["config"].replace('<web autoStart="true"/>', '<web autoStart="true" httpPort="9080"/>')  # type: ignore[union-attr]
+    ports = "udp UNCONN 0 0 127.0.0.1:6666 0.0.0.0:*\ntcp LISTEN 0 1 0.0.0.0:9080 0.0.0.0:*"  # Tomcat is on 9080
+    h = healthy(**{"http:ping": refused, "config": conf, "ports": ports})
+    d = check_on(kb, matcher, ENV, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["web"])
+    ping = by(d.findings, "app1", "web", "ping_jsp")[0]
+    assert ping.status == "unknown" and "nothing listens on localhost:8080" in ping.summary
+    assert "tomcat_port" in ping.summary and "httpPort 9080" in ping.summary
+    assert ping.needs and "tomcat_port" in ping.needs and "session token" not in ping.needs
+    assert not [s for s in d.next_steps if s.command == "nlserver restart web"]
+
+
+def test_pdump_memory_figures_in_every_notation_and_unreadable_lines() -> None:
+    """`1,024.5 MB` (thousands), `50,1 Mo` (French decimal comma), `1.024,5 Mo`: read; a figure that is no
+    number is kept aside, never an exception."""
+    from bot.probes import parsers as pp
+
+    d = pp.parse_pdump(
+        f"{BANNER}\nmta@prod (1) - 1,024.5 MB\nweb@default (2) - 50,1 Mo\nstat@prod (3) - 1.024,5 Mo\n"
+        "wfserver@prod (4) - 1,024 MB\ninMail@prod (5) - 1.2.3 MB\n"
+    )
+    assert [(x.name, x.memory_mb) for x in d.processes] == [
+        ("mta@prod", 1024.5),
+        ("web@default", 50.1),
+        ("stat@prod", 1024.5),
+        ("wfserver@prod", 1024.0),
+    ]
+    assert d.unread == ("inMail@prod (5) - 1.2.3 MB",) and d.unread_line("inmail@prod") is not None
+    assert not d.no_tasks and d.recognised
+
+
+def test_a_pdump_line_that_cannot_be_read_is_cannot_tell(kb: KnowledgeBase) -> None:
+    h = healthy(
+        **{"nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6.6 MB\nmta@prod (3) - 1.2.3 MB\nstat@prod (4) - 1.5 MB"}
+    )
+    res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
+    f = by(res.findings, "app1", "mta", "process")[0]
+    assert f.status == "unknown" and "could not be read" in f.summary and "mta@prod (3) - 1.2.3 MB" in f.evidence

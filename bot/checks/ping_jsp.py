@@ -69,6 +69,29 @@ class PingJspCheck(ModuleCheck):
         if ans.status == 200 and p.ping_ok(ans.body):
             yield finding(ctx, module, None, self.name, "ok", "ping.jsp answers OK (web -> Tomcat -> database)", [body])
             return
+        if ans.failure in ("refused", "timeout", "dns", "empty", "network"):
+            # No HTTP answer at all: no session would change that. Say where nothing answered.
+            port = ctx.host.tomcat_port
+            conf = facts.setting("web", "httpPort", "server", None)
+            hint = f"; the configuration says httpPort {conf[0]} ({conf[1]})" if conf and conf[0] != str(port) else ""
+            what = {
+                "refused": f"nothing listens on localhost:{port} (connection refused)",
+                "timeout": f"localhost:{port} did not answer in time",
+            }.get(ans.failure or "", f"no HTTP answer from localhost:{port} ({ans.error or ans.failure})")
+            yield finding(
+                ctx,
+                module,
+                None,
+                self.name,
+                "unknown",
+                f"cannot tell ping.jsp (web -> Tomcat -> database): {what}: web is down there or tomcat_port is not "
+                f"its Tomcat port{hint}",
+                [f"{url}: {ans.error or 'no answer'}"],
+                ("cannot_tell",),
+                needs=f"Tomcat listening where the bot fetches ping.jsp: the right tomcat_port for {ctx.host.name} in "
+                f"the inventory (now {port}), with web@default running",
+            )
+            return
         code = p.xsv_code(ans.body)
         if code is not None:
             meaning = {"XSV-350008": "session expired or invalid", "XSV-350013": "security zone refused"}.get(

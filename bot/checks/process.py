@@ -65,6 +65,20 @@ class ProcessCheck(ModuleCheck):
                 [facts.banner],
             )
             return
+        unread = pdump.unread_line(pname)
+        if unread is not None:
+            yield finding(
+                ctx,
+                module,
+                instance,
+                self.name,
+                "unknown",
+                f"cannot tell whether {pname} runs as pdump says: its pdump line could not be read",
+                [facts.banner, unread],
+                ("cannot_tell",),
+                needs="a pdump line in the documented shape (`module@instance (pid) - N MB`)",
+            )
+            return
         if pdump.no_tasks:
             # Processes of another install root: the configuration read under nl_home may not be theirs,
             # so even "not configured here" cannot be told. Otherwise autoStart decides first: a module

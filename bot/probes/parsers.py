@@ -102,6 +102,15 @@ class Pdump:
     processes: tuple[Proc, ...]
     no_tasks: bool
     recognised: bool  # banner, "No tasks" or at least one process line was found
+    unread: tuple[str, ...] = ()  # process lines whose memory could not be read (kept, never an exception)
+
+    def unread_line(self, name: str) -> str | None:
+        """The unreadable line of process `name` (`mta@prod`), if there is one."""
+        for line in self.unread:
+            m = _PROC_RE.match(line)
+            if m and _proc_name(m).lower() == name.lower():
+                return line
+        return None
 
     def find(self, name: str) -> Proc | None:
         for p in self.processes:
@@ -136,20 +145,49 @@ def parse_pdump(text: str) -> Pdump:
     (on its own line, or at the end of the banner's line)."""
     body = re.split(r"^Connections -+", text, maxsplit=1, flags=re.M)[0]
     procs = []
+    unread = []
     for line in body.splitlines():
         m = _PROC_RE.match(line.strip())
         if not m:
             continue
-        mem = float(m.group("mem").replace(",", "."))
-        unit = m.group("unit")[0].lower()
+        unit = m.group("unit")
+        mem = _number(m.group("mem"), french=unit[-1:] == "o")
+        if mem is None:
+            unread.append(line.strip()[:200])
+            continue
         procs.append(
-            Proc(m.group("module"), m.group("instance"), int(m.group("pid")), round(mem * _UNIT_MB.get(unit, 1.0), 1))
+            Proc(
+                m.group("module"),
+                m.group("instance"),
+                int(m.group("pid")),
+                round(mem * _UNIT_MB.get(unit[0].lower(), 1.0), 1),
+            )
         )
     banner = parse_banner(body)
     banner_line = _BANNER_RE.search(body)
     one_line_empty = bool(banner_line and _TRAILING_NO_TASKS_RE.search(banner_line.group(1)))
-    no_tasks = (bool(_NO_TASKS_RE.search(body)) or one_line_empty) and not procs
-    return Pdump(banner, tuple(procs), no_tasks, bool(banner or procs or no_tasks))
+    no_tasks = (bool(_NO_TASKS_RE.search(body)) or one_line_empty) and not procs and not unread
+    return Pdump(banner, tuple(procs), no_tasks, bool(banner or procs or no_tasks or unread), tuple(unread))
+
+
+def _proc_name(m: re.Match[str]) -> str:
+    return m.group("module") + (f"@{m.group('instance')}" if m.group("instance") else "")
+
+
+def _number(text: str, *, french: bool) -> float | None:
+    """A memory figure as pdump prints it: `50.1`, `50,1` (French, "Mo"), `1,024.5` or `1.024,5` (the
+    last separator is the decimal one), `1,024` (thousands, with English units). None if unreadable."""
+    s = text.strip()
+    if "," in s and "." in s:
+        decimal = "," if s.rfind(",") > s.rfind(".") else "."
+        s = s.replace("." if decimal == "," else ",", "").replace(",", ".")
+    elif "," in s:
+        thousands = not french and re.fullmatch(r"\d{1,3}(,\d{3})+", s) is not None
+        s = s.replace(",", "") if thousands else s.replace(",", ".")
+    try:
+        return float(s)
+    except ValueError:
+        return None
 
 
 _MISSING_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*@[A-Za-z0-9_-]+")

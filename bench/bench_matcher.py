@@ -26,6 +26,7 @@ SETS = {
     "tuning set (tests/data/symptoms-tuning.jsonl)": ROOT / "tests" / "data" / "symptoms-tuning.jsonl",
     "blind set (tests/data/symptoms-blind.jsonl)": ROOT / "tests" / "data" / "symptoms-blind.jsonl",
     "blind set 2 (tests/data/symptoms-blind2.jsonl)": ROOT / "tests" / "data" / "symptoms-blind2.jsonl",
+    "audit set (tests/data/symptoms-blind3.jsonl, tuned on)": ROOT / "tests" / "data" / "symptoms-blind3.jsonl",
 }
 
 

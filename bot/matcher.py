@@ -25,11 +25,22 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.kb.models import KnowledgeBase
 from bot.models import Match
-from bot.text import TypoIndex, compound_tail, fold, keys, split_compound, undouble, word_groups, words
+from bot.text import (
+    TypoIndex,
+    compound_tail,
+    fold,
+    is_common_word,
+    keys,
+    split_compound,
+    undouble,
+    word_groups,
+    words,
+)
 
 ABSTAIN_BELOW = 1.5  # raw evidence the best module needs, or the matcher says nothing
 TERSE_ABSTAIN_BELOW = 1.0  # the same for a question of one or two words
@@ -61,12 +72,28 @@ nano tar gzip npm mkdir touch ln whoami netstat ss journalctl crontab""".split()
 _SHELL_META = re.compile(
     r"(\|\s*\w|&&|;\s*\w|\$\(|`|\s>>?\s*/|\s-{1,2}[a-z]|^\s*[./~]/|\$\{?[A-Za-z_]"
     r"|\b(?:export|set)\s+[A-Za-z_][A-Za-z0-9_]*=)"
+    # a browser's or a language's own objects: console.log, document.getElementById, System.out.println
+    r"|\b(?:console|window|document|localStorage|sessionStorage|JSON|Math|System\.(?:out|err))\.[A-Za-z]+\b"
 )
 # `import os, sys`, `from x import y`, `import pandas as pd` (not "import failed, duplicates": the
 # imported names must be words the knowledge does not know)
 _PY_IMPORT = re.compile(
     r"^\s*(?:from\s+[\w.]+\s+import\s+([\w.]+(?:\s*,\s*[\w.]+)*)"
     r"|import\s+([\w.]+(?:\s+as\s+\w+|(?:\s*,\s*[\w.]+)+)))\s*$"
+)
+# The question names Adobe Campaign itself: "Adobe", "Neolane", "Campaign" written as the product's
+# name, or "in/into/to/from Campaign" ("import from SAP into Campaign failed"), not "our Black Friday campaign".
+_NAMES_CAMPAIGN = re.compile(
+    r"\b(?:adobe|neolane)\b|(?<![\w-])(?-i:Campaign)\b"
+    r"|\b(?:in|into|to|from|naar|uit|vanuit|in|via|met|on|op)\s+(?:adobe\s+)?campai?gne?\b",
+    re.I,
+)
+# Asking for content rather than about a server: "write a subject line for our campaign", "schrijf een tekst".
+_CONTENT_REQUEST = re.compile(
+    r"^\W*(?:(?:please|pls|can you|could you|would you|kun je|kan je|wil je|zou je)\s+)?"
+    r"(?:write|draft|compose|design|translate|rewrite|schrijf|bedenk|ontwerp|vertaal|herschrijf)\s+"
+    r"(?:me\s+|us\s+|mij\s+|ons\s+|voor\s+(?:mij|ons)\s+)?(?:a|an|some|een|wat|the|de|het|nieuwe?|new)\b",
+    re.I,
 )
 # "nothing runs on the app server": a module name after these words is a place
 _PLACE_WORDS = frozenset("on at from op vanaf".split())  # noqa: SIM905
@@ -133,6 +160,31 @@ def _pattern(text: str) -> _Alt:
     while out and out[-1] is None:
         out.pop()
     return tuple(out)
+
+
+def _written_phrases(phrases: Iterable[str]) -> dict[str, list[_Alt]]:
+    """Phrases to match on written words and their plurals, by their first word."""
+    out: dict[str, list[_Alt]] = {}
+    for phrase in dict.fromkeys(phrases):
+        ws = words(phrase)
+        if ws:
+            alt = tuple(frozenset((w, w + "s")) for w in ws)
+            for first in (ws[0], ws[0] + "s"):
+                out.setdefault(first, []).append(alt)
+    return out
+
+
+def _single(phrase: str) -> frozenset[str]:
+    """The keys of a one-word phrase (none for longer ones)."""
+    ws = words(phrase)
+    return keys(ws[0]) if len(ws) == 1 else frozenset()
+
+
+def _more(specific: dict[str, tuple[int, float, int, int]], module: str, parts: int, weight: float) -> None:
+    """Record one more term found for `module` (see the tie-break in `Matcher.match`)."""
+    top_parts, top_weight, n, total = specific.get(module, (0, 0.0, 0, 0))
+    top_parts, top_weight = max((top_parts, top_weight), (parts, weight))
+    specific[module] = (top_parts, top_weight, n + 1, total + parts)
 
 
 def _same(a: _Alt, b: _Alt) -> bool:
@@ -245,13 +297,19 @@ class Matcher:
         self._context = {k: v for w, v in kb.lexicon.context_words.items() for k in keys(fold(w))}
         # Off-topic phrases match written words (and plurals), not stems: the Dutch stem of "meeting"
         # is that of "gemeten" (measured).
-        self._offtopic: dict[str, list[_Alt]] = {}
-        for phrase in dict.fromkeys(kb.lexicon.offtopic_words):
-            ws = words(phrase)
-            if ws:
-                alt = tuple(frozenset((w, w + "s")) for w in ws)
-                for first in (ws[0], ws[0] + "s"):
-                    self._offtopic.setdefault(first, []).append(alt)
+        self._offtopic = _written_phrases(kb.lexicon.offtopic_words)
+        # Other systems, departments and objects (lexicon concept ELSEWHERE), matched the same way; and the
+        # words that only say when or how often (FILLER), which never count as words of the question.
+        self._elsewhere = _written_phrases(kb.lexicon.concepts.get("ELSEWHERE", ()))
+        self._filler = frozenset(w for p in kb.lexicon.concepts.get("FILLER", ()) for w in words(p))
+        # A department (DEPARTMENT) qualifies a workflow or an import as theirs, but their mail is Campaign's.
+        self._department = _written_phrases(kb.lexicon.concepts.get("DEPARTMENT", ()))
+        self._mailish = frozenset(
+            k
+            for c in ("MAIL", "DELIVERY", "BOUNCE", "TRACK")
+            for p in kb.lexicon.concepts.get(c, ())
+            for k in _single(p)
+        )
 
     # -- compilation -------------------------------------------------------------------------
     def _intern(self, part: _Part) -> int:
@@ -303,6 +361,10 @@ class Matcher:
         """Tokens for one word (known as is, split as a compound, or typo-corrected) and a note."""
         if w in self._vocab or w in self._no_split or w in self._offtopic_words:
             return [_Token(w, keys(w))], None
+        if is_common_word(w):
+            # a real English or Dutch word is what it says: never a typo of a domain word (black, blank),
+            # never pieces of one (phishing is not phis + hing)
+            return [_Token(w, keys(w))], None
         split = split_compound(w, self._splittable)
         fixed = None if split and all(self._written(p) for p in split) else self._typos.correct(w)
         if split and fixed is None:
@@ -334,8 +396,11 @@ class Matcher:
             if joined == _DOMAIN_WORD:
                 toks.append(_Token(joined, frozenset((joined,))))
                 continue
-            # e-mail -> email (known); MX-quota -> mx, quota (the joined word is not)
-            if len(pieces) > 1 and not (joined in self._vocab or self._known(joined)):
+            # e-mail -> email (known); MX-quota -> mx, quota (the joined word is not); the team's -> team
+            # (a possessive is not "teams"), de mta's -> mta
+            if len(pieces) == 2 and pieces[1] == "s":
+                group = [pieces[0]]
+            elif len(pieces) > 1 and not (joined in self._vocab or self._known(joined)):
                 group = [p for p in pieces if len(p) > 1]
             else:
                 group = [joined]
@@ -404,6 +469,9 @@ class Matcher:
 
         scored: list[tuple[float, int, str, list[str], bool]] = []
         first_mention: tuple[int, str] | None = None
+        # per module: its most specific term (parts, weight), then how many terms and parts agree
+        specific: dict[str, tuple[int, float, int, int]] = {}
+        own_name = False  # a module named by a name of its own (mta, wfserver), not an everyday word (import)
         for order, m in enumerate(self.kb.modules):
             total = 0.0
             reasons: list[str] = []
@@ -432,13 +500,16 @@ class Matcher:
                         continue
                     total += weight
                     reasons.append(f"names the module: {shown}")
+                    _more(specific, m.name, 9, weight)
                     if weight >= STRONG_ALIAS:
                         mentioned = True
+                        own_name = own_name or not all(is_common_word(w) for w in words(hit.text))
                         if first_mention is None or hit.start < first_mention[0]:
                             first_mention = (hit.start, m.name)
                 else:
                     total += term.weight
                     reasons.append(f"{shown} ~ {term.label}")
+                    _more(specific, m.name, len(term.parts), term.weight)
             if total > 0:
                 scored.append((total, order, m.name, reasons, mentioned))
         if not scored:
@@ -457,8 +528,19 @@ class Matcher:
             scored = [
                 (t + FIRST_MENTION_BONUS if n == first_mention[1] else t, o, n, r, mm) for t, o, n, r, mm in scored
             ]
-        scored.sort(key=lambda s: (-s[0], s[1]))
+        # Equal evidence goes to the more specific: the longer concept combination, then the heavier term
+        # (never the first module in alphabetical order).
+        scored.sort(key=lambda s: (-round(s[0], 6), *(-x for x in specific.get(s[2], (0, 0.0, 0, 0))), s[1]))
         best, strong = scored[0][0], scored[0][4]
+        # Another system, department or object qualifies the Campaign noun ("the approval workflow in SAP",
+        # "import photos from my camera"): not Campaign's, unless the question names Campaign or a module
+        # by a name of its own ("import from SAP into Campaign failed").
+        elsewhere = (
+            self._hits(toks, self._elsewhere)
+            or (self._hits(toks, self._department) and not any(t.keys & self._mailish for t in toks))
+        ) and not (jargon or own_name or _NAMES_CAMPAIGN.search(text))
+        if elsewhere or _CONTENT_REQUEST.match(text):
+            return []
         if strong:
             if best < ABSTAIN_BELOW:
                 return []
@@ -486,9 +568,30 @@ class Matcher:
 
     def _threshold(self, toks: list[_Token]) -> float:
         """Evidence the best module needs. A question of one or two words ("workflows?", "clicks")
-        is a topic by itself: what it names is all the evidence there will be."""
-        content = [t for t in toks if t.raw not in _FUNCTION_WORDS and t.raw not in self._no_split]
+        is a topic by itself: what it names is all the evidence there will be. Words that only say
+        when or how often ("since midnight", "weer", "blijft"), numbers, host and environment names
+        do not count as words of the question ("mails stuck since midnight" is two words)."""
+        content = [
+            t
+            for t in toks
+            if t.word not in _FUNCTION_WORDS
+            and t.word not in self._no_split
+            and t.word not in self._filler
+            and t.word not in _PARTICLES  # "komen ... binnen": the particle is part of the verb
+            and not any(c.isdigit() for c in t.word)
+        ]
         return TERSE_ABSTAIN_BELOW if len(content) <= 2 else ABSTAIN_BELOW
+
+    @staticmethod
+    def _hits(toks: list[_Token], phrases: dict[str, list[_Alt]]) -> bool:
+        """Whether one of `phrases` (matched on written words and their plurals) occurs; not after a
+        number, where it is a unit ("stuck for 2 hr")."""
+        written = [frozenset((t.word,)) for t in toks]
+        return any(
+            _match_at(alt, written, i) is not None and not (i > 0 and toks[i - 1].word.isdigit())
+            for i, t in enumerate(toks)
+            for alt in phrases.get(t.word, ())
+        )
 
     @staticmethod
     def _is_place(toks: list[_Token], start: int) -> bool:

@@ -5,10 +5,17 @@ Kraaij-Pohlmann stemmer, which also strips the `ge-` of past participles: geklik
 *keys* are its English and its Dutch stem, so a question and the knowledge meet whatever the
 language of either, and a Dutch question with English words in it ("workflows draaien niet") works.
 Edit distances are rapidfuzz's optimal-string-alignment distance (adjacent swaps count as one edit).
+
+A word is only typo-corrected when it is not a common English or Dutch word: "black" is not a typo of
+"blank", "iemand" (someone) not of "niemand" (nobody). Which words are common comes from the English
+and Dutch word-frequency lists that the `pyspellchecker` package ships (words seen at least once per
+million words), read once, the first time a correction is considered.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import threading
 import unicodedata
@@ -90,8 +97,11 @@ def stem_nl(word: str) -> str:
 
 
 # Words whose stems would meet a different word: niets (nothing) is not niet (not), alles is not alle,
-# gaten (holes) is not gaat (goes), stats (football stats) is not the module stat.
-_UNSTEMMED = frozenset({"niets", "alles", "gaten", "stats", "status", "news", "dns", "tls", "ssl", "https", "jsp"})
+# gaten (holes) is not gaat (goes), stats (football stats) is not the module stat, volgende (next) is
+# not volgen (to follow, to track).
+_UNSTEMMED = frozenset(
+    {"niets", "alles", "gaten", "stats", "status", "news", "dns", "tls", "ssl", "https", "jsp", "volgende", "volgend"}
+)
 
 
 @lru_cache(maxsize=16384)
@@ -121,12 +131,44 @@ def allowed_distance(word: str) -> int:
     return 2
 
 
+COMMON_PER_MILLION = 1.0  # a word seen this often (per million words) in English or Dutch is a real word
+_COMMON_LANGUAGES = ("en", "nl")
+# Corrections that would turn a word into its opposite (reachable -> unreachable, unprocessed -> processed).
+_NEGATING_PREFIXES = ("un", "non", "in", "im", "dis", "on", "niet")
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Common English and Dutch words of three letters or more, folded (pyspellchecker's frequency lists)."""
+    from importlib.resources import files
+
+    out: set[str] = set()
+    for lang in _COMMON_LANGUAGES:
+        data: dict[str, int] = json.loads(
+            gzip.decompress(files("spellchecker").joinpath("resources", f"{lang}.json.gz").read_bytes())
+        )
+        floor = sum(data.values()) * COMMON_PER_MILLION / 1e6
+        out.update(fold(w) for w, n in data.items() if n >= floor and len(w) >= 3 and w.isalpha())
+    return frozenset(out)
+
+
+def is_common_word(word: str) -> bool:
+    """Whether `word` (folded) is a common real English or Dutch word, so never anyone's typo."""
+    return word in common_words()
+
+
+def _negates(word: str, cand: str) -> bool:
+    return any(cand == p + word or word == p + cand for p in _NEGATING_PREFIXES)
+
+
 class TypoIndex:
     """Closest known word for a misspelt one (rapidfuzz search over the vocabulary).
 
     Four-letter words are only corrected by an adjacent swap (mial -> mail), so everyday
-    words one letter away from a Campaign word stay what they are; protected words are never
-    corrected. Ties go to the longer common prefix, then alphabetical order (deterministic).
+    words one letter away from a Campaign word stay what they are; protected words and common
+    English or Dutch words (`is_common_word`) are never corrected, nor is a word corrected into its
+    opposite (reachable -> unreachable). Ties go to the longer common prefix, then alphabetical order
+    (deterministic).
     """
 
     def __init__(self, vocabulary: Iterable[str], protected: Iterable[str] = ()) -> None:
@@ -160,11 +202,15 @@ class TypoIndex:
                 continue
             if len(word) == 4 and not (dist == 1 and sorted(word) == sorted(cand) and len(cand) == 4):
                 continue  # four letters: only a swap counts
+            if _negates(word, cand):
+                continue
             # closest first, then the same length (a swap: statrs -> starts, not stats), then prefix
             key = (dist, abs(len(word) - len(cand)), -_common_prefix(word, cand), cand)
             if best is None or key < best:
                 best = key
-        return best[3] if best else None
+        if best is None or is_common_word(word):
+            return None  # a real word is what it says, never a typo of a domain word (black, blank)
+        return best[3]
 
 
 def _common_prefix(a: str, b: str) -> int:

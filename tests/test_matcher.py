@@ -21,6 +21,8 @@ TUNING = DATA / "symptoms-tuning.jsonl"
 # Written before the matcher was tuned and never tuned on (see docs/benchmarks.md, "How the sets were made").
 BLIND = DATA / "symptoms-blind.jsonl"
 BLIND2 = DATA / "symptoms-blind2.jsonl"
+# The audit's blind set: measured once blind (top-1 98.2 %, NL 98.2 %, abstention 93.9 %), then tuned on.
+BLIND3 = DATA / "symptoms-blind3.jsonl"
 
 
 def evaluate(matcher: Matcher, path: Path) -> dict[str, float]:
@@ -42,7 +44,9 @@ def evaluate(matcher: Matcher, path: Path) -> dict[str, float]:
     return out
 
 
-@pytest.mark.parametrize("path", [DEV, EXTRA, TUNING], ids=["dev-set", "extra-set", "tuning-set"])
+@pytest.mark.parametrize(
+    "path", [DEV, EXTRA, TUNING, BLIND3], ids=["dev-set", "extra-set", "tuning-set", "audit-set (tuned on)"]
+)
 def test_targets(matcher: Matcher, path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} not present")
@@ -75,11 +79,6 @@ def test_blind_set_2_top1_meets_the_acceptance_thresholds(matcher: Matcher) -> N
     assert r["top1"] >= 0.95 and r["top1_nl"] >= 0.92, r
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss: 20 of 22 off-topic questions of blind set 2 abstain (90.9 %, target 95 %); "
-    "see docs/benchmarks.md. Strict: this fails loudly once the target is met, so the mark is removed.",
-)
 def test_blind_set_2_abstention_meets_the_acceptance_threshold(matcher: Matcher) -> None:
     r = evaluate(matcher, BLIND2)
     assert r["abstain"] >= 0.95, r
@@ -229,3 +228,131 @@ def test_thread_safe_and_deterministic(kb: KnowledgeBase) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(shared.match, texts * 3))
     assert got == expected * 3
+
+
+# --- after the audit of issue 9 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Session has expired or is invalid when opening the client console", "web"),
+        ("sessie verlopen of ongeldig bij openen van de console", "web"),
+        ("the console does not open", "web"),
+        ("emails are opened but the opens are not counted", "tracking"),
+        ("geen openingen meer geregistreerd sinds gisteren", "tracking"),
+        ("opens aren't being counted", "tracking"),
+    ],
+)
+def test_opening_is_tracking_only_with_a_mail_a_count_or_data(matcher: Matcher, text: str, first: str) -> None:
+    got = matcher.match(text)
+    assert got and got[0].module == first, got
+    if first == "web":
+        assert all(m.module != "tracking" for m in got)
+
+
+@pytest.mark.parametrize(
+    "text", ["open the door please", "the file does not open", "open a ticket for the network team"]
+)
+def test_opening_something_else_is_not_tracking(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text) == []
+
+
+def test_ties_go_to_the_more_specific_evidence_never_to_the_module_order(kb: KnowledgeBase) -> None:
+    """Equal evidence: the longer concept combination wins, and no answer depends on the order of the
+    modules (the first alphabetically used to win)."""
+    shuffled = Matcher(kb.model_copy(update={"modules": tuple(reversed(kb.modules))}))
+    plain = Matcher(kb)
+    got = plain.match("mail bounce quota")  # stat: quota for mail (two concepts); inMail: bounce (one)
+    assert got[0].module == "stat" and got[0].evidence == got[1].evidence
+    texts = [r["text"] for p in (DEV, EXTRA, TUNING, BLIND3) for r in _rows(p)]
+    texts += ["stuck clicks console", "sent stuck mailbox", "mail clicks slow", "mail workflow slow"]
+    differ = [t for t in texts if plain.match(t)[:1] != shuffled.match(t)[:1]]
+    assert not differ, differ
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the approval workflow in SAP is stuck",
+        "our HR workflow for onboarding is stuck",
+        "the expense approval workflow in Concur hangs",
+        "import photos from my camera",
+        "the finance import of bank statements failed",
+        "de import van bankafschriften is mislukt",
+        "console.log prints nothing in my javascript",
+        "document.getElementById returns null",
+        "open the door please",
+        "write a subject line for our Black Friday campaign",
+        "can you draft an email to the customer about the delay",
+        "schrijf een tekst voor de nieuwsbrief",
+        "the timesheet import failed again",
+    ],
+)
+def test_campaign_nouns_of_another_system_or_object_are_off_topic(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text) == [], matcher.match(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("import from SAP into Campaign failed", "import"),
+        ("import from Salesforce failed in Adobe Campaign", "import"),
+        ("nlserver import fails for the SAP file", "import"),
+        ("the Black Friday newsletter did not go out", "mta"),
+        ("the mta stopped sending the Workday notifications", "mta"),
+        ("our campaign workflow is stuck", "wfserver"),
+    ],
+)
+def test_campaign_questions_that_mention_other_systems_stay_on_topic(matcher: Matcher, text: str, first: str) -> None:
+    got = matcher.match(text)
+    assert got and got[0].module == first, got
+
+
+@pytest.mark.parametrize(
+    ("short", "longer"),
+    [
+        ("mails stuck", "mails stuck since midnight"),
+        ("mails stuck", "mails stuck again tonight"),
+        ("mail hangt", "mail hangt weer"),
+        ("mail hangt", "mail blijft hangen"),
+        ("mails hangen", "mails blijven hangen op prod"),
+        ("nieuwsbrief hangt", "de nieuwsbrief blijft hangen"),
+        ("kliks ontbreken", "kliks ontbreken sinds gisteren"),
+        ("bounces stuck", "bounces stuck since friday"),
+        ("export stuck", "export stuck again tonight"),
+        ("proefzending komt niet aan", "de proefzending komt sinds vanochtend niet meer aan"),
+        ("verzending loopt vast", "de verzending loopt steeds vast op app2"),
+    ],
+)
+def test_filler_words_do_not_raise_the_bar(matcher: Matcher, short: str, longer: str) -> None:
+    """Time phrases, "weer", "blijft", numbers, host and environment names say when or where, not what:
+    a symptom the matcher gets stays the same symptom with them."""
+    a, b = matcher.match(short), matcher.match(longer)
+    assert a, short
+    assert b and b[0].module == a[0].module, (longer, b)
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("de mails blijven al uren hangen", "mta"),
+        ("de verzending liep vast", "mta"),
+        ("de mails lopen vast in de wachtrij", "mta"),
+        ("de proefzending kwam niet aan", "mta"),
+        ("proefmails komen niet aan", "mta"),
+        ("de workflow blijft hangen", "wfserver"),
+        ("de workflows lopen vast", "wfserver"),
+    ],
+)
+def test_dutch_forms_of_hangen_vastlopen_and_aankomen(matcher: Matcher, text: str, first: str) -> None:
+    got = matcher.match(text)
+    assert got and got[0].module == first, got
+
+
+@pytest.mark.parametrize(
+    "text", ["the black screen", "black friday mail not sending", "iemand een idee waarom mail niet verstuurd wordt?"]
+)
+def test_real_words_are_read_as_written(matcher: Matcher, text: str) -> None:
+    _, notes = matcher.tokens(text)
+    assert not notes, notes  # nothing "read as" something else

@@ -1,8 +1,10 @@
 from bot.text import (
     TypoIndex,
+    common_words,
     compound_tail,
     damerau,
     fold,
+    is_common_word,
     keys,
     split_compound,
     stem_en,
@@ -86,3 +88,26 @@ def test_compound_tail_is_the_kind_of_thing() -> None:
     assert compound_tail("opschoonworkflow", known) == ("opschoon", "workflow")
     assert compound_tail("mails", known) is None  # nothing before the known part
     assert compound_tail("printerproblemen", known) is None
+
+
+def test_a_common_real_word_is_never_a_typo_of_a_domain_word() -> None:
+    """pyspellchecker's English and Dutch frequency lists say which words are real: those are what they
+    say ("black" is not "blank", "iemand" is not "niemand", "place" is not "pace"); misspellings of no
+    real word are still corrected."""
+    idx = TypoIndex(["blank", "niemand", "pace", "heating", "whole", "delay", "mail", "sending", "workflow"])
+    for real in ("black", "iemand", "place", "eating", "while", "relay"):
+        assert is_common_word(real) and idx.correct(real) is None, real
+    assert idx.correct("mial") == "mail" and idx.correct("sendng") == "sending" and idx.correct("wrkflow") == "workflow"
+    assert not is_common_word("sendng") and not is_common_word("wokflow")
+
+
+def test_a_correction_never_turns_a_word_into_its_opposite() -> None:
+    idx = TypoIndex(["unreachable", "processed", "started"])
+    assert idx.correct("reachable") is None and idx.correct("unprocessed") is None
+    assert idx.correct("unstarted") is None
+
+
+def test_common_words_cover_both_languages() -> None:
+    words_ = common_words()
+    assert {"black", "while", "camera", "weer", "blijft", "hangen", "iemand", "sinds"} <= words_
+    assert len(words_) > 20000

@@ -223,6 +223,12 @@ def _letters(t: str) -> str:
     return m.group(0) if m else ""
 
 
+def _capital_code(t: str) -> bool:
+    """An identifier written in capitals that is a code, not a host: DM7207, WKF1234, BAS-010010 (SRV123
+    and WEB01 are hosts)."""
+    return bool(_CODE.fullmatch(t)) and (_letters(t) in _CODE_PREFIX or len(re.sub(r"\D", "", t)) >= 4)
+
+
 def _digit_confused(t: str, k: str) -> bool:
     """Same length, one position differs, and there a digit was read as a letter ("appl" / "app1")."""
     if len(t) != len(k) or len(t) < 3:
@@ -472,8 +478,8 @@ class Understanding:
                 if hit not in found:
                     found.append(hit)
                 continue
-            if unknown is not None or t in quoted or (t in capitals and _CODE.fullmatch(t)):
-                continue
+            if unknown is not None or t in quoted or (t in capitals and _capital_code(t)):
+                continue  # 'pgdb02', DM7207, WKF1234, BAS-010010: a quoted name or one of Campaign's codes
             if not self._host_shaped(t, env_names):
                 if short and self._like_known(t, toks[i - 1] if i > 0 else "", known):
                     unknown = t
@@ -490,6 +496,8 @@ class Understanding:
                 rest = toks[i + 1 :]
                 if place != "after" or all(w in _GENERAL_WORDS or w in _ENV_FOLLOWERS for w in rest):
                     unknown = t
+        if unknown is not None:  # as it was written (WEB01), not folded
+            unknown = next((w.rstrip(".-") for w in _TOKEN.findall(text) if w.rstrip(".-").lower() == unknown), unknown)
         return found, unknown
 
     def _host_shaped(self, t: str, env_names: dict[str, str]) -> bool:

@@ -218,3 +218,17 @@ def test_a_down_statement_or_a_why_is_a_symptom(world: World, text: str) -> None
 def test_off_topic_stays_off_topic(world: World) -> None:
     r = ask(world, "have a nice weekend all", thread=None)
     assert isinstance(r, Help) and nothing_ran(world)
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [("check WEB01", "WEB01"), ("check SRV123", "SRV123"), ("is mta running on NLPRD-APP01?", "NLPRD-APP01")],
+)
+def test_a_host_in_capitals_is_a_host_and_is_named_as_written(world: World, text: str, host: str) -> None:
+    r = ask(world, text)
+    assert isinstance(r, Refusal) and r.why == "unknown_host" and f"unknown host {host!r}" in r.reason, r
+
+
+@pytest.mark.parametrize("text", ["delivery DM7207 stuck on WKF1234", "error BAS-010010 in the mta log"])
+def test_campaign_codes_in_capitals_are_not_hosts(world: World, text: str) -> None:
+    assert not isinstance(ask(world, text), Refusal)

@@ -547,6 +547,8 @@ class Understanding:
             return "subject"  # "why is web01 red", "is web01 down?"
         if i == 0 and (state or nxt in _STATE_VERBS or len(toks) == 1):
             return "subject"  # "web01 disk full", "web01 is down", "web01?"
+        if i == 0 and len(toks) <= 6 and ("-" in t or "." in t or len(_letters(t)) <= 8):
+            return "subject"  # "web01 reageert niet", "srv123.example.com not responding"
         return None
 
     @staticmethod

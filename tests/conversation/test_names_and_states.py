@@ -43,6 +43,7 @@ def nothing_ran(world: World) -> bool:
         ("since this morning no mail goes out anymore on nlprd-app01, could someone have a look?", "nlprd-app01"),
         ("is web01 ok?", "web01"),
         ("web01 is down", "web01"),
+        ("web01 reageert niet", "web01"),
     ],
 )
 def test_an_unknown_host_in_a_hosts_place_is_refused_with_the_known_ones(world: World, text: str, host: str) -> None:
@@ -70,6 +71,9 @@ def test_an_unknown_host_in_a_hosts_place_is_refused_with_the_known_ones(world: 
         "quotas met for gmail.com, sending slow",
         "mail not sending on java11",
         "is stat running on app1?",
+        "v8 upgrade broke mta",
+        "wave2 stuck",
+        "blackfriday2025 not sent",
     ],
 )
 def test_words_shaped_like_hosts_that_are_not_hosts_are_not_refused(world: World, text: str) -> None:

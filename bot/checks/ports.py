@@ -168,14 +168,14 @@ class PortsCheck(ModuleCheck):
                     target=target,
                 )
                 continue
-            where = "; ".join(e.source for e in expected)
+            where = "; ".join(e.source for e in expected if e.source != "default")
             yield finding(
                 ctx,
                 module,
                 instance,
                 self.name,
                 "fail",
-                f"nothing listens on {labels}, where {module.name} should ({where}; {port.note})",
+                f"nothing listens on {labels}, where {module.name} should ({where + '; ' if where else ''}{port.note})",
                 [*sources, f"listening: {shown}"],
                 ("port_closed",),
                 target=target,

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 MENTION_PREFIX = "<@"
 PROGRESS_EVERY_S = 0.7
 REPORT_AS_FILE_CHARS = 2500
+ANSWER_TAG = "campaign_bot_answer"  # message metadata of a question's first reply: {"job": <job id>}
 _CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 
 
@@ -52,11 +53,19 @@ class Progress:
     def on_plan(self, plan: Plan) -> None:
         self.plan = plan
         msg = present.progress(plan, {}, self.kb, self.note)
+        job = self.job
+        if self.ts is None and job is not None and job.interrupted_before:
+            # Killed between posting its first reply and recording where: that reply is in the thread,
+            # tagged with the job's id; answer there rather than leave it "Checking…" forever.
+            self.ts = self.calls.find_tagged(self.channel, self.thread_ts, ANSWER_TAG, "job", job.record.id)
+            if self.ts is not None:
+                job.set_message(self.channel, self.ts)
         if self.ts is not None and self.calls.update(self.channel, self.ts, msg):
             return
-        self.ts = self.calls.post(self.channel, self.thread_ts, msg)
-        if self.ts is not None and self.job is not None:
-            self.job.set_message(self.channel, self.ts)
+        tag = {"event_type": ANSWER_TAG, "event_payload": {"job": job.record.id}} if job is not None else None
+        self.ts = self.calls.post(self.channel, self.thread_ts, msg, metadata=tag)
+        if self.ts is not None and job is not None:
+            job.set_message(self.channel, self.ts)
 
     def on_finding(self, f: Finding) -> None:
         if self.plan is None or self.ts is None:
@@ -86,7 +95,11 @@ class SlackAnswers:
 
     # ------------------------------------------------------------------ questions
     def question(self, job: JobContext) -> None:
-        event: dict[str, Any] = job.record.payload["event"]
+        event: dict[str, Any] = job.record.payload.get("event") or {}
+        if not event.get("channel") or not event.get("ts"):
+            # A signed event Slack would never send (no channel or ts): there is no thread to answer in.
+            log.warning("question %s has no channel or ts: nowhere to answer, dropped", job.record.id)
+            return
         channel = str(event["channel"])
         ts = str(event["ts"])
         parent = str(event.get("thread_ts") or ts)
@@ -102,16 +115,20 @@ class SlackAnswers:
                 surface="slack",
             )
             reply = self.core.ask(q, progress)
-            self.show(reply, channel, parent, progress)
-            self.calls.react(channel, ts, "white_check_mark" if present.ok_status(reply) else "x")
+            shown = self.show(reply, channel, parent, progress)
+            self.calls.react(channel, ts, "white_check_mark" if shown and present.ok_status(reply) else "x")
         except Exception as e:
             self.fail(channel, parent, ts, progress.ts, e)
             raise
 
     def show(
         self, reply: Reply, channel: str, parent: str, progress: Progress | None, response_url: str | None = None
-    ) -> None:
-        """Post (or put in place of the progress message) the reply; attach the full report when long."""
+    ) -> bool:
+        """Post (or put in place of the progress message) the reply; attach the full report when long.
+
+        Returns whether the reply itself was shown. When Slack refuses it (both the update and a new
+        message: too long, blocks it will not take), a short explained error takes its place, so the
+        thread never stays on "Checking…", and the caller ends with ❌."""
         notes: tuple[str, ...] = ()
         if isinstance(reply, Answer):
             notes = reply.notes
@@ -124,11 +141,21 @@ class SlackAnswers:
                         ":page_facing_up: Full report with all evidence and the logs' last lines attached in this thread.",
                     )
         msg = present.reply(reply, self.kb, notes)
-        ts = self.calls.update_or_post(channel, parent, progress.ts if progress else None, msg)
-        if ts is None and response_url:
-            self.calls.respond(response_url, msg)
-        elif ts is None:
-            log.error("could not show the answer in %s (%s)", channel, self.calls.last_error)
+        progress_ts = progress.ts if progress else None
+        ts = self.calls.update_or_post(channel, parent, progress_ts, msg)
+        if ts is not None:
+            return True
+        if response_url and self.calls.respond(response_url, msg):
+            return True
+        error = self.calls.last_error
+        log.error("could not show the answer in %s (%s)", channel, error)
+        short = present.problem(
+            f"Slack refused the answer ({error or 'no reason given'}); the checks ran and their verdict "
+            "is in the bot's audit log. Ask again, or run `campaign-bot diagnose` on the bot's machine."
+        )
+        if self.calls.update_or_post(channel, parent, progress_ts, short) is None:
+            log.error("could not show an error in %s either (%s)", channel, self.calls.last_error)
+        return False
 
     def fail(self, channel: str, parent: str, ts: str | None, progress_ts: str | None, e: BaseException) -> None:
         """An explained error in the thread, and ❌ (never silence)."""
@@ -199,9 +226,9 @@ class SlackAnswers:
                 # the thread stays clean; where the bot is no member, the response URL carries it.
                 self.tell(channel, user, present.refusal(reply, self.kb), response_url)
                 return
-            self.show(reply, channel, parent, progress, response_url if isinstance(response_url, str) else None)
+            shown = self.show(reply, channel, parent, progress, response_url if isinstance(response_url, str) else None)
             if kind == "run_checks" and parent:
-                self.calls.react(channel, parent, "white_check_mark" if present.ok_status(reply) else "x")
+                self.calls.react(channel, parent, "white_check_mark" if shown and present.ok_status(reply) else "x")
         except Exception as e:
             self.fail(channel, parent, None, progress.ts if progress else None, e)
             raise

@@ -52,7 +52,12 @@ class SlackCalls:
         """Take the bot's reaction away (a recovered alert that came back loses its ✅)."""
         self.call("reactions_remove", channel=channel, timestamp=ts, name=name)
 
-    def post(self, channel: str, thread_ts: str | None, msg: Message) -> str | None:
+    def post(
+        self, channel: str, thread_ts: str | None, msg: Message, metadata: dict[str, Any] | None = None
+    ) -> str | None:
+        """Post in a thread; `metadata` (Slack message metadata: event_type, event_payload) tags the message
+        so that a job run again can find it (`find_tagged`)."""
+        extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
         resp = self.call(
             "chat_postMessage",
             channel=channel,
@@ -61,8 +66,24 @@ class SlackCalls:
             text=msg[1],
             unfurl_links=False,
             unfurl_media=False,
+            **extra,
         )
         return str(resp["ts"]) if resp and resp.get("ts") else None
+
+    def find_tagged(self, channel: str, thread_ts: str, event_type: str, key: str, value: str) -> str | None:
+        """The ts of the bot's message in the thread whose metadata has `event_payload[key] == value`
+        (conversations.replies; None when there is none or the thread cannot be read)."""
+        resp = self.call("conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+        for m in (resp or {}).get("messages") or ():
+            meta = m.get("metadata") if isinstance(m, dict) else None
+            if (
+                isinstance(meta, dict)
+                and meta.get("event_type") == event_type
+                and str((meta.get("event_payload") or {}).get(key)) == value
+                and m.get("ts")
+            ):
+                return str(m["ts"])
+        return None
 
     def update(self, channel: str, ts: str, msg: Message) -> bool:
         return self.call("chat_update", channel=channel, ts=ts, blocks=msg[0], text=msg[1]) is not None

@@ -4,8 +4,10 @@ Like the real API it refuses what Slack refuses: invalid Block Kit payloads (val
 slack_sdk's own models: `invalid_blocks`), posting in a channel the bot is not a member of
 (`not_in_channel`), unknown tokens (`not_authed`), reacting twice (`already_reacted`), taking away a
 reaction that is not there (`no_reaction`); it can answer
-429 with Retry-After first, or a given error for a given method (`fail`), and it records what is
-posted to interaction response URLs (`POST /response...`).
+429 with Retry-After first, or a given error for a given method (`fail`), or sit on a call after
+taking it (`hold`: the message is posted, its ts reaches the caller only later), and it records what is
+posted to interaction response URLs (`POST /response...`). It keeps the messages the bot posted (with
+their metadata) and answers `conversations.replies` from them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class FakeSlack:
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (method, why) of refused payloads
     responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response URLs
     _reactions: set[tuple[str, str, str]] = field(default_factory=set)
+    hold: dict[str, list[float]] = field(default_factory=dict)  # method -> seconds to sit on the next calls
+    messages: list[dict[str, Any]] = field(default_factory=list)  # what is in the channels (posted, updated)
 
     @property
     def url(self) -> str:
@@ -123,6 +127,8 @@ class FakeSlack:
             ts = f"1700000000.{next(self._ts):06d}"
             queued = self.fail.get(method)
             forced = queued.pop(0) if queued else None
+            held = self.hold.get(method)
+            wait = held.pop(0) if held else 0.0
         if not auth.startswith("Bearer xoxb-") and not auth.startswith("Bearer xapp-"):
             return 200, {"ok": False, "error": "not_authed"}, {}
         if forced is not None:
@@ -170,7 +176,19 @@ class FakeSlack:
                 "ts": params.get("ts") or ts,
                 "message": {"text": params.get("text")},
             }
+            self._keep(method, params, str(call.result["ts"]))
+            if wait:
+                time.sleep(wait)  # the message is in Slack; the caller hears of it only now
             return 200, call.result, {}
+        if method == "conversations.replies":
+            with_meta = str(params.get("include_all_metadata")).lower() in ("true", "1")
+            with self._lock:
+                found = [
+                    {k: v for k, v in m.items() if k != "metadata" or with_meta}
+                    for m in self.messages
+                    if m["channel"] == params.get("channel") and params.get("ts") in (m["ts"], m.get("thread_ts"))
+                ]
+            return 200, {"ok": True, "messages": found, "has_more": False}, {}
         if method == "files.getUploadURLExternal":
             fid = f"F{next(self._ts):06d}"
             return 200, {"ok": True, "upload_url": self.url.replace("/api/", f"/upload/{fid}"), "file_id": fid}, {}
@@ -181,6 +199,27 @@ class FakeSlack:
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": self.ws_url}, {}
         return 200, {"ok": True}, {}
+
+    def _keep(self, method: str, params: dict[str, Any], ts: str) -> None:
+        """Remember a posted or updated message, as conversations.replies shows it."""
+        with self._lock:
+            if method == "chat.update":
+                for m in self.messages:
+                    if m["channel"] == params.get("channel") and m["ts"] == ts:
+                        m["text"] = params.get("text")
+                return
+            msg: dict[str, Any] = {
+                "type": "message",
+                "channel": params.get("channel"),
+                "ts": ts,
+                "thread_ts": params.get("thread_ts"),
+                "text": params.get("text"),
+                "user": self.bot_user,
+                "bot_id": "BBOT",
+            }
+            if isinstance(params.get("metadata"), dict):
+                msg["metadata"] = params["metadata"]
+            self.messages.append(msg)
 
     # --- helpers for assertions
     def assert_all_valid(self) -> None:

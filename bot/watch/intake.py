@@ -247,7 +247,7 @@ class AlertIntake:
         watch: Watch,
         core: Conversation,
         post_unknown: Callable[[str, str], None],
-        show_answer: Callable[[Answer, str, str], None],
+        show_answer: Callable[[Answer, str, str], object],
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.watch = watch

@@ -5,6 +5,7 @@ the thread gets a short explained error and ❌, never "Checking…" with ✅.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.fake_slack import FakeSlack
-from tests.harness.service import Lab, build_hosts, set_slow, write_inventory
+from tests.harness.service import Lab, build_hosts, set_slow, sign, write_inventory
 
 
 @pytest.fixture
@@ -68,12 +69,16 @@ def test_a_signed_mention_without_a_channel_is_dropped_without_a_traceback(lab: 
     svc = lab.start("serve")
     svc.wait_worker()
     ok_ts = svc.mention("mail not sending")
-    body = (
-        '{"type": "event_callback", "team_id": "T0001", "api_app_id": "A1", "event_id": "EvNoChannel",'
-        ' "event_time": %d, "event": {"type": "app_mention", "user": "UALICE", "text": "<@UBOT> check app1"}}'
-    ) % int(time.time())
-    from tests.harness.service import sign
-
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0001",
+            "api_app_id": "A1",
+            "event_id": "EvNoChannel",
+            "event_time": int(time.time()),
+            "event": {"type": "app_mention", "user": "UALICE", "text": "<@UBOT> check app1"},
+        }
+    )
     status, _ = svc.post(body, sign(body))
     assert status == 200
     lab.wait_thread(ok_ts, ":books:", timeout=60)

@@ -594,11 +594,30 @@ class Conversation:
         data: dict[str, Any] = offered
         inv = self._current_inventory()
         if isinstance(inv, Refusal):
+            self._audit(
+                **base,
+                environment=data.get("env"),
+                modules=[data.get("module")],
+                hosts=[data.get("host")],
+                commands=[],
+                outcome="action-refused",
+                reason=inv.reason,
+            )
             return inv
         try:
             env = inv.environment(data["env"])
             host = env.host(data["host"])
         except (UnknownNameError, KeyError) as e:
+            # Every refusal is audited: the host or environment left the inventory after the offer.
+            self._audit(
+                **base,
+                environment=data.get("env"),
+                modules=[data.get("module")],
+                hosts=[data.get("host")],
+                commands=[],
+                outcome="action-refused",
+                reason=str(e),
+            )
             return Refusal(why="action", reason=str(e))
         decision = may_act(env, c.user)
         if not decision.allowed:
@@ -629,6 +648,14 @@ class Conversation:
         if job.stage != "authorized":
             job.set_stage("authorized", data)
             if self.store.take("action", action_id) is None:
+                self._audit(
+                    **base,
+                    environment=env.name,
+                    modules=[data.get("module")],
+                    hosts=[host.name],
+                    commands=[],
+                    outcome="action-refused-expired",
+                )
                 return Refusal(why="expired", reason="that action was already used or has expired")
         commands = [f"{host.name}: {script.description}"]
         # The audit record is written before the command is sent; no record, no command.

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.conversation.core import OneShotJob
 from bot.conversation.replies import Answer, Card, Clarify, Click, Help, ModuleList, Question, Refusal
-from tests.harness.world import World
+from bot.errors import ConfigError
+from bot.inventory import Inventory, parse_inventory
+from tests.harness.world import INVENTORY, World
 
 
 def ask(world: World, text: str, user: str = "UALICE", place: str = "CPROD", thread: str | None = "CPROD:1.1", **kw):  # type: ignore[no-untyped-def]
@@ -194,3 +197,28 @@ def test_a_click_without_access_is_refused_before_anything_is_decided(world: Wor
     assert isinstance(world.core.click(c), Refusal) and world.scripts_to("acc1") == 0
     ok = world.core.click_decision(Click(kind=kind, value=value, user="UBOSS", place="CPROD"))  # type: ignore[arg-type]
     assert not isinstance(ok, Refusal)
+
+
+@pytest.mark.parametrize("change", ["host removed", "inventory broken"])
+def test_a_refused_action_click_is_audited_whatever_refused_it(world: World, change: str) -> None:
+    """Every refusal of a state-changing button is audited, also when the host left the inventory
+    after the button was offered, or the inventory can no longer be read."""
+    offer = {"env": "prod", "host": "app2", "module": "mta", "step": "start-mta", "command": "nlserver start mta@prod"}
+    world.store.put("action", "ACT1", offer, ttl_s=600)
+    if change == "host removed":
+        inv = json.loads(json.dumps(INVENTORY))
+        inv["environments"]["prod"]["hosts"] = inv["environments"]["prod"]["hosts"][:1]
+        smaller = parse_inventory(inv, "test")
+        world.core.inventory = lambda: smaller
+    else:
+
+        def broken() -> Inventory:
+            raise ConfigError("inventory.yaml: environments.prod.hosts.0.port: Input should be a valid integer")
+
+        world.core.inventory = broken
+    reply = world.core.click(Click(kind="action", value="ACT1", user="UOPS", place="CPROD"), None, OneShotJob())
+    assert isinstance(reply, Refusal)
+    records = [json.loads(x) for x in Path(str(world.audit_path)).read_text().splitlines()]
+    refused = [r for r in records if r["outcome"] == "action-refused"]
+    assert refused and refused[-1]["user"] == "UOPS" and refused[-1]["hosts"] == ["app2"], records
+    assert world.scripts_to("app2") == 0, "nothing was sent"

@@ -20,7 +20,7 @@ from bot.errors import UnknownModuleError, UnknownNameError
 from bot.kb.loader import packaged
 from bot.models import Diagnosis
 from bot.present import text as present
-from bot.redact import strip_control
+from bot.redact import redact, strip_control
 from bot.render import text as render
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def match_result(matcher: Matcher, text: str) -> dict[str, object]:
-    return {"query": text, "matches": [m.public() for m in matcher.match(text)]}
+    return {"query": redact(text), "matches": [m.public() for m in matcher.match(text)]}
 
 
 def cmd_match(args: argparse.Namespace, svc: Services, out: TextIO, inp: TextIO) -> int:
@@ -234,7 +234,7 @@ def _show(reply: Reply, args: argparse.Namespace, svc: Services, out: TextIO, si
         out.write(
             json.dumps(
                 {
-                    "query": " ".join(getattr(args, "text", [])),
+                    "query": redact(" ".join(getattr(args, "text", []))),
                     "status": "not-about-campaign",
                     "verdict": "Not a question about Campaign: nothing was checked.",
                 },

@@ -102,6 +102,11 @@ class Match(BaseModel):
     mentioned: bool = False  # the question names the module or one of its aliases
     evidence: float = Field(default=0.0, exclude=True)
 
+    @field_validator("reasons")
+    @classmethod
+    def _redact_reasons(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return redact_lines(v) if v else v  # they quote the question's words
+
     def public(self) -> dict[str, object]:
         return {"module": self.module, "score": self.score, "reasons": list(self.reasons)}
 
@@ -123,6 +128,12 @@ class Diagnosis(BaseModel):
     hosts: tuple[str, ...] = ()
     duration_ms: int = 0
     commands: tuple[str, ...] = ()  # what was sent, host by host (audit log)
+
+    @field_validator("question")
+    @classmethod
+    def _redact_question(cls, v: str) -> str:
+        # A question may carry a pasted secret; every surface echoes it from here (JSON, reports).
+        return redact(v)
 
     @property
     def problem(self) -> bool:

@@ -38,6 +38,26 @@ def test_match_json() -> None:
     assert all(set(m) == {"module", "score", "reasons"} for m in data["matches"])
 
 
+SECRET = "Pasted-Pw-8841zq"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("match", f"mail not sending, we use password={SECRET}", "--json"),
+        ("match", f"mail not sending, we use password={SECRET}"),
+        ("diagnose", f"mail not sending, we use password={SECRET}", "--json"),
+        ("diagnose", f"hello, password={SECRET}", "--json"),
+        ("diagnose", f"something with password={SECRET}"),
+    ],
+)
+def test_a_secret_pasted_in_the_question_is_never_echoed(args: tuple[str, ...]) -> None:
+    p = run(*args)
+    assert p.returncode in (0, 1), p.stderr
+    assert SECRET not in p.stdout + p.stderr
+    assert "[REDACTED]" in p.stdout or "--json" not in args, p.stdout[:400]
+
+
 def test_match_jsonl_in_order_with_abstention() -> None:
     lines = [{"text": "mail not sending"}, {"text": "good morning team"}, {"text": "workflow blijft hangen"}]
     p = run("match", "--jsonl", stdin="\n".join(json.dumps(x) for x in lines) + "\n")

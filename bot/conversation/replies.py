@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from bot.models import Diagnosis, Match
+from bot.redact import redact
 
 Surface = Literal["slack", "terminal", "cli", "watch", "webhook"]
 
@@ -70,6 +71,12 @@ class Plan(_Frozen):
     show_logs: bool = False
     rerun_of: str | None = None  # a follow-up: the question it repeats
 
+    @field_validator("question", "rerun_of")
+    @classmethod
+    def _redact(cls, v: str | None) -> str | None:
+        # A pasted secret in the question never reaches a reply, a thread context or a re-run.
+        return redact(v) if v else v
+
 
 class Answer(_Frozen):
     """Checks ran: the diagnosis, plus what a surface needs to show it well."""
@@ -101,6 +108,11 @@ class Clarify(_Frozen):
     question: str
     environment: str
     candidates: tuple[Match, ...]
+
+    @field_validator("question")
+    @classmethod
+    def _redact(cls, v: str) -> str:
+        return redact(v)  # the buttons' question echoes it
 
 
 RefusalKind = Literal[

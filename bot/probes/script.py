@@ -306,8 +306,10 @@ def http_fetch(section_id: str, base_url: str, path: str, *, follow: bool = Fals
 
 
 # A `%T@ %s %p` line of GNU find with the mtime's fraction dropped, the rest (the path) kept as it is.
+# (Each path once: var under nl_home is reached from both start points.)
 _WHOLE_SECONDS_AWK = (
-    '{ i = index($0, "."); s = index($0, " "); if (i > 0 && i < s) $0 = substr($0, 1, i - 1) substr($0, s); print }'
+    '{ i = index($0, "."); s = index($0, " "); if (i > 0 && i < s) $0 = substr($0, 1, i - 1) substr($0, s) } '
+    "!seen[$0]++"
 )
 
 
@@ -324,7 +326,7 @@ def cores() -> Section:
         command='cb_f() { find -H "$NL_HOME" "$VAR_DIR" -maxdepth 2 -type f \\( -name core -o -name "core.[0-9]*" \\) '
         '"$@" 2>/dev/null; }; '
         'if [ -n "${CB_FIND_PRINTF:-}" ]; then '
-        f"cb_s=$(cb_f -printf '%T@ %s %p\\n' | awk {shlex.quote(_WHOLE_SECONDS_AWK)} | LC_ALL=C sort -u | LC_ALL=C sort -n); "
+        f"cb_s=$(cb_f -printf '%T@ %s %p\\n' | awk {shlex.quote(_WHOLE_SECONDS_AWK)} | LC_ALL=C sort -n); "
         "else cb_s=$(cb_f | sort -u | while IFS= read -r f; do stat -c '%Y %s %n' -- \"$f\"; done | LC_ALL=C sort -n); fi; "
         'if [ -n "$cb_s" ]; then '
         'echo "$cb_s" | tail -n 5; echo "count $(echo "$cb_s" | wc -l)"; '

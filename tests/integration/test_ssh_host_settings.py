@@ -317,3 +317,13 @@ def test_r_test_redirects_told_by_where_they_end(hl: HostLab, kb: KnowledgeBase,
     assert mine.status == "fail" and mine.conditions == ("redir_failed",)
     web_changes = [s for s in d.next_steps if s.module == "web" and s.risk.value == "changes-state"]
     assert not [s for s in web_changes if s.host == "front-away404"] and not [s for s in web_changes if not s.host]
+
+
+def test_nothing_sent_changed_state(hl: HostLab, kb: KnowledgeBase, matcher: Matcher) -> None:
+    """Every check of this module again, then the simulated nlserver's call log: read-only verbs only."""
+    names = [n for n in hl.homes if n not in ("front", "nolibs")]
+    _check(hl, kb, matcher, list(kb.names), names)
+    for name in names:
+        calls = (hl.homes[name] / "sim" / "invocations.log").read_text().split("\n")
+        verbs = {c.split()[0] for c in calls if c.strip()}
+        assert verbs and verbs <= {"pdump", "monitor"}, (name, verbs)

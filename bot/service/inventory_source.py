@@ -54,9 +54,9 @@ class InventorySource:
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def reload(self) -> None:
-        """Re-read the file at the next access (SIGHUP)."""
-        with self._lock:
-            self._force = True
+        """Re-read the file at the next access (SIGHUP). Called from a signal handler: it takes no lock (the
+        main thread could hold it), a flag set is atomic."""
+        self._force = True
 
     def current(self) -> Inventory:
         """The inventory as the file says now; raises ConfigError when the file is missing or invalid."""

@@ -4,7 +4,14 @@
   jobs finish or are handed back) and exits 0 within 15 s; SIGHUP re-reads the inventory (it is
   also re-read whenever its file changes).
 - A worker started by `serve` notices within a second that its parent died (PR_SET_PDEATHSIG on
-  Linux, and a watch on its parent pid) and exits: no orphan keeps an old configuration.
+  Linux, and a watch on its parent pid) and exits at once: its running jobs are handed back (the
+  next worker runs them again; a confirmed action that was being sent is reported "outcome unknown",
+  never run twice) and the process ends without waiting for the checks still running in its threads,
+  so no orphan keeps an old configuration or posts after its parent is gone.
+- A worker told to stop (SIGTERM, SIGINT) gives its running jobs `WORKER_GRACE_S` to finish, hands
+  back the rest and exits on its own (it is never left for `serve` to kill).
+- SIGHUP to `serve` is passed on to its worker (which makes the access decisions); both re-read the
+  inventory. A SIGHUP that comes while the worker is still starting is passed on once it is ready.
 - A worker that exits is started again with a growing back-off, so a broken store or inventory
   is never a tight crash loop; the reason is logged once per attempt.
 - `serve --no-worker` and `worker` are the scale-out roles (several of each on one Redis).
@@ -39,8 +46,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_WITHIN_S = 15.0
-WORKER_GRACE_S = 10.0
+WORKER_GRACE_S = 8.0
+EXIT_GUARD_S = 3.0  # cleanup that hangs (a store that does not answer) never keeps a process alive longer
 PARENT_CHECK_S = 0.5
+READY_FD_ENV = "CAMPAIGN_BOT_WORKER_READY_FD"  # serve -> its worker: where to say "ready for signals"
 WORKER_NICENESS = 5
 _PR_SET_PDEATHSIG = 1
 
@@ -52,6 +61,7 @@ class Lifecycle:
         self.stop = threading.Event()
         self.on_reload = on_reload
         self.on_stop: list[Callable[[], None]] = []
+        self.signalled_at: float | None = None  # when a stop signal came (monotonic)
 
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)
@@ -63,6 +73,7 @@ class Lifecycle:
         if self.stop.is_set():
             return
         log.info("%s: stopping", signal.Signals(signum).name)
+        self.signalled_at = time.monotonic()
         self.stop.set()
         for fn in self.on_stop:
             fn()
@@ -73,13 +84,54 @@ class Lifecycle:
             self.on_reload()
 
 
+def exit_now(code: int) -> None:
+    """End the process now: logs flushed, no wait for the threads still running (checks, Slack calls).
+
+    The interpreter's normal exit joins every non-daemon thread (a ThreadPoolExecutor's included), so a
+    worker whose checks take 25 s would live 25 s more, and finish and post them, after it was told to go.
+    """
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def exit_guard(within_s: float, code: int = 0) -> threading.Timer:
+    """Exit the process after `within_s` seconds whatever is still running (a daemon timer: started before
+    cleanup, it also bounds an interpreter exit that waits for threads)."""
+    timer = threading.Timer(within_s, exit_now, args=(code,))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def tell_ready() -> None:
+    """Tell the `serve` that started this worker that its signal handlers are in place (see WorkerProcess)."""
+    fd = os.environ.pop(READY_FD_ENV, None)
+    if fd is None or not fd.isdigit():
+        return
+    with contextlib.suppress(OSError):
+        os.write(int(fd), b"R")
+    with contextlib.suppress(OSError):
+        os.close(int(fd))
+
+
 def die_with_parent(parent_pid: int, stop: Callable[[], None]) -> None:
-    """Stop when the parent process goes away (the kernel's signal on Linux, plus a watch)."""
-    if sys.platform.startswith("linux"):
+    """Call `stop` when the parent process goes away (the kernel's signal on Linux, plus a watch).
+
+    The kernel's signal is its own (SIGUSR1, not SIGTERM): a worker must tell "serve asks me to stop"
+    (finish what runs) from "serve is gone" (hand everything back now). It comes when the serve thread
+    that started the worker ends, which is while serve dies, before the worker's parent pid changes.
+    """
+    if sys.platform.startswith("linux") and hasattr(signal, "SIGUSR1"):
         try:
+            signal.signal(signal.SIGUSR1, lambda signum, frame: stop())
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
+        except (OSError, AttributeError, ValueError):
             log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
     if os.getppid() != parent_pid:
         stop()  # the parent died before we got here
@@ -197,8 +249,16 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     svc.settings.require_slack()
     life = Lifecycle(on_reload=svc.inventory_source.reload)
     life.install()
+    orphaned = threading.Event()
+
+    def parent_gone() -> None:
+        orphaned.set()
+        life.stop.set()
+
     if parent_pid is not None:
-        die_with_parent(parent_pid, life.stop.set)
+        die_with_parent(parent_pid, parent_gone)
+    tell_ready()
+    if parent_pid is not None:
         # Beside `serve` on one machine, acknowledgements must not wait for checks: the worker (and
         # the local commands it runs) yields the CPU to the process Slack is waiting for.
         with contextlib.suppress(OSError):
@@ -233,11 +293,23 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     try:
         life.stop.wait()
     finally:
+        # Orphaned (serve was killed): nothing may run on for a parent that is gone, so the running jobs
+        # are handed back at once; told to stop, they get WORKER_GRACE_S to finish first.
+        gone = orphaned.is_set() or (parent_pid is not None and os.getppid() != parent_pid)
+        grace = 0.0 if gone else WORKER_GRACE_S
+        exit_guard(grace + EXIT_GUARD_S)
         for stop in stops:
-            stop()
-        engine.stop(graceful_s=WORKER_GRACE_S)
-        svc.pool.close()
-    return 0
+            with contextlib.suppress(Exception):
+                stop()
+        try:
+            engine.stop(graceful_s=grace)
+        finally:
+            log.info("worker %s: stopped%s", engine.worker, " (its serve process is gone)" if gone else "")
+            with contextlib.suppress(Exception):
+                svc.pool.close()
+            # Checks still running in threads (a job handed back) must neither delay the exit nor post.
+            exit_now(0)
+    return 0  # pragma: no cover (exit_now does not return)
 
 
 # ---------------------------------------------------------------------------------------- serve
@@ -251,6 +323,9 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
         self.starts = 0
+        self.ready = threading.Event()  # the current worker has its signal handlers in place
+        self._lock = threading.Lock()
+        self._pending: set[int] = set()  # signals to pass on once the worker is ready
         self._thread = threading.Thread(target=self._run, name="worker-supervisor", daemon=True)
 
     def start(self) -> WorkerProcess:
@@ -259,14 +334,66 @@ class WorkerProcess:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self.starts += 1
-        return subprocess.Popen([*self.argv, "--parent-pid", str(os.getpid())], stdin=subprocess.DEVNULL)
+        # The worker writes one byte on this pipe once its signal handlers are in place: a SIGHUP passed
+        # on before that would kill it (SIGHUP's default action), so it waits until then.
+        r, w = os.pipe()
+        with self._lock:
+            self.ready.clear()
+        try:
+            proc = subprocess.Popen(
+                [*self.argv, "--parent-pid", str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+                pass_fds=(w,),
+                env={**os.environ, READY_FD_ENV: str(w)},
+            )
+        except BaseException:
+            os.close(r)
+            raise
+        finally:
+            os.close(w)
+        with self._lock:
+            self.proc = proc
+        threading.Thread(target=self._wait_ready, args=(r, proc), name="worker-ready", daemon=True).start()
+        return proc
+
+    def _wait_ready(self, fd: int, proc: subprocess.Popen[bytes]) -> None:
+        try:
+            said = os.read(fd, 1)
+        except OSError:
+            said = b""
+        finally:
+            os.close(fd)
+        if not said:
+            return  # the worker exited before it was ready
+        with self._lock:
+            if self.proc is not proc:
+                return
+            self.ready.set()
+            pending, self._pending = self._pending, set()
+        for sig in pending:
+            self._send(proc, sig)
+
+    @staticmethod
+    def _send(proc: subprocess.Popen[bytes], sig: int) -> None:
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.send_signal(sig)
+
+    def forward(self, sig: int) -> None:
+        """Pass a signal on to the worker now, or as soon as it is ready (it is still starting)."""
+        with self._lock:
+            proc = self.proc
+            if proc is None or not self.ready.is_set():
+                self._pending.add(sig)
+                return
+        self._send(proc, sig)
 
     def _run(self) -> None:
         backoff = 1.0
         while not self.stopping.is_set():
             started = time.monotonic()
-            self.proc = self._spawn()
-            code = self.proc.wait()
+            proc = self._spawn()
+            code = proc.wait()
             if self.stopping.is_set():
                 return
             if time.monotonic() - started > 60:
@@ -357,6 +484,13 @@ def run_serve(
     except Exception as e:  # auth.test at start-up: a bad token or an unreachable Slack
         raise ConfigError(f"cannot start the Slack app: {type(e).__name__}") from e
     worker = WorkerProcess(worker_argv(inventory_arg, knowledge_arg)).start() if with_worker else None
+
+    def reload() -> None:
+        svc.inventory_source.reload()
+        if worker is not None and hasattr(signal, "SIGHUP"):
+            worker.forward(signal.SIGHUP)  # the worker makes the access decisions: it must re-read too
+
+    life.on_reload = reload
     life.install()
     try:
         if socket_mode:
@@ -385,6 +519,10 @@ def run_serve(
             server.serve_forever()
     finally:
         life.stop.set()
+        if life.signalled_at is not None:
+            # Stopped by a signal: exit 0 within STOP_WITHIN_S of it, whatever threads are still busy
+            # (an acknowledgement thread in a slow Slack call is joined by the interpreter's exit).
+            exit_guard(max(1.0, STOP_WITHIN_S - 1.0 - (time.monotonic() - life.signalled_at)))
         if worker is not None:
             worker.stop(WORKER_GRACE_S + 2)
         executor.shutdown(wait=False, cancel_futures=True)

@@ -1,10 +1,15 @@
 """Local transport: run a script on this machine with subprocess; psutil ends the whole process tree
-at the deadline, so nothing is left running."""
+at the deadline, so nothing is left running. Like the SSH transport, the script also runs under
+`timeout -k` (where coreutils has it), so it ends by its deadline even when the bot process is gone
+before it (a worker that hands its jobs back and exits at once)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -31,13 +36,33 @@ def _reader(stream: IO[bytes], sink: bytearray, cap: int, over: threading.Event)
 def _kill_tree(pid: int) -> None:
     try:
         parent = psutil.Process(pid)
-        procs = [*parent.children(recursive=True), parent]
+        procs = [parent, *parent.children(recursive=True)]
     except psutil.NoSuchProcess:
         return
+    # The script is its own process group (start_new_session): end it at once, so the shell cannot run its
+    # next command when a child dies first; then any process that left the group.
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
     psutil.wait_procs(procs, timeout=2)
+
+
+KILL_GRACE_S = 2
+
+
+@functools.lru_cache(maxsize=1)
+def _timeout_tool() -> str | None:
+    return shutil.which("timeout")
+
+
+def _command(script: Script, timeout_s: float) -> list[str]:
+    tool = _timeout_tool()
+    if tool is None:
+        return ["/bin/sh", "-c", script.text]
+    secs = max(1, int(timeout_s + 0.999))
+    return [tool, "-k", str(KILL_GRACE_S), str(secs), "/bin/sh", "-c", script.text]
 
 
 class LocalTransport(Transport):
@@ -56,7 +81,7 @@ class LocalTransport(Transport):
         started_at = time.time()
         try:
             proc = subprocess.Popen(
-                ["/bin/sh", "-c", script.text],
+                _command(script, timeout_s),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -94,6 +119,8 @@ class LocalTransport(Transport):
             t.join(timeout=2)
         proc.wait(timeout=5)
         code = None if (timed_out or truncated) else proc.returncode
+        if code in (124, 137) and _timeout_tool() is not None and time.monotonic() >= deadline - 0.5:
+            timed_out, code = True, None  # `timeout` ended it a moment before this loop did
         truncated = truncated or over.is_set()
         return CommandResult(
             exit_code=code,

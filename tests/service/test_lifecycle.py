@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 import yaml
 
 from tests.harness.fake_slack import FakeSlack
-from tests.harness.service import Lab, build_hosts, set_slow, write_inventory
+from tests.harness.service import Lab, Service, build_hosts, set_slow, sign, write_inventory
 
 
 @pytest.fixture
@@ -33,11 +36,15 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 
 def gone(pid: int, within: float) -> bool:
     end = time.monotonic() + within
-    while time.monotonic() < end:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+    while True:
+        try:
+            if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:  # gone meanwhile (ZombieProcess is one too)
             return True
+        if time.monotonic() >= end:
+            return False
         time.sleep(0.05)
-    return False
 
 
 def test_sigterm_stops_serve_and_its_worker(lab: Lab) -> None:
@@ -283,3 +290,180 @@ def test_state_file_deleted_while_serving_gets_an_explained_error(lab: Lab) -> N
             c.params.get("name") == "x" and c.params.get("timestamp") == ts for c in lab.fake.of("reactions.add")
         )
     )
+
+
+# ------------------------------------------------------------------ a worker never outlives its serve
+
+
+def _slack_calls_after(lab: Lab, t0: float) -> list[str]:
+    """Slack calls that post or update a message, made after `t0` (time.monotonic(), the fake's clock)."""
+    return [
+        f"{c.method} {str(c.params.get('text'))[:60]}"
+        for c in list(lab.fake.calls)
+        if c.method in ("chat.update", "chat.postMessage", "files.completeUploadExternal") and c.at > t0
+    ]
+
+
+def test_a_killed_serve_with_a_long_job_takes_its_worker_within_5_seconds(lab: Lab) -> None:
+    """The audit's case: a 25 s check kept the orphaned worker alive 35 s, and it posted after serve died."""
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    set_slow(lab.homes["app2"], 25)
+    ts = svc.mention("mail not sending")
+    lab.wait_thread(ts, "Checking")
+    time.sleep(1.5)  # the checks are running in the worker's threads
+    svc.proc.kill()
+    t0 = time.monotonic()
+    svc.proc.wait(5)
+    assert gone(worker, 5), "the worker outlived its serve process"
+    time.sleep(1.0)
+    assert _slack_calls_after(lab, t0 + 0.5) == [], "the orphaned worker posted after its serve died"
+    set_slow(lab.homes["app2"], 0)
+    lab.start("serve").wait_worker()
+    lab.wait_thread(ts, ":books:", timeout=60)
+    assert "interrupted and run again" in " ".join(lab.thread(ts))
+    assert len(lab.answers_in(ts)) == 1
+
+
+def test_sigterm_with_a_long_job_the_worker_exits_on_its_own(lab: Lab) -> None:
+    """SIGTERM to serve: the worker gives the job its grace, hands it back and exits by itself, well within
+    15 s (never killed by serve at 12 s); the next serve answers it once."""
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    set_slow(lab.homes["app2"], 25)
+    ts = svc.mention("mail not sending")
+    lab.wait_thread(ts, "Checking")
+    time.sleep(1.0)
+    start = time.monotonic()
+    assert svc.stop(signal.SIGTERM) == 0
+    assert time.monotonic() - start < 12
+    assert gone(worker, 0.5)
+    out = svc.log.read_text()
+    assert "did not stop within" not in out and "killing it" not in out
+    assert "handed back" in out
+    set_slow(lab.homes["app2"], 0)
+    lab.start("serve").wait_worker()
+    lab.wait_thread(ts, ":books:", timeout=60)
+    assert len(lab.answers_in(ts)) == 1
+
+
+def _offer_action(lab: Lab, svc: Service) -> tuple[str, dict[str, Any]]:
+    ts = svc.mention("mail not sending", user="UOPS")
+    lab.wait_thread(ts, ":books:")
+    button = next(
+        b["accessory"]
+        for c in reversed(lab.fake.of("chat.update"))
+        for b in (c.params.get("blocks") or [])
+        if b.get("accessory", {}).get("action_id", "").startswith("act:")
+        and "nlserver start mta@prod" in b["text"]["text"]
+    )
+    return ts, button
+
+
+def _click(lab: Lab, svc: Service, ts: str, button: dict[str, Any], user: str = "UOPS") -> None:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0001"},
+        "user": {"id": user},
+        "api_app_id": "A0001",
+        "channel": {"id": "CPROD"},
+        "container": {"type": "message", "channel_id": "CPROD", "message_ts": ts},
+        "message": {"ts": "1800000000.999999", "thread_ts": ts},
+        "trigger_id": "9.9",
+        "response_url": lab.fake.url + "response",
+        "actions": [{"action_id": button["action_id"], "block_id": "b", "type": "button", "value": button["value"]}],
+    }
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    assert svc.post(body, sign(body), "application/x-www-form-urlencoded")[0] == 200
+
+
+def test_a_killed_serve_during_a_confirmed_action_leaves_its_outcome_unknown(lab: Lab) -> None:
+    """The orphan must not finish the action and post as if nothing happened: it hands the job back and
+    exits at once; the next worker says 'outcome unknown' (audited after 'action-started'), never runs it
+    again."""
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["environments"]["prod"].update({"actions": "enabled", "operators": ["UOPS"]})
+    lab.inventory.write_text(yaml.safe_dump(data))
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    ts, button = _offer_action(lab, svc)
+    set_slow(lab.homes["app2"], 8)  # the simulated `nlserver start` takes 8 s
+    _click(lab, svc, ts, button)
+    log = lab.homes["app2"] / "sim" / "invocations.log"
+    assert lab.fake.wait_for(lambda: "start mta@prod" in log.read_text(), timeout=30)
+    svc.proc.kill()
+    t0 = time.monotonic()
+    svc.proc.wait(5)
+    assert gone(worker, 5), "the worker outlived its serve process"
+    time.sleep(9)  # longer than the action: an orphan still running it would post its result now
+    assert _slack_calls_after(lab, t0 + 0.5) == [], "the orphaned worker posted after its serve died"
+    set_slow(lab.homes["app2"], 0)
+    lab.start("serve").wait_worker()
+    text = lab.wait_thread(ts, "interrupted while this ran", timeout=60)
+    assert "nlserver start mta@prod" in text
+    assert log.read_text().count("start mta@prod") == 1, "a confirmed action must never run twice"
+    outcomes = [r["outcome"] for r in lab.audit() if str(r.get("outcome", "")).startswith("action")]
+    assert outcomes == ["action-started", "action-outcome-unknown"]
+
+
+# ------------------------------------------------------------------ SIGHUP reaches the worker
+
+
+def _protect_for(lab: Lab, users: list[str]) -> None:
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["environments"]["prod"]["protected"] = True
+    data["environments"]["prod"]["access"] = {"users": users}
+    lab.inventory.write_text(yaml.safe_dump(data))
+
+
+def _rewrite_in_place(path: Path, old: str, new: str) -> None:
+    """Rewrite the file keeping its inode, size and modification time (what `cp -p` over it, or an editor
+    that restores the time, leaves): only SIGHUP can tell the bot."""
+    assert len(old) == len(new)
+    st = os.stat(path)
+    with path.open("r+") as f:
+        text = f.read().replace(old, new)
+        f.seek(0)
+        f.write(text)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def test_sighup_to_serve_alone_reaches_the_worker_that_decides_access(lab: Lab) -> None:
+    _protect_for(lab, ["UALICE"])
+    svc = lab.start("serve")
+    svc.wait_worker()
+    ts = svc.mention("is mta running?", user="UALICE")
+    lab.wait_thread(ts, ":books:")
+    _rewrite_in_place(lab.inventory, "UALICE", "UBOBBY")  # Alice's access is revoked
+    svc.proc.send_signal(signal.SIGHUP)  # systemd's ExecReload: only serve gets it
+    time.sleep(0.5)
+    ts = svc.mention("is mta running?", user="UALICE")
+    assert "protected" in lab.wait_thread(ts, "protected")
+    assert not any(":books:" in t for t in lab.thread(ts))
+    ts = svc.mention("is mta running?", user="UBOBBY")
+    lab.wait_thread(ts, ":books:")
+    assert svc.log.read_text().count("SIGHUP: the inventory will be read again") == 2  # serve and worker
+
+
+def test_a_sighup_while_the_worker_starts_is_passed_on_once_it_is_ready(lab: Lab) -> None:
+    """SIGHUP's default action ends a process: the worker gets it only once its handler is in place."""
+    _protect_for(lab, ["UALICE"])
+    svc = lab.start("serve")
+    end = time.monotonic() + 30
+    while not svc.worker_pids() and time.monotonic() < end:
+        time.sleep(0.01)
+    first = svc.worker_pids()[0]
+    for _ in range(3):
+        svc.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.05)
+    worker = svc.wait_worker()
+    assert worker == first, "the worker was killed by a SIGHUP passed on too early"
+    assert not re.search(r"worker process exited", svc.log.read_text())
+    _rewrite_in_place(lab.inventory, "UALICE", "UBOBBY")
+    svc.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    ts = svc.mention("is mta running?", user="UALICE")
+    lab.wait_thread(ts, "protected")
+    assert svc.worker_pids() == [first]

@@ -627,9 +627,11 @@ def test_host_checks_cores_clock_tmp_system(kb: KnowledgeBase, matcher: Matcher)
     assert tmp.status == "warn" and "errno=18" in tmp.summary
     system = {f.conditions[0]: f for f in fs if f.check == "system"}
     assert system["swap_high"].status == "fail"  # 95 % used: Adobe's alert
-    assert system["load_high"].status == "fail" and "100%" in system["load_high"].summary  # Adobe's alert: 90 %
-    assert system["zombies"].status == "fail"  # 3: Adobe's alert is at 2
-    assert system["shm_segments"].status == "fail"  # 2 of the Campaign user: Adobe's alert
+    # Adobe's alert level reached, said, and kept a warning (these do not stop Campaign by themselves)
+    assert system["load_high"].status == "warn" and "100%" in system["load_high"].summary
+    assert "Adobe's alert level" in system["load_high"].summary
+    assert system["zombies"].status == "warn" and "Adobe's alert level" in system["zombies"].summary  # 3 (alert 2)
+    assert system["shm_segments"].status == "warn" and "Adobe's alert level" in system["shm_segments"].summary
     assert [f.target for f in system.values()] == ["swap", "load", "zombie processes", "shared memory"]
     assert "files_high" not in system
     steps = [s for s in d.next_steps if s.host == "app1"]
@@ -1050,8 +1052,9 @@ SYS_OK = "SwapTotal: 1000 kB\nSwapFree: 900 kB\nloadavg 0.10 0.20 0.30\ncpus 4\n
 
 
 def test_system_indicators_follow_adobes_warning_and_alert(kb: KnowledgeBase) -> None:
-    """Adobe's warning is warn, its alert fail (as the disk check); each finding names the indicator and its
-    thresholds (CC:production/using/monitoring-processes.md#system-indicators)."""
+    """Swap and file handles: Adobe's warning is warn, its alert fail (as the disk check); load, zombies and
+    shared memory say which of Adobe's levels they reached and stay warn; each finding names the indicator and
+    its thresholds (CC:production/using/monitoring-processes.md#system-indicators)."""
     assert set(_system(kb, SYS_OK)) == {"all"} and _system(kb, SYS_OK)["all"].status == "ok"
     cases = [
         ("swap", SYS_OK.replace("SwapFree: 900", "SwapFree: 150"), 0, "warn", "80%"),  # 85 % used
@@ -1059,20 +1062,20 @@ def test_system_indicators_follow_adobes_warning_and_alert(kb: KnowledgeBase) ->
         ("file handles", SYS_OK.replace("file-nr 1000", "file-nr 85000"), 0, "warn", "80%"),
         ("file handles", SYS_OK.replace("file-nr 1000", "file-nr 95000"), 0, "fail", "90%"),
         # each of the 1, 5 and 15 minute averages counts, against the CPU count
-        ("load", SYS_OK.replace("loadavg 0.10 0.20 0.30", "loadavg 3.40 0.20 0.30"), 0, "warn", "85%"),
-        ("load", SYS_OK.replace("loadavg 0.10 0.20 0.30", "loadavg 0.10 3.70 0.30"), 0, "fail", "92%"),
-        ("load", SYS_OK.replace("loadavg 0.10 0.20 0.30", "loadavg 0.10 0.20 3.60"), 0, "fail", "90%"),
-        ("zombie processes", SYS_OK, 1, "warn", "near 2"),
-        ("zombie processes", SYS_OK, 2, "fail", "alert at 2"),
-        ("shared memory", SYS_OK + "shm neolane\n", 0, "warn", "warning 1"),
-        ("shared memory", SYS_OK + "shm neolane\nshm neolane\nshm other\n", 0, "fail", "alert 2"),
+        ("load", SYS_OK.replace("loadavg 0.10 0.20 0.30", "loadavg 3.40 0.20 0.30"), 0, "warn", "warning level"),
+        ("load", SYS_OK.replace("loadavg 0.10 0.20 0.30", "loadavg 0.10 3.70 0.30"), 0, "warn", "alert level"),
+        ("load", SYS_OK.replace("loadavg 0.10 0.20 0.30", "loadavg 0.10 0.20 3.60"), 0, "warn", "90%"),
+        ("zombie processes", SYS_OK, 1, "warn", "warning level"),
+        ("zombie processes", SYS_OK, 2, "warn", "alert level"),
+        ("shared memory", SYS_OK + "shm neolane\n", 0, "warn", "warning level"),
+        ("shared memory", SYS_OK + "shm neolane\nshm neolane\nshm other\n", 0, "warn", "alert level"),
     ]
     for target, text, zombies, status, said in cases:
         got = _system(kb, text, zombies)
         assert set(got) == {target}, (target, status, got)
         f = got[target]
         assert f.status == status and said in f.summary and "Adobe's" in f.summary, (target, status, f.summary)
-    # shared memory is trackinglogd's way of working: on a tracking server the alert level stays a warning
+    # shared memory is trackinglogd's way of working: said on a tracking server
     tracking = {
         "nlserver-pdump": f"{BANNER}\nwatchdog (1) - 6 MB\ntrackinglogd@default (7) - 45 MB\nmta@prod (3) - 23 MB",
     }

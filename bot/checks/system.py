@@ -5,19 +5,22 @@
 |---|---|---|---|
 | Swap | 80 % | 90 % | used swap of the host (`free`) |
 | File handles | 80 % of the OS max | 90 % | fs.file-nr: allocated / maximum |
-| Load average (1, 5, 15 min) | 80 % of max | 90 % of max | each average against the CPU count (the maximum) |
-| Zombie processes | near 2 | 2 (max 2) | whole host: 1 is the warning, 2 or more the alert |
-| Shared memory segments | 1 | 2 (max 2) | the Campaign user's segments (`ipcs -m`) |
+| Load average (1, 5, 15 min) | 80 % of max | 90 % of max | each average against the CPU count (the maximum); warn at either level |
+| Zombie processes | near 2 | 2 (max 2) | whole host: 1 is the warning, 2 or more the alert; warn at either level |
+| Shared memory segments | 1 | 2 (max 2) | the Campaign user's segments (`ipcs -m`); warn at either level |
 
-Adobe's warning is `warn` and Adobe's alert is `fail`, as in the disk check; each finding names the
-indicator as Adobe calls it and its thresholds. (RAM is Adobe's too, but "used" is ambiguous with Linux
-caches; core files and disk have their own checks.)
-
-One alert level is kept at `warn` on purpose: shared-memory segments on a host where trackinglogd or
-interactiond runs or is enabled. Both are documented to work through shared memory (trackinglogd reads
-the redirection module's shared memory, CC:installation/using/general-architecture.md and
-CC:delivery/using/about-message-tracking.md; interactiond's buffer, CC:installation/using/
-interaction-data-buffer.md), so segments there are Campaign's own design, and a failure would be false.
+Swap and file handles: Adobe's warning is `warn` and its alert `fail`, as in the disk check (a host out
+of swap or file handles makes Campaign's processes fail). Load, zombie processes and shared-memory
+segments are read against the same levels, and each finding says which level it reached, but they stay
+`warn`: they do not stop Campaign by themselves, and a `fail` would be a false alarm where they have
+other causes. Adobe does not say what the load's "max" is (read here as the CPU count: UNCONFIRMED); a
+host shared with other software (a build machine, a database) has its own zombies and load; and
+trackinglogd and interactiond work through shared memory by design (trackinglogd reads the redirection
+module's shared memory, CC:installation/using/general-architecture.md and
+CC:delivery/using/about-message-tracking.md; interactiond's buffer,
+CC:installation/using/interaction-data-buffer.md). Each finding names the indicator as Adobe calls it
+and its thresholds. (RAM is Adobe's too, but "used" is ambiguous with Linux caches; core files and disk
+have their own checks.)
 
 Each indicator beyond its threshold is its own finding, with the indicator as `target` (one alert
 per indicator in the watch).
@@ -49,8 +52,14 @@ def _pct_status(pct: float) -> Status:
     return "fail" if pct >= ALERT_PCT else "warn" if pct >= WARNING_PCT else "ok"
 
 
-def _count_status(n: int, warning: int, alert: int) -> Status:
-    return "fail" if n >= alert else "warn" if n >= warning else "ok"
+def _level(value: float, warning: float, alert: float) -> str | None:
+    """Which of Adobe's levels `value` reached: "alert", "warning", or None."""
+    return "alert" if value >= alert else "warning" if value >= warning else None
+
+
+def _reached(level: str | None) -> tuple[Status, str]:
+    """A warn-only indicator (see the module docstring): its status, and the level said in its summary."""
+    return ("warn", f", at Adobe's {level} level") if level else ("ok", "")
 
 
 def _pct_levels() -> str:
@@ -96,22 +105,24 @@ class SystemCheck(HostCheck):
             )
         if info.load is not None and info.cpus:
             pcts = [100 * x / info.cpus for x in info.load]
+            st, said = _reached(_level(max(pcts), WARNING_PCT, ALERT_PCT))  # the worst of the three averages
             rows.append(
                 (
-                    _pct_status(max(pcts)),  # the worst of the three averages
+                    st,
                     f"load average {' / '.join(f'{x:.2f}' for x in info.load)} (1, 5, 15 min) on {info.cpus} CPU(s) = "
-                    f"{' / '.join(f'{x:.0f}%' for x in pcts)} of the maximum (the CPU count; Adobe's Load average "
-                    f"indicator: {_pct_levels()} of the maximum, on each average)",
+                    f"{' / '.join(f'{x:.0f}%' for x in pcts)} of the maximum{said} (the CPU count, UNCONFIRMED as "
+                    f"Adobe's max; Adobe's Load average indicator: {_pct_levels()} of the maximum, on each average)",
                     ("load_high",),
                     "load",
                 )
             )
         z = facts.procs.zombies
         if z is not None:
+            st, said = _reached(_level(z, ZOMBIES_WARNING, ZOMBIES_ALERT))
             rows.append(
                 (
-                    _count_status(z, ZOMBIES_WARNING, ZOMBIES_ALERT),
-                    f"{z} zombie process(es) on the host (Adobe's Zombie processes indicator: warning near "
+                    st,
+                    f"{z} zombie process(es) on the host{said} (Adobe's Zombie processes indicator: warning near "
                     f"{ZOMBIES_ALERT}, alert at {ZOMBIES_ALERT})",
                     ("zombies",),
                     "zombie processes",
@@ -120,18 +131,15 @@ class SystemCheck(HostCheck):
         if info.shm_listed:
             users = facts.campaign_users() or ([facts.env.user] if facts.env.user else [])
             mine = sum(info.shm_by_owner.get(u, 0) for u in users)
-            st: Status = _count_status(mine, SHM_WARNING, SHM_ALERT)
-            by_design = [m for m in SHM_BY_DESIGN if self._runs(ctx, facts, m)]
-            note = ""
-            if st == "fail" and by_design:
-                st = "warn"  # see the module docstring: these modules use shared memory by design
-                note = f"; kept a warning: {', '.join(by_design)} works through shared memory here by design"
+            st, said = _reached(_level(mine, SHM_WARNING, SHM_ALERT))
+            by_design = [m for m in SHM_BY_DESIGN if self._runs(ctx, facts, m)] if st != "ok" else []
+            note = f"; {', '.join(by_design)} works through shared memory here by design" if by_design else ""
             who = ", ".join(users) or "?"
             rows.append(
                 (
                     st,
-                    f"{mine} shared-memory segment(s) of {who} (Adobe's Shared memory segments indicator: warning "
-                    f"{SHM_WARNING}, alert {SHM_ALERT}){note}",
+                    f"{mine} shared-memory segment(s) of {who}{said} (Adobe's Shared memory segments indicator: "
+                    f"warning {SHM_WARNING}, alert {SHM_ALERT}){note}",
                     ("shm_segments",),
                     "shared memory",
                 )

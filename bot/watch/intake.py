@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -183,6 +184,26 @@ def _watch_channel(env: Environment | None) -> str | None:
     return env.watch.channel if env is not None and env.watch is not None else None
 
 
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def module_of(value: str, resolver: ModuleResolver, whole: bool = True) -> str | None:
+    """The Campaign module a label names: the whole value (`mta`, `mta@prod`, a typo of a name), else one
+    of its words, exactly (`campaign-mta`, `nlserver_web`, `CampaignWfserverDown`); None when none does.
+    An alert name is only read word by word (`whole=False`): a typo guess on it would be a guess."""
+    if whole:
+        try:
+            return resolver.resolve(value).module.name
+        except UnknownModuleError:
+            pass
+    parts = [w for chunk in re.split(r"[^A-Za-z0-9]+", value) for w in (chunk, *_WORDS.findall(chunk)) if w]
+    for w in parts[:20]:
+        hit = resolver.exact(w)
+        if hit is not None:
+            return hit.name
+    return None
+
+
 def map_alert(a: ExternalAlert, inv: Inventory, resolver: ModuleResolver, default_channel: str | None) -> Mapped:
     labels = {k[:100]: v[:300] for k, v in list(a.labels.items())[:50]}
     env_label = labels.get("environment") or labels.get("env")
@@ -207,13 +228,11 @@ def map_alert(a: ExternalAlert, inv: Inventory, resolver: ModuleResolver, defaul
         if found is None and why is None:
             why = "it has no host label (instance, host, hostname or nodename)"
     module = None
-    for key in ("module", "job"):
+    for key in ("module", "job", "alertname"):
         if labels.get(key):
-            try:
-                module = resolver.resolve(labels[key]).module.name
+            module = module_of(labels[key], resolver, whole=key != "alertname")
+            if module is not None:
                 break
-            except UnknownModuleError:
-                continue
     env = found[0] if found else env_hint
     if found is not None:
         channel = _watch_channel(env) or default_channel

@@ -97,6 +97,29 @@ def test_alias_environment_label_and_host_label(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(
+    ("labels", "module"),
+    [
+        ({"job": "campaign-mta"}, "mta"),
+        ({"job": "nlserver_web"}, "web"),
+        ({"module": "wfserver@prod"}, "wfserver"),
+        ({"module": "inmail"}, "inMail"),
+        ({"module": "waakhond"}, "watchdog"),  # the Dutch name of Adobe's table
+        ({"alertname": "CampaignWfserverDown"}, "wfserver"),
+        ({"alertname": "CampaignMTADown"}, "mta"),
+        ({"job": "node", "alertname": "TrackingLogsStale"}, "tracking"),
+        ({"job": "node", "alertname": "InstanceDown"}, None),  # the host's health, all its modules
+        ({"job": "blackbox-http"}, None),
+        ({"job": "webz", "alertname": "HostDown"}, "web"),  # a job label is a name, typos taken; an alert name is not
+    ],
+)
+def test_module_labels_name_a_module_however_monitoring_spells_it(
+    kb: KnowledgeBase, labels: dict[str, str], module: str | None
+) -> None:
+    a = ExternalAlert(status="firing", labels={"alertname": "X", "instance": "app1", **labels})
+    assert map_alert(a, INV, ModuleResolver(kb), None).module == module
+
+
+@pytest.mark.parametrize(
     ("severity", "level"),
     [
         ("critical", "fail"),

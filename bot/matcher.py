@@ -15,8 +15,8 @@ last part (bevestigingsmails -> mails); Dutch separable verbs are joined (haalt 
 Words meet the knowledge through their Snowball stems (`bot.text.keys`).
 
 Deciding (`match`): every module sums the weights of its terms found; a module name inside a longer
-name of another module does not count, and a name used as a place ("on the app server") counts half
-and does not make the module the subject. Nothing is returned when the best module has too little
+name of another module does not count, and a name used as a place ("on the app server") or as a log's
+name ("mta.log", "the wfserver log") counts half and does not make the module the subject. Nothing is returned when the best module has too little
 evidence (less for a one- or two-word question), when off-topic words occur without Campaign jargon,
 or when the text is pasted code or a command line, unless a module is named.
 """
@@ -99,6 +99,7 @@ _CONTENT_REQUEST = re.compile(
 _PLACE_WORDS = frozenset("on at from op vanaf".split())  # noqa: SIM905
 _ARTICLES = frozenset("the a an our this that de het een onze ons deze die".split())  # noqa: SIM905
 PLACE_FACTOR = 0.5
+_LOG_WORDS = frozenset("log logs logfile logfiles logbestand logbestanden logging".split())  # noqa: SIM905
 
 
 GAP = None  # in a compiled phrase: up to three free words (Dutch separable verbs: "komen ... aan")
@@ -493,7 +494,7 @@ class Matcher:
                     if (m.name, hit) in covered:
                         continue
                     weight = term.weight
-                    if self._is_place(toks, hit.start):
+                    if self._is_place(toks, hit.start) or self._names_a_log(toks, hit.end):
                         # "nothing runs on the app server": where it happens, not what is wrong
                         total += weight * PLACE_FACTOR
                         reasons.append(f"names a place: {shown}")
@@ -592,6 +593,12 @@ class Matcher:
             for i, t in enumerate(toks)
             for alt in phrases.get(t.word, ())
         )
+
+    @staticmethod
+    def _names_a_log(toks: list[_Token], end: int) -> bool:
+        """Whether the name is a log's ("mta.log", "the wfserver log", "inMail-logbestand"): the question
+        is then about the log, whose lines every module sends to syslogd, not about the module itself."""
+        return end < len(toks) and toks[end].raw in _LOG_WORDS
 
     @staticmethod
     def _is_place(toks: list[_Token], start: int) -> bool:

@@ -356,3 +356,18 @@ def test_dutch_forms_of_hangen_vastlopen_and_aankomen(matcher: Matcher, text: st
 def test_real_words_are_read_as_written(matcher: Matcher, text: str) -> None:
     _, notes = matcher.tokens(text)
     assert not notes, notes  # nothing "read as" something else
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("gaps in the mta log", "syslogd"),  # Adobe's table: entries missing from the log files -> syslogd
+        ("inMail.log is empty", "syslogd"),
+        ("het wfserver logbestand blijft leeg", "syslogd"),
+        ("errors in mta.log", "mta"),  # the module's own errors stay the module's
+        ("the wfserver log is full of errors", "wfserver"),
+    ],
+)
+def test_a_module_named_as_its_logs_name_is_not_the_subject(matcher: Matcher, question: str, first: str) -> None:
+    names = [m.module for m in matcher.match(question)]
+    assert names and names[0] == first, (question, names)

@@ -27,6 +27,7 @@ SETS = {
     "blind set (tests/data/symptoms-blind.jsonl)": ROOT / "tests" / "data" / "symptoms-blind.jsonl",
     "blind set 2 (tests/data/symptoms-blind2.jsonl)": ROOT / "tests" / "data" / "symptoms-blind2.jsonl",
     "audit set (tests/data/symptoms-blind3.jsonl, tuned on)": ROOT / "tests" / "data" / "symptoms-blind3.jsonl",
+    "blind set 4 (tests/data/symptoms-blind4.jsonl, seen once)": ROOT / "tests" / "data" / "symptoms-blind4.jsonl",
 }
 
 

@@ -5,13 +5,17 @@
   line is skipped and reported, never fatal). A key nothing vouches for is refused, never added.
 - The private key is refused, like ssh(1) does, when group or others can access it, and when it is
   encrypted (the bot has no passphrase and uses no agent).
-- One connection per host, kept in a `ConnectionPool` between questions; TCP_NODELAY on its socket
-  (paramiko never sets it, and each exchange would wait ~40 ms for Nagle and delayed ACKs). Hosts
+- Connections are kept in a `ConnectionPool` between questions; concurrent runs on one host share one,
+  a session channel each, and when sshd refuses one more channel (MaxSessions, 10 by default) the run
+  takes another connection (at most `MAX_CONNECTIONS_PER_HOST`) or waits for a channel within its
+  deadline: a refused channel never closes the connection under the other runs. TCP_NODELAY on each
+  socket (paramiko never sets it, and each exchange would wait ~40 ms for Nagle and delayed ACKs). Hosts
   connect independently: no pool-wide lock is held while connecting or loading a key.
 - The host's deadline is enforced twice: on the server with `timeout -k` (closing a channel does
   not kill the remote command) and on the client by a polling loop (`recv_exit_status` never times out).
 - A connection that dies while the script runs is `ConnectionLost` ("closed mid-stream") and is
-  dropped from the pool; a pooled connection found dead before the script starts is replaced once.
+  dropped from the pool; a pooled connection found dead before the script starts is replaced once. Only
+  a dead connection is dropped at once; one that must go while other runs use it is closed after them.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import stat
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -167,18 +171,58 @@ class _OrderedTransport(paramiko.Transport):
         return tuple(head + [k for k in keys if k not in head])
 
 
+MAX_CONNECTIONS_PER_HOST = 4
+
+
+@dataclass(eq=False)
+class PooledConnection:
+    """One SSH connection of the pool and the session channels open on it now.
+
+    `limit` is how many channels the server lets one connection have, learned when it refused one more
+    (sshd's MaxSessions, 10 by default): the pool then opens another connection to the host instead. A
+    `retired` connection takes no new channel and is closed when its last one ends (never under the
+    runs still using it)."""
+
+    client: paramiko.SSHClient
+    last_used: float
+    in_use: int = 0
+    limit: int | None = None
+    retired: bool = False
+
+    def alive(self) -> bool:
+        t = self.client.get_transport()
+        return t is not None and t.is_active()
+
+    def has_room(self) -> bool:
+        return not self.retired and (self.limit is None or self.in_use < self.limit)
+
+
+@dataclass(eq=False)
+class _HostConnections:
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    conns: list[PooledConnection] = field(default_factory=list)
+    connecting: bool = False
+
+
 class ConnectionPool:
-    """Keeps one live SSH connection per host between questions; thread-safe.
+    """Keeps live SSH connections per host between questions; thread-safe.
+
+    Concurrent runs on one host share a connection, each on its own session channel. When the server
+    refuses one more channel on it (MaxSessions reached), that connection is full: the run takes another
+    connection to the host, opening one if fewer than `max_per_host` are open, or waits for a channel to
+    end, within its deadline. Only a dead connection is dropped at once; one that must go while runs use it
+    (a channel that would not open in time) is retired, and closed after its last channel.
 
     The pool-wide lock guards only the dictionaries: connecting, loading keys and reading known_hosts
-    happen under per-host or per-file locks, so one slow or silent host never holds up another.
+    happen under per-host or per-file locks, so one slow or silent host never holds up another; one host
+    has at most one connect in progress.
     """
 
-    def __init__(self, idle_s: float = 300.0) -> None:
+    def __init__(self, idle_s: float = 300.0, max_per_host: int = MAX_CONNECTIONS_PER_HOST) -> None:
         self.idle_s = idle_s
+        self.max_per_host = max(1, max_per_host)
         self._lock = threading.Lock()
-        self._clients: dict[_Key, tuple[paramiko.SSHClient, float]] = {}
-        self._host_locks: dict[_Key, threading.Lock] = {}
+        self._hosts: dict[_Key, _HostConnections] = {}
         self._key_locks: dict[str, threading.Lock] = {}
         self._keys: dict[str, tuple[tuple[int, int, int], paramiko.PKey]] = {}
         self.connects = 0
@@ -186,6 +230,11 @@ class ConnectionPool:
     def _key_for(self, host: Host) -> _Key:
         assert host.address is not None
         return _Key(host.address, host.port, host.user, host.key_file, host.known_hosts)
+
+    def _slot(self, host: Host) -> _HostConnections:
+        key = self._key_for(host)
+        with self._lock:
+            return self._hosts.setdefault(key, _HostConnections())
 
     def _pkey(self, host: Host) -> paramiko.PKey:
         """The host's private key, loaded once per version of the file; checked again on every connect
@@ -209,57 +258,152 @@ class ConnectionPool:
                 self._keys[name] = (version, pkey)
             return pkey
 
-    def get(self, host: Host) -> paramiko.SSHClient:
-        """A connected client for `host`: the pooled one if still alive, else a new connection."""
-        return self.checkout(host)[0]
-
-    def checkout(self, host: Host) -> tuple[paramiko.SSHClient, bool]:
-        """Like `get`, and whether the client was reused from the pool (it may have died unnoticed)."""
-        key = self._key_for(host)
-        with self._lock:
-            host_lock = self._host_locks.setdefault(key, threading.Lock())
-        with host_lock:
-            with self._lock:
-                entry = self._clients.pop(key, None)
-            if entry is not None:
-                client, last = entry
-                t = client.get_transport()
-                if t is not None and t.is_active() and time.monotonic() - last < self.idle_s:
-                    with self._lock:
-                        self._clients[key] = (client, time.monotonic())
-                    return client, True
-                client.close()
+    def lease(self, host: Host, deadline: float | None = None) -> tuple[PooledConnection, bool]:
+        """A live connection to `host` with room for one more channel, counted as in use until `release`;
+        and whether it was reused from the pool (it may have died unnoticed). Waits for a busy host's
+        channel to end until `deadline` (monotonic; default: the host's connect timeout from now)."""
+        slot = self._slot(host)
+        end = deadline if deadline is not None else time.monotonic() + host.connect_timeout_s
+        dropped: list[PooledConnection] = []
+        try:
+            with slot.cond:
+                while True:
+                    now = time.monotonic()
+                    dropped += self._prune_idle(slot, now)
+                    room = [c for c in slot.conns if c.has_room()]
+                    if room:
+                        conn = min(room, key=lambda c: c.in_use)  # spread runs over the connections there are
+                        conn.in_use += 1
+                        conn.last_used = now
+                        return conn, True
+                    if not slot.connecting and len([c for c in slot.conns if not c.retired]) < self.max_per_host:
+                        slot.connecting = True
+                        break
+                    if now >= end:
+                        where = f"{host.address}:{host.port}"
+                        if not slot.conns:
+                            raise SSHTimeout(f"connecting to {where} (begun for another run) did not finish in time")
+                        busy = sum(c.in_use for c in slot.conns)
+                        raise SSHTimeout(
+                            f"every SSH session to {where} is busy ({busy} channels on {len(slot.conns)} "
+                            "connection(s), the server's MaxSessions reached); none became free in time"
+                        )
+                    slot.cond.wait(end - now)
+        finally:
+            for c in dropped:
+                c.client.close()
+        try:
             client = self._connect(host)
-            with self._lock:
-                self._clients[key] = (client, time.monotonic())
-                self.connects += 1
-            return client, False
+        except BaseException:
+            with slot.cond:
+                slot.connecting = False
+                slot.cond.notify_all()
+            raise
+        conn = PooledConnection(client, time.monotonic(), in_use=1)
+        with slot.cond:
+            slot.connecting = False
+            slot.conns.append(conn)
+            slot.cond.notify_all()
+        with self._lock:
+            self.connects += 1
+        return conn, False
+
+    def _prune_idle(self, slot: _HostConnections, now: float) -> list[PooledConnection]:
+        """Drop the connections that are dead, idle too long, or retired with no channel left (called under
+        the slot's lock); returns them, to be closed outside it."""
+        gone = [
+            c
+            for c in slot.conns
+            if not c.alive() or (c.in_use == 0 and (c.retired or now - c.last_used >= self.idle_s))
+        ]
+        if gone:
+            slot.conns = [c for c in slot.conns if c not in gone]
+        return gone
+
+    def release(self, host: Host, conn: PooledConnection, *, dead: bool = False) -> None:
+        """A channel on `conn` ended. A `dead` connection (its transport is gone) leaves the pool now."""
+        slot = self._slot(host)
+        close = False
+        with slot.cond:
+            conn.in_use = max(0, conn.in_use - 1)
+            conn.last_used = time.monotonic()
+            if dead or not conn.alive():
+                conn.retired = True
+            if conn.retired and (conn.in_use == 0 or not conn.alive()):
+                if conn in slot.conns:
+                    slot.conns.remove(conn)
+                close = True
+            slot.cond.notify_all()
+        if close:
+            conn.client.close()
+
+    def refused(self, host: Host, conn: PooledConnection) -> bool:
+        """The server refused one more channel on the live `conn`: it is full at the channels it has now
+        (the reserved one is released). False when it holds none: the server takes no session at all."""
+        slot = self._slot(host)
+        with slot.cond:
+            if conn.in_use <= 1:
+                full = False  # refused with nothing else open: not a capacity limit
+            else:
+                conn.in_use -= 1
+                conn.limit = conn.in_use if conn.limit is None else min(conn.limit, conn.in_use)
+                full = True
+                slot.cond.notify_all()
+        if not full:
+            self.release(host, conn, dead=True)
+        return full
+
+    def retire(self, host: Host, conn: PooledConnection) -> None:
+        """No new channel on `conn`; it closes when the channels open on it end."""
+        slot = self._slot(host)
+        close = False
+        with slot.cond:
+            conn.retired = True
+            if conn.in_use == 0:
+                if conn in slot.conns:
+                    slot.conns.remove(conn)
+                close = True
+            slot.cond.notify_all()
+        if close:
+            conn.client.close()
+
+    def get(self, host: Host) -> paramiko.SSHClient:
+        """A connected client for `host` (the pooled one if still alive, else a new connection)."""
+        conn, _ = self.lease(host)
+        self.release(host, conn)
+        return conn.client
 
     def discard(self, host: Host, client: paramiko.SSHClient | None = None) -> None:
-        """Close and forget the host's pooled connection (only if it is still `client`, when given)."""
-        key = self._key_for(host)
-        with self._lock:
-            entry = self._clients.get(key)
-            if entry is not None and (client is None or entry[0] is client):
-                del self._clients[key]
-            else:
-                entry = None
-        if entry:
-            entry[0].close()
-        elif client is not None:
+        """Retire the host's pooled connections (only `client`'s, when given): each closes once no run uses it."""
+        slot = self._slot(host)
+        with slot.cond:
+            targets = [c for c in slot.conns if client is None or c.client is client]
+        for c in targets:
+            self.retire(host, c)
+        if client is not None and not targets:
             client.close()
 
     def pooled(self, host: Host) -> bool:
-        """Whether a connection to `host` is kept (for tests and `doctor`)."""
-        with self._lock:
-            return self._key_for(host) in self._clients
+        """Whether a live connection to `host` is kept (for tests and `doctor`)."""
+        slot = self._slot(host)
+        with slot.cond:
+            return any(c.alive() and not c.retired for c in slot.conns)
+
+    def connections(self, host: Host) -> int:
+        """How many connections to `host` are open now (for tests)."""
+        slot = self._slot(host)
+        with slot.cond:
+            return len(slot.conns)
 
     def close(self) -> None:
         with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
-        for c, _ in clients:
-            c.close()
+            slots = list(self._hosts.values())
+        for slot in slots:
+            with slot.cond:
+                conns, slot.conns = slot.conns, []
+                slot.cond.notify_all()
+            for c in conns:
+                c.client.close()
 
     def _known_hosts(self, host: Host) -> KnownHosts:
         path = host.expand(host.known_hosts)
@@ -337,32 +481,65 @@ class SSHTransport(Transport):
     def _where(self) -> str:
         return f"{self.host.address}:{self.host.port}"
 
-    def _open(self, deadline: float) -> tuple[paramiko.SSHClient, paramiko.Channel]:
-        """A session channel; a pooled connection that turns out dead is replaced once."""
-        for attempt in (1, 2):
-            client, reused = self.pool.checkout(self.host)
+    def _open(self, deadline: float) -> tuple[PooledConnection, paramiko.Channel]:
+        """A session channel on a pooled connection. A pooled connection that turns out dead is replaced
+        once; a live one the server refuses one more channel on (MaxSessions) is left to the runs using it,
+        and another connection is taken (or a channel waited for) within the deadline."""
+        replaced = False
+        while True:
+            conn, reused = self.pool.lease(self.host, deadline)
             remaining = max(0.5, deadline - time.monotonic())
-            transport = client.get_transport()
+            transport = conn.client.get_transport()
             try:
                 if transport is None or not transport.is_active():
                     raise EOFError("the connection is closed")
-                return client, transport.open_session(timeout=min(self.host.connect_timeout_s, remaining))
-            except (paramiko.SSHException, OSError, EOFError) as e:
-                self.pool.discard(self.host, client)
-                if reused and attempt == 1 and deadline - time.monotonic() > self.host.connect_timeout_s:
-                    log.info("pooled connection to %s was dead (%s); reconnecting", self._where(), e)
-                    continue
-                if reused or transport is None or not transport.is_active():
-                    raise ConnectionLost(
-                        f"connection to {self._where()} closed before the checks could start: {str(e) or type(e).__name__}"
+                return conn, transport.open_session(timeout=min(self.host.connect_timeout_s, remaining))
+            except paramiko.SSHException as e:
+                # sshd's "open failed" for one session too many: paramiko raises it as a ChannelException,
+                # or, when two opens fail at once (it keeps one failure per connection), "Unable to open
+                # channel." for the other.
+                refused = isinstance(e, paramiko.ChannelException) or "Unable to open channel" in str(e)
+                if refused and transport is not None and transport.is_active():
+                    # sshd's "open failed" for one session too many: this connection is full, not broken.
+                    if self.pool.refused(self.host, conn):
+                        log.debug("%s refused one more session on a connection (%s)", self._where(), e)
+                        if time.monotonic() < deadline:
+                            continue
+                        raise SSHTimeout(
+                            f"every SSH session to {self._where()} is busy (the server's MaxSessions); none became "
+                            "free in time"
+                        ) from e
+                    raise SSHProtocolError(
+                        f"{self._where()} refuses to open a session channel: {str(e) or type(e).__name__}"
                     ) from e
-                raise SSHProtocolError(f"cannot open a channel on {self._where()}: {str(e) or type(e).__name__}") from e
-        raise AssertionError("unreachable")  # pragma: no cover
+                lost: BaseException = e
+            except (OSError, EOFError) as e:
+                lost = e
+            if transport is not None and transport.is_active():
+                # The server did not answer the channel request in time: this connection takes no new run,
+                # and closes once the runs on it end.
+                self.pool.retire(self.host, conn)
+                self.pool.release(self.host, conn)
+                raise SSHProtocolError(f"cannot open a channel on {self._where()}: {str(lost) or type(lost).__name__}")
+            self.pool.release(self.host, conn, dead=True)
+            if reused and not replaced and deadline - time.monotonic() > self.host.connect_timeout_s:
+                log.info("pooled connection to %s was dead (%s); reconnecting", self._where(), lost)
+                replaced = True
+                continue
+            if reused or transport is None:
+                raise ConnectionLost(
+                    f"connection to {self._where()} closed before the checks could start: "
+                    f"{str(lost) or type(lost).__name__}"
+                ) from lost
+            raise SSHProtocolError(
+                f"cannot open a channel on {self._where()}: {str(lost) or type(lost).__name__}"
+            ) from lost
 
     def run(self, script: Script, *, timeout_s: float) -> CommandResult:
         start = time.monotonic()
         deadline = start + timeout_s
-        client, ch = self._open(deadline)
+        conn, ch = self._open(deadline)
+        client = conn.client
         remaining = max(0.5, deadline - time.monotonic())
         out, err = bytearray(), bytearray()
         timed_out = truncated = False
@@ -400,8 +577,9 @@ class SSHTransport(Transport):
             lost = e
         finally:
             ch.close()
+            # Only a connection that died leaves the pool; the other runs on a live one go on.
+            self.pool.release(self.host, conn, dead=lost is not None and _connection_gone(client))
         if lost is not None:
-            self.pool.discard(self.host, client)
             raise ConnectionLost(
                 f"connection to {self._where()} closed mid-stream while running the checks "
                 f"(after {time.monotonic() - start:.1f} s, {len(out)} bytes received): {lost}"

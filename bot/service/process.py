@@ -324,7 +324,7 @@ class WorkerProcess:
         self.stopping = threading.Event()
         self.starts = 0
         self.ready = threading.Event()  # the current worker has its signal handlers in place
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: `forward` runs in a signal handler (two SIGHUPs nest)
         self._pending: set[int] = set()  # signals to pass on once the worker is ready
         self._thread = threading.Thread(target=self._run, name="worker-supervisor", daemon=True)
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_WITHIN_S = 15.0
+DISPATCH_EVERY_S = 0.05  # how soon a noted signal is acted on
 WORKER_GRACE_S = 8.0
 EXIT_GUARD_S = 3.0  # cleanup that hangs (a store that does not answer) never keeps a process alive longer
 PARENT_CHECK_S = 0.5
@@ -55,21 +56,54 @@ _PR_SET_PDEATHSIG = 1
 
 
 class Lifecycle:
-    """Signals to events: stop (SIGTERM, SIGINT) and reload (SIGHUP)."""
+    """Signals to events: stop (SIGTERM, SIGINT) and reload (SIGHUP), and any other signal `handle`d.
+
+    A signal handler runs in the main thread between two of its bytecodes, wherever it is: one that takes
+    a lock the main thread holds at that moment (an Event's, while it waits on that Event; a logging
+    handler's) deadlocks the process for good. So the handlers only note the signal; a dispatcher thread
+    acts on it (within `DISPATCH_EVERY_S`): logs, sets the events, calls the callbacks.
+    """
 
     def __init__(self, on_reload: Callable[[], None] | None = None) -> None:
         self.stop = threading.Event()
         self.on_reload = on_reload
         self.on_stop: list[Callable[[], None]] = []
         self.signalled_at: float | None = None  # when a stop signal came (monotonic)
+        self._noted: list[int] = []  # appended by the handlers (atomic, no lock), taken by the dispatcher
+        self._actions: dict[int, Callable[[], None]] = {}
+        self._dispatcher: threading.Thread | None = None
 
     def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, self._stop)
+        self.handle(signal.SIGTERM, lambda: self._stop(signal.SIGTERM))
+        self.handle(signal.SIGINT, lambda: self._stop(signal.SIGINT))
         if hasattr(signal, "SIGHUP"):
-            signal.signal(signal.SIGHUP, self._reload)
+            self.handle(signal.SIGHUP, self._reload)
 
-    def _stop(self, signum: int, frame: FrameType | None) -> None:
+    def handle(self, signum: int, action: Callable[[], None]) -> None:
+        """Run `action` (in the dispatcher thread) when `signum` comes. Call from the main thread."""
+        self._actions[signum] = action
+        signal.signal(signum, self._note)
+        if self._dispatcher is None:
+            self._dispatcher = threading.Thread(target=self._dispatch, name="signals", daemon=True)
+            self._dispatcher.start()
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self._noted.append(signum)  # nothing else here: no lock, no logging (see the class docstring)
+
+    def _dispatch(self) -> None:
+        while True:
+            time.sleep(DISPATCH_EVERY_S)
+            while self._noted:
+                signum = self._noted.pop(0)
+                action = self._actions.get(signum)
+                if action is None:
+                    continue
+                try:
+                    action()
+                except Exception:
+                    log.exception("handling %s failed", signal.Signals(signum).name)
+
+    def _stop(self, signum: int) -> None:
         if self.stop.is_set():
             return
         log.info("%s: stopping", signal.Signals(signum).name)
@@ -78,7 +112,7 @@ class Lifecycle:
         for fn in self.on_stop:
             fn()
 
-    def _reload(self, signum: int, frame: FrameType | None) -> None:
+    def _reload(self) -> None:
         log.info("SIGHUP: the inventory will be read again")
         if self.on_reload is not None:
             self.on_reload()
@@ -119,16 +153,17 @@ def tell_ready() -> None:
         os.close(int(fd))
 
 
-def die_with_parent(parent_pid: int, stop: Callable[[], None]) -> None:
+def die_with_parent(parent_pid: int, stop: Callable[[], None], life: Lifecycle) -> None:
     """Call `stop` when the parent process goes away (the kernel's signal on Linux, plus a watch).
 
     The kernel's signal is its own (SIGUSR1, not SIGTERM): a worker must tell "serve asks me to stop"
     (finish what runs) from "serve is gone" (hand everything back now). It comes when the serve thread
     that started the worker ends, which is while serve dies, before the worker's parent pid changes.
+    `stop` may be called twice (the signal and the watch): it must be idempotent.
     """
     if sys.platform.startswith("linux") and hasattr(signal, "SIGUSR1"):
         try:
-            signal.signal(signal.SIGUSR1, lambda signum, frame: stop())
+            life.handle(signal.SIGUSR1, stop)
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
         except (OSError, AttributeError, ValueError):
@@ -256,7 +291,7 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
         life.stop.set()
 
     if parent_pid is not None:
-        die_with_parent(parent_pid, parent_gone)
+        die_with_parent(parent_pid, parent_gone, life)
     tell_ready()
     if parent_pid is not None:
         # Beside `serve` on one machine, acknowledgements must not wait for checks: the worker (and

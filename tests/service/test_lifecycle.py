@@ -8,6 +8,9 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -271,7 +274,15 @@ def test_refused_click_keeps_the_button_for_the_operator(lab: Lab) -> None:
         assert svc.post(body, sign(body), "application/x-www-form-urlencoded")[0] == 200
 
     click("UMALLORY")
-    lab.wait_thread(ts, "not an operator")
+    # Told to the clicker alone (an ephemeral message), the thread stays clean.
+    assert lab.fake.wait_for(
+        lambda: any(
+            "not an operator" in str(c.params.get("text")) and c.params.get("user") == "UMALLORY"
+            for c in lab.fake.of("chat.postEphemeral")
+        ),
+        timeout=40,
+    )
+    assert not any("not an operator" in t for t in lab.thread(ts))
     click("UOPS")
     lab.wait_thread(ts, "exit 3")  # it ran (the simulator refuses to change state, with exit 3)
     refusals = [r for r in lab.audit() if r.get("outcome") == "action-refused"]
@@ -467,3 +478,50 @@ def test_a_sighup_while_the_worker_starts_is_passed_on_once_it_is_ready(lab: Lab
     ts = svc.mention("is mta running?", user="UALICE")
     lab.wait_thread(ts, "protected")
     assert svc.worker_pids() == [first]
+
+
+def test_a_signal_while_the_main_thread_holds_a_lock_never_deadlocks() -> None:
+    """A signal handler runs in the main thread between two of its bytecodes: one that set the stop Event
+    while the main thread held that Event's lock (inside Event.wait) hung the worker for good (an orphan
+    that never exited). The handlers only note the signal; a thread acts on it."""
+    code = textwrap.dedent(
+        """
+        import os, signal, sys
+        from bot.service.process import Lifecycle
+        life = Lifecycle()
+        life.install()
+        reloads = []
+        life.on_reload = lambda: reloads.append(1)
+        with life.stop._cond:  # the main thread holds the Event's lock, as it does inside Event.wait
+            os.kill(os.getpid(), signal.SIGHUP)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10000):
+                pass  # the handlers run here
+        print("stopped" if life.stop.wait(5) and reloads else "not stopped", flush=True)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, cwd=Path(__file__).parents[2]
+    )
+    assert out.stdout.strip() == "stopped", out.stderr[-2000:]
+
+
+def test_a_restarted_worker_still_dies_with_its_serve(lab: Lab) -> None:
+    """Serve's second worker (the first was killed) and a serve killed while both the kernel's signal and
+    the parent watch fire: the worker is gone within 5 s, every time."""
+    svc = lab.start("serve")
+    first = svc.wait_worker()
+    os.kill(first, signal.SIGKILL)
+    end = time.monotonic() + 30
+    others: list[int] = []
+    while time.monotonic() < end and not others:
+        time.sleep(0.05)
+        try:
+            others = [p for p in svc.worker_pids() if p != first]
+        except psutil.Error:  # the killed worker is a zombie until serve reaps it
+            others = []
+    second = others[0]
+    assert lab.fake.wait_for(lambda: f":{second}:" in svc.log.read_text(), timeout=30)
+    svc.proc.kill()
+    svc.proc.wait(5)
+    assert gone(second, 5), "the restarted worker outlived its serve process"

@@ -311,6 +311,12 @@ class Matcher:
             for p in kb.lexicon.concepts.get(c, ())
             for k in _single(p)
         )
+        # Lines missing from a log (MISSING, or WRITE with NEG): then a module named as its log's name
+        # ("gaps in mta.log") is where, not what; a log's own errors or "show the mta log" stay the module's.
+        self._concept_keys = {
+            c: frozenset(k for p in kb.lexicon.concepts.get(c, ()) for k in _single(p))
+            for c in ("MISSING", "WRITE", "NEG")
+        }
 
     # -- compilation -------------------------------------------------------------------------
     def _intern(self, part: _Part) -> int:
@@ -443,6 +449,8 @@ class Matcher:
         for k in present:
             possible.update(self._parts_by_key.get(k, ()))
         part_cache: dict[int, _Hit | None] = {}
+        ck = self._concept_keys
+        lines_missing = bool(present & ck["MISSING"]) or bool(present & ck["WRITE"] and present & ck["NEG"])
 
         def part_hit(pid: int) -> _Hit | None:
             if pid not in part_cache:
@@ -494,7 +502,7 @@ class Matcher:
                     if (m.name, hit) in covered:
                         continue
                     weight = term.weight
-                    if self._is_place(toks, hit.start) or self._names_a_log(toks, hit.end):
+                    if self._is_place(toks, hit.start) or (lines_missing and self._names_a_log(toks, hit.end)):
                         # "nothing runs on the app server": where it happens, not what is wrong
                         total += weight * PLACE_FACTOR
                         reasons.append(f"names a place: {shown}")
@@ -596,8 +604,8 @@ class Matcher:
 
     @staticmethod
     def _names_a_log(toks: list[_Token], end: int) -> bool:
-        """Whether the name is a log's ("mta.log", "the wfserver log", "inMail-logbestand"): the question
-        is then about the log, whose lines every module sends to syslogd, not about the module itself."""
+        """Whether the name is a log's ("mta.log", "the wfserver log", "inMail-logbestand"): with lines
+        missing, the question is about the log, whose lines every module sends to syslogd, not the module."""
         return end < len(toks) and toks[end].raw in _LOG_WORDS
 
     @staticmethod

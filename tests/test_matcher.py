@@ -371,6 +371,8 @@ def test_real_words_are_read_as_written(matcher: Matcher, text: str) -> None:
         ("inMail.log is empty", "syslogd"),
         ("het wfserver logbestand blijft leeg", "syslogd"),
         ("errors in mta.log", "mta"),  # the module's own errors stay the module's
+        ("show the mta log", "mta"),  # so does asking for its log
+        ("show the mta log (0)", "mta"),
         ("the wfserver log is full of errors", "wfserver"),
     ],
 )

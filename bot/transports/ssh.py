@@ -486,6 +486,7 @@ class SSHTransport(Transport):
         once; a live one the server refuses one more channel on (MaxSessions) is left to the runs using it,
         and another connection is taken (or a channel waited for) within the deadline."""
         replaced = False
+        refused_alone = 0
         while True:
             conn, reused = self.pool.lease(self.host, deadline)
             remaining = max(0.5, deadline - time.monotonic())
@@ -509,6 +510,13 @@ class SSHTransport(Transport):
                             f"every SSH session to {self._where()} is busy (the server's MaxSessions); none became "
                             "free in time"
                         ) from e
+                    refused_alone += 1
+                    if refused_alone == 1 and deadline - time.monotonic() > 1.0:
+                        # The other runs' channels have just closed, but sshd may not have counted them
+                        # free yet: the refused connection was dropped, so try once more on a new one.
+                        log.debug("%s refused a session with none other open; trying a new connection", self._where())
+                        time.sleep(0.1)
+                        continue
                     raise SSHProtocolError(
                         f"{self._where()} refuses to open a session channel: {str(e) or type(e).__name__}"
                     ) from e

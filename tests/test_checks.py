@@ -1183,3 +1183,26 @@ def test_a_pdump_line_that_cannot_be_read_is_cannot_tell(kb: KnowledgeBase) -> N
     res, _ = run(kb, {"app1": fake_host(h), "app2": fake_host(healthy())}, ["mta"])
     f = by(res.findings, "app1", "mta", "process")[0]
     assert f.status == "unknown" and "could not be read" in f.summary and "mta@prod (3) - 1.2.3 MB" in f.evidence
+
+
+def test_a_ps_that_failed_is_no_evidence(kb: KnowledgeBase) -> None:
+    """`NO-PS` (BusyBox ps, or one that refused the options): the No tasks finding does not claim ps saw
+    nothing, the mtachild check cannot tell, and the system indicators do not say zombies were read."""
+    no_ps = "NO-PS ps failed (exit 1)\n"
+    res, _ = run(
+        kb,
+        {
+            "app1": fake_host(healthy(**{"nlserver-pdump": f"{BANNER}\nNo tasks", "ps": no_ps})),
+            "app2": fake_host(healthy()),
+        },
+        ["mta"],
+    )
+    proc = by(res.findings, "app1", "mta", "process")[0]
+    assert proc.status == "fail" and "ps could not confirm it" in proc.summary
+    child = by(res.findings, "app1", "mta", "mtachild")[0]
+    assert child.status == "unknown" and child.needs and "ps" in child.needs
+    system = next(f for f in res.findings if f.host == "app1" and f.check == "system")
+    assert system.status == "ok" and "not read on this host: zombie processes" in system.summary
+    res, _ = run(kb, {"app1": fake_host(healthy(ps=no_ps)), "app2": fake_host(healthy())}, ["mta"])
+    age = by(res.findings, "app1", "mta", "age")[0]
+    assert age.status == "unknown" and "ps gave no usable answer" in age.summary

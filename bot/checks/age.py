@@ -24,8 +24,8 @@ class AgeCheck(ModuleCheck):
         if row is None:
             why = (
                 "pid not found by ps (the process may have just restarted)"
-                if facts.text("ps") is not None
-                else "ps gave no answer"
+                if facts.procs.available
+                else "ps gave no usable answer"
             )
             yield finding(
                 ctx,

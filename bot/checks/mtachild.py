@@ -19,6 +19,7 @@ from bot.checks.facts import HostContext, HostFacts
 from bot.checks.memory import limit
 from bot.kb.models import Condition
 from bot.models import Finding, Status
+from bot.redact import redact_and_clip
 
 MAX_WORKING_SET_MB = 128  # <mta><child maxWorkingSetMb> (serverConf.xml reference; 256 on another page)
 RECOMMENDED_MAX_CHILDREN = 8  # email-deliverability.md: at most 8 mtachild, and not more than the CPUs
@@ -29,12 +30,23 @@ class MtachildCheck(HostCheck):
     order = 25
 
     def evaluate(self, ctx: HostContext, facts: HostFacts) -> Iterable[Finding]:
-        if not facts.procs.available:
-            return
         for inst in ctx.instances:
             rows = facts.procs.mtachildren(inst)
             mta_here = facts.pdump.find(f"mta@{inst}") is not None or bool(facts.enabled_in("mta", "instance", inst)[0])
             if not rows and not mta_here:
+                continue
+            if not facts.procs.available:
+                # No ps, or one that refused the options: "no mtachild right now" would be a blind ok.
+                yield self._f(
+                    ctx,
+                    inst,
+                    "unknown",
+                    f"cannot tell the mtachild@{inst} processes: `ps` is missing or gave no usable answer on "
+                    f"{ctx.host.name}",
+                    [redact_and_clip((facts.text("ps") or "no output").strip(), 200)],
+                    ("cannot_tell",),
+                    needs="procps `ps` (`ps -eo pid,stat,user,etimes,rss,args`) on the host for the bot's user",
+                )
                 continue
             lim = limit(facts, "child", "maxWorkingSetMb", "instance", inst, MAX_WORKING_SET_MB)
             note = (
@@ -88,8 +100,9 @@ class MtachildCheck(HostCheck):
         summary: str,
         ev: list[str],
         conds: tuple[Condition, ...] = (),
+        needs: str | None = None,
     ) -> Finding:
-        f = finding(ctx, None, inst, self.name, status, summary, ev, conds)
+        f = finding(ctx, None, inst, self.name, status, summary, ev, conds, needs=needs)
         return f.model_copy(update={"module": "mta"})
 
 

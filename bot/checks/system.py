@@ -45,6 +45,7 @@ ZOMBIES_WARNING = 1  # Adobe: warning "near 2"
 ZOMBIES_ALERT = 2
 SHM_WARNING = 1
 SHM_ALERT = 2
+INDICATORS = ("swap", "file handles", "load", "zombie processes", "shared memory")  # the findings' targets
 SHM_BY_DESIGN = ("trackinglogd", "interactiond")  # modules documented to work through shared memory
 
 
@@ -161,13 +162,17 @@ class SystemCheck(HostCheck):
         for st, summary, conds, target in bad:
             yield finding(ctx, None, None, self.name, st, summary, [r[1] for r in rows], conds, target=target)
         if not bad:
+            # Only what was read is said to be within the thresholds (ps or ipcs may be missing).
+            read = [r[3] for r in rows]
+            unread = [t for t in INDICATORS if t not in read]
             yield finding(
                 ctx,
                 None,
                 None,
                 self.name,
                 "ok",
-                "system indicators within Adobe's thresholds (swap, file handles, load, zombies, shared memory)",
+                f"system indicators within Adobe's thresholds ({', '.join(read)})"
+                + (f"; not read on this host: {', '.join(unread)}" if unread else ""),
                 [r[1] for r in rows],
             )
 

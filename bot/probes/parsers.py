@@ -477,8 +477,8 @@ class ProcessTable:
 
 def parse_processes(text: str) -> ProcessTable:
     """The `ps` section: `pid stat user etimes rss args<TAB>exe<TAB>cwd` rows of nlserver processes,
-    then `zombies N`; `NO-PS` when ps is missing."""
-    if "NO-PS" in text.splitlines():
+    then `zombies N`; `NO-PS <why>` when ps is missing or failed (then nothing it printed counts)."""
+    if any(line.startswith("NO-PS") for line in text.splitlines()):
         return ProcessTable({}, None, False)
     rows: dict[int, PsRow] = {}
     zombies: int | None = None

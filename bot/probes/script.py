@@ -172,22 +172,28 @@ def config_autostart() -> Section:
 # The binary and working folder are read for the first PS_LINKED nlserver rows only: they tell the
 # install root the modules run from (one is enough; every readlink is a process on the host).
 PS_LINKED = 3
+# ps's exit status travels down the pipe as a last `@@ps-exit N` line (a pipeline's status is its last
+# command's): a ps that refuses the options (BusyBox ps has no -e; an old procps no `etimes`) prints
+# nothing, and nothing is not "no nlserver process and 0 zombies" but NO-PS.
 _PS = (
-    "if command -v ps >/dev/null 2>&1; then ps -eo pid=,stat=,user:32=,etimes=,rss=,args= 2>/dev/null | "
-    "{ z=0; n=0; set -f; while IFS= read -r cb_l; do set -- $cb_l; "
+    "if command -v ps >/dev/null 2>&1; then { ps -eo pid=,stat=,user:32=,etimes=,rss=,args= 2>/dev/null; "
+    'echo "@@ps-exit $?"; } | '
+    "{ z=0; n=0; cb_x=; set -f; while IFS= read -r cb_l; do "
+    'case "$cb_l" in "@@ps-exit "*) cb_x=${cb_l#@@ps-exit }; continue ;; esac; set -- $cb_l; '
     'case "$2" in Z*) z=$((z+1)) ;; esac; '
     'case "${6##*/}" in nlserver*) n=$((n+1)); cb_e=; cb_c=; '
     f'if [ "$n" -le {PS_LINKED} ]; then '
     'cb_e=$(readlink "/proc/$1/exe" 2>/dev/null); cb_c=$(readlink "/proc/$1/cwd" 2>/dev/null); fi; '
     'printf \'%s\\t%s\\t%s\\n\' "$cb_l" "${cb_e:--}" "${cb_c:--}" ;; esac; '
-    'done; set +f; echo "zombies $z"; }; else echo NO-PS; fi'
+    'done; set +f; if [ "$cb_x" = 0 ]; then echo "zombies $z"; else echo "NO-PS ps failed (exit ${cb_x:-?})"; fi; }; '
+    "else echo NO-PS ps not found; fi"
 )
 
 
 def processes() -> Section:
     """nlserver processes (pid, state, user, age, memory, command line, and the binary and working
-    folder when the bot may read them), and the host's count of zombie processes. Other processes'
-    command lines never leave the host (they may carry secrets)."""
+    folder when the bot may read them), and the host's count of zombie processes; `NO-PS <why>` when
+    ps is missing or fails. Other processes' command lines never leave the host (they may carry secrets)."""
     return Section("ps", _PS, label="ps -eo pid,stat,user,etimes,rss,args (nlserver rows only; zombie count)")
 
 
@@ -357,8 +363,9 @@ def system() -> Section:
             '[ -n "$cb_l" ] || cb_l=$(cut -d " " -f 1-3 /proc/loadavg 2>/dev/null); echo "loadavg $cb_l"; '
             'echo "cpus $(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"; '
             'echo "file-nr $(sysctl -n fs.file-nr 2>/dev/null || cat /proc/sys/fs/file-nr 2>/dev/null)"; '
-            "if command -v ipcs >/dev/null 2>&1; then echo shm-listed; "
-            "ipcs -m 2>/dev/null | awk '$2 ~ /^[0-9]+$/ && NF >= 5 { print \"shm\", $3 }'; fi"
+            # shm-listed only when ipcs -m answered: a failed ipcs is not "no segment".
+            "if command -v ipcs >/dev/null 2>&1 && cb_i=$(ipcs -m 2>/dev/null); then echo shm-listed; "
+            "printf '%s\\n' \"$cb_i\" | awk '$2 ~ /^[0-9]+$/ && NF >= 5 { print \"shm\", $3 }'; fi"
         ),
     )
 

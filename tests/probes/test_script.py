@@ -271,3 +271,29 @@ def test_only_the_rotated_log_is_read_whole_when_the_current_one_is_missing(home
     assert sec[f"log:{rel}"].exit_code != 0 and "No such file" in sec[f"log:{rel}"].text
     prev = p.parse_log_read(sec["log:var/prod/log/mta_2.log"].text, s.LOG_TAIL_BYTES)
     assert prev.size == (FIX / "mta_2.log").stat().st_size and "DETAIL:" in prev.text
+
+
+def _failing_tool(home: Path, name: str, message: str) -> None:
+    """`name` on the PATH the Campaign environment (env.sh) sets: prints `message` and fails."""
+    bin_dir = home / "fakebin"
+    bin_dir.mkdir(exist_ok=True)
+    tool = bin_dir / name
+    tool.write_text(f"#!/bin/sh\necho {shlex.quote(message)} >&2\nexit 1\n")
+    tool.chmod(0o755)
+    (home / "env.sh").write_text(f"PATH={shlex.quote(str(bin_dir))}:$PATH\nexport PATH\n")
+
+
+def test_a_ps_that_refuses_the_options_is_no_ps_not_zero_zombies(home: Path) -> None:
+    """BusyBox ps has no -e (an old procps no `etimes`): it prints nothing and fails. That is not "no
+    nlserver process and 0 zombies", which would be a blind ok for the zombie and mtachild checks."""
+    _failing_tool(home, "ps", "ps: invalid option -- 'e'")
+    sec = run(home, s.processes())["ps"]
+    t = p.parse_processes(sec.text)
+    assert not t.available and t.zombies is None and not t.rows
+    assert "NO-PS ps failed (exit 1)" in sec.text
+
+
+def test_a_failing_ipcs_lists_no_segments(home: Path) -> None:
+    _failing_tool(home, "ipcs", "ipcs: permission denied")
+    info = p.parse_system(run(home, s.system())["system"].text)
+    assert not info.shm_listed and info.shm_by_owner == {}

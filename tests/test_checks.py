@@ -1185,6 +1185,24 @@ def test_a_pdump_line_that_cannot_be_read_is_cannot_tell(kb: KnowledgeBase) -> N
     assert f.status == "unknown" and "could not be read" in f.summary and "mta@prod (3) - 1.2.3 MB" in f.evidence
 
 
+def test_a_pdump_line_in_another_memory_shape_is_never_a_process_down(kb: KnowledgeBase) -> None:
+    """`23.0 MiB`, `23552 kB` or no dash: the line still lists the process. Neither the process check nor
+    the log writer may say it does not run (both were `fail`, with a restart step, on a healthy host)."""
+    from bot.probes import parsers as pp
+
+    shapes = (
+        f"{BANNER}\nwatchdog (1) - 6.6 MiB\nsyslogd@default (2) 7.0 MB\nmta@prod (3) - 23552 kB\nstat@prod (4) - 1.5 MB"
+    )
+    d = pp.parse_pdump(shapes)
+    assert [x.name for x in d.processes] == ["stat@prod"] and len(d.unread) == 3 and not d.no_tasks
+    res, _ = run(kb, {"app1": fake_host(healthy(**{"nlserver-pdump": shapes})), "app2": fake_host(healthy())}, ["mta"])
+    app1 = [f for f in res.findings if f.host == "app1"]
+    assert not [f for f in app1 if f.status == "fail"], [f.summary for f in app1 if f.status == "fail"]
+    assert by(res.findings, "app1", "mta", "process")[0].status == "unknown"
+    writer = by(res.findings, "app1", "syslogd", "log_writer")[0]
+    assert writer.status == "unknown" and "could not be read" in writer.summary and writer.needs
+
+
 def test_a_ps_that_failed_is_no_evidence(kb: KnowledgeBase) -> None:
     """`NO-PS` (BusyBox ps, or one that refused the options): the No tasks finding does not claim ps saw
     nothing, the mtachild check cannot tell, and the system indicators do not say zombies were read."""

@@ -175,7 +175,13 @@ class LogCheck(ModuleCheck):
             since = f"{_utc(cur.mtime)} (file modified; no dated line in what was read)"
         else:
             since = "? (no dated line)"
-        running = facts.running(module, instance) is not None or module.kind != "daemon"
+        pname = module.process_name(instance)
+        # A pdump line the bot could not read (its memory column) still says the module runs.
+        running = (
+            facts.running(module, instance) is not None
+            or facts.pdump.unread_line(pname) is not None
+            or module.kind != "daemon"
+        )
         blind = facts.blind
         if not running and blind is not None:
             # pdump cannot see what runs here (the process check's "wrong user or environment"): that the

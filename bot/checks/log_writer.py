@@ -37,6 +37,8 @@ def syslogd_writing(facts: HostFacts) -> bool | None:
     text = facts.text("ports")
     listening = p.parse_listening(text) if text is not None else None
     if proc is None:
+        if facts.pdump.unread_line("syslogd@default") is not None:
+            return None  # pdump lists it, in a shape the bot cannot read
         return False if facts.pdump.recognised and not facts.pdump.no_tasks else None
     if listening is None:
         return None
@@ -85,6 +87,18 @@ class LogWriterCheck(HostCheck):
             return
         if facts.pdump.no_tasks:
             return  # the process check already says nothing runs (or that the bot cannot see)
+        unread = facts.pdump.unread_line("syslogd@default")
+        if unread is not None:
+            yield self._f(
+                ctx,
+                "unknown",
+                "cannot tell whether syslogd@default writes the module logs: its `nlserver pdump` line could not be "
+                "read",
+                [facts.banner, unread],
+                ("cannot_tell",),
+                needs="a pdump line in the documented shape (`module@instance (pid) - N MB`)",
+            )
+            return
         enabled, where = facts.enabled_in("syslogd", "server", None)
         if ctx.host.modules is not None:
             enabled = "syslogd" in (m.lower() for m in ctx.host.modules)
@@ -115,8 +129,9 @@ class LogWriterCheck(HostCheck):
         summary: str,
         evidence: list[str],
         conditions: tuple[Condition, ...] = (),
+        needs: str | None = None,
     ) -> Finding:
-        f = finding(ctx, None, None, self.name, status, summary, evidence, conditions)
+        f = finding(ctx, None, None, self.name, status, summary, evidence, conditions, needs=needs)
         return f.model_copy(update={"module": "syslogd"})
 
 

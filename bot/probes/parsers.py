@@ -73,6 +73,11 @@ _PROC_RE = re.compile(
     rf"^{_PREFIX}(?P<module>[A-Za-z][A-Za-z0-9_]*)(?:@(?P<instance>[A-Za-z0-9_-]+))?\s+\((?P<pid>\d+)\)\s*-\s*"
     r"(?P<mem>[\d.,]+)\s*(?P<unit>[MKGT]?[oBb]|M)\b"
 )
+# A process line's head (`mta@prod (9986)`): a line that has it but not the documented memory column
+# (`23.0 MiB`, `23552 kB`, no dash) is still a process pdump lists, never an absent one.
+_PROC_HEAD_RE = re.compile(
+    rf"^{_PREFIX}(?P<module>[A-Za-z][A-Za-z0-9_]*)(?:@(?P<instance>[A-Za-z0-9_-]+))?\s*\((?P<pid>\d+)\)"
+)
 _NO_TASKS_RE = re.compile(rf"^{_PREFIX}no tasks?\s*$", re.I | re.M)
 _UNIT_MB = {"k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0 * 1024}
 
@@ -107,7 +112,7 @@ class Pdump:
     def unread_line(self, name: str) -> str | None:
         """The unreadable line of process `name` (`mta@prod`), if there is one."""
         for line in self.unread:
-            m = _PROC_RE.match(line)
+            m = _PROC_RE.match(line) or _PROC_HEAD_RE.match(line)
             if m and _proc_name(m).lower() == name.lower():
                 return line
         return None
@@ -149,6 +154,8 @@ def parse_pdump(text: str) -> Pdump:
     for line in body.splitlines():
         m = _PROC_RE.match(line.strip())
         if not m:
+            if _PROC_HEAD_RE.match(line.strip()):
+                unread.append(line.strip()[:200])
             continue
         unit = m.group("unit")
         mem = _number(m.group("mem"), french=unit[-1:] == "o")

@@ -1224,3 +1224,26 @@ def test_a_ps_that_failed_is_no_evidence(kb: KnowledgeBase) -> None:
     res, _ = run(kb, {"app1": fake_host(healthy(ps=no_ps)), "app2": fake_host(healthy())}, ["mta"])
     age = by(res.findings, "app1", "mta", "age")[0]
     assert age.status == "unknown" and "ps gave no usable answer" in age.summary
+
+
+def test_a_log_whose_lines_the_bot_cannot_date_is_not_silent(kb: KnowledgeBase) -> None:
+    """Lines in a timestamp shape the bot does not read, or written in the window while the newest dated
+    line is older (local time without a zone read as UTC): "cannot tell", never "silent, logged nothing"."""
+    undated = f"@@STAT 200 {NOW - 100}@@\n14/11/2023 22:11:00 error PGS-220000 PostgreSQL error\n"
+    # written 100 s ago, in local time five hours behind UTC, without a zone
+    local = f"@@STAT 200 {NOW - 100}@@\n2023-11-14 17:11:40.000\t1\t1\t1\terror\tlog\tPGS-220000 PostgreSQL error\n"
+    for text, said in ((undated, "none of its lines has a timestamp"), (local, "newest dated line is of")):
+        res, _ = run(
+            kb,
+            {"app1": fake_host(healthy(**{"log:var/prod/log/mta.log": text})), "app2": fake_host(healthy())},
+            ["mta"],
+        )
+        f = next(f for f in by(res.findings, "app1", "mta", "log") if f.target == "var/prod/log/mta.log")
+        assert f.status == "unknown" and said in f.summary and "cannot_tell" in f.conditions, f.summary
+    # an hour-only zone (ISO 8601 `-07`) and a comma before the fraction are read
+    iso = f"@@STAT 200 {NOW - 100}@@\n2023-11-14 15:11:40,000-07\t1\t1\t1\terror\tlog\tPGS-220000 PostgreSQL error\n"
+    res, _ = run(
+        kb, {"app1": fake_host(healthy(**{"log:var/prod/log/mta.log": iso})), "app2": fake_host(healthy())}, ["mta"]
+    )
+    f = next(f for f in by(res.findings, "app1", "mta", "log") if f.target == "var/prod/log/mta.log")
+    assert f.status == "warn" and "PGS-220000" in f.summary

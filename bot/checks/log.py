@@ -43,6 +43,11 @@ _UNREADABLE_LOG = (
 )
 
 
+# A file written this long after its newest dated line has lines the bot could not date (syslogd writes
+# an entry and its continuation lines at once, so a real entry moves the mtime by less than this).
+UNDATED_SLACK_S = 60
+
+
 def _utc(ts: int | None) -> str:
     return f"{datetime.fromtimestamp(ts, timezone.utc):%Y-%m-%d %H:%M} UTC" if ts is not None else "?"
 
@@ -126,6 +131,9 @@ class LogCheck(ModuleCheck):
                 target=path,
             )
         if scan.lines_in_window == 0:
+            undated = self._undated(ctx, facts, module, instance, path, shown, scan, cur, text, window)
+            if undated is not None:
+                return undated
             return self._silent(ctx, facts, module, instance, path, shown, scan, cur, window)
         if scan.warnings:
             return finding(
@@ -150,6 +158,52 @@ class LogCheck(ModuleCheck):
             f"{scan.newest:%Y-%m-%d %H:%M} UTC)"
             if scan.newest
             else f"no errors in {where} in the last {window} min",
+            tail=scan.tail,
+            target=path,
+        )
+
+    def _undated(
+        self,
+        ctx: HostContext,
+        facts: HostFacts,
+        module: Module,
+        instance: str | None,
+        path: str,
+        shown: str,
+        scan: p.LogScan,
+        cur: p.LogRead,
+        text: str,
+        window: int,
+    ) -> Finding | None:
+        """ "Cannot tell" when the log has lines the bot cannot date: none has a timestamp in the shape
+        Adobe documents, or the file was written in the window while its newest dated line is older
+        (lines in another format, or local time read as UTC). Calling that log silent would hide its
+        errors. None when the log's lines are read."""
+        horizon = facts.now.timestamp() - window * 60
+        written = cur.mtime is not None and cur.mtime >= horizon and bool(cur.text.strip())
+        if scan.newest is None and text.strip():
+            why = "none of its lines has a timestamp in the shape the bot reads (`YYYY-MM-DD HH:MM:SS`, ISO 8601)"
+        elif written and scan.newest is not None and (cur.mtime or 0) - scan.newest.timestamp() > UNDATED_SLACK_S:
+            why = (
+                f"the file was written at {_utc(cur.mtime)}, but its newest dated line is of "
+                f"{scan.newest:%Y-%m-%d %H:%M} UTC: its latest lines have a timestamp the bot cannot read (another "
+                "format, or local time without a zone)"
+            )
+        else:
+            return None
+        return finding(
+            ctx,
+            module,
+            instance,
+            self.name,
+            "unknown",
+            f"cannot tell whether {shown} has errors in the last {window} min: {why}",
+            [
+                f"{shown}: {cur.size if cur.size is not None else '?'} bytes, modified {_utc(cur.mtime)}",
+                *scan.tail[-3:],
+            ],
+            ("cannot_tell",),
+            needs="log lines dated as Adobe documents them (`2021-05-31T08:42:18.124Z`, UTC or with a zone)",
             tail=scan.tail,
             target=path,
         )

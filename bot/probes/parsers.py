@@ -668,7 +668,7 @@ def parse_system(text: str) -> SystemInfo:
 # ---------------------------------------------------------------------------- logs
 
 _LOG_RE = re.compile(
-    r"^(?P<date>\d{4}-\d\d-\d\d)[T ](?P<time>\d\d:\d\d:\d\d)(?:\.\d+)?(?P<tz>Z|[+-]\d\d:?\d\d)?\s+"
+    r"^(?P<date>\d{4}-\d\d-\d\d)[T ](?P<time>\d\d:\d\d:\d\d)(?:[.,]\d+)?(?P<tz>Z|[+-]\d\d(?::?\d\d)?)?\s+"
     r"(?P<rest>.*)$"
 )
 _SEVERITY_RE = re.compile(r"(?:^|\s)(?P<sev>error|warning|info|debug)(?:\s|$)", re.I)
@@ -720,7 +720,7 @@ def parse_log_time(date: str, time: str, tz: str | None) -> datetime | None:
         return None
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1
-        hh, mm = int(tz[1:3]), int(tz[-2:])
+        hh, mm = int(tz[1:3]), int(tz[3:].lstrip(":") or 0)  # ISO 8601: +hh:mm, +hhmm or +hh
         dt = dt - sign * timedelta(hours=hh, minutes=mm)
     return dt.replace(tzinfo=timezone.utc)
 

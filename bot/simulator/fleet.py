@@ -279,6 +279,13 @@ def _log_text(entries: list[LogEntry], now: datetime, pid0: int = 1000) -> str:
     return "".join(out)
 
 
+def _written_at(path: Path, entries: list[LogEntry], now: datetime) -> None:
+    """A log's mtime is its newest line's time, as on a real server (syslogd writes each line as it comes)."""
+    if entries:
+        t = (now - timedelta(minutes=min(ago for ago, _, _ in entries))).timestamp()
+        os.utime(path, (t, t))
+
+
 def _core_bytes() -> bytes:
     """An ELF header of type ET_CORE (what `file` recognises as a core file); the body is empty."""
     ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
@@ -415,10 +422,12 @@ def build_host(
         path = var / rel.removeprefix("var/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_log_text(entries, now))
+        _written_at(path, entries, now)
     for rel, entries in sc.rotated_logs.items():
         path = var / (rel.removeprefix("var/")[: -len(".log")] + "_2.log")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_log_text(entries, now, 900))
+        _written_at(path, entries, now)
     for name, ago, command in sc.cores:
         core = home / name
         core.write_bytes(_core_bytes())

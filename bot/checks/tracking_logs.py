@@ -69,6 +69,21 @@ class TrackingLogsCheck(ModuleCheck):
                 continue  # not a redirection server
             if server is False:
                 continue  # trackinglogd is not set up here: whatever the folder holds is not this host's job
+            if redir.unreadable is not None:
+                yield finding(
+                    ctx,
+                    module,
+                    inst,
+                    self.name,
+                    "unknown",
+                    f"cannot tell whether tracking logs are written in {rel}: the bot's user cannot read "
+                    f"{redir.unreadable}",
+                    (),
+                    ("cannot_tell",),
+                    needs=f"read and search permission on {redir.unreadable} for the bot's user (or run it as the "
+                    "Campaign user)",
+                )
+                continue
             ev = [f"{redir.count} file(s) in {rel}"]
             if redir.newest_mtime is None:
                 if redir.count:

@@ -805,9 +805,15 @@ class RedirLogs:
     count: int
     newest_mtime: int | None
     newest_name: str | None
+    unreadable: str | None = None  # the folder the bot's user may not read (the listing is then unknown)
 
 
 def parse_redir(text: str) -> RedirLogs:
+    """The `redir:<instance>` section: `mtime size name` lines and `count N`; `NO-REDIR-DIR`, or
+    `REDIR-UNREADABLE <dir>` when the folder (or one above it) cannot be read: it exists, unlisted."""
+    for line in text.splitlines():
+        if line.startswith("REDIR-UNREADABLE"):
+            return RedirLogs(True, 0, None, None, line.removeprefix("REDIR-UNREADABLE").strip() or "?")
     if "NO-REDIR-DIR" in text:
         return RedirLogs(False, 0, None, None)
     newest: tuple[int, str] | None = None

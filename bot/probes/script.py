@@ -257,24 +257,33 @@ _LAST3_AWK = (
 
 def redir_logs(instance: str) -> Section:
     """The tracking log folder of `instance` (`var/<instance>/redir/log`): the newest three files
-    (`mtime size name`) and the count, `NO-REDIR-DIR` when there is no such folder.
+    (`mtime size name`) and the count, `NO-REDIR-DIR` when there is no such folder, `REDIR-UNREADABLE
+    <dir>` when the bot's user may not read it (or a folder above it).
 
     A redirection server may hold tens of thousands of files there, so this is one `find -printf`
     (GNU), or `ls -t` and three `stat` where find cannot print: never a process per file, and the
     output is four lines whatever the count. In a subshell: its `cd` leaves the script's folder alone."""
     if not INSTANCE_RE.match(instance):
         raise UnsafeProbeError(f"instance {instance!r} is not valid")
-    d = f'"$VAR_DIR"/{shlex.quote(instance)}/redir/log'
+    # A folder the bot's user may not enter is not a missing one: each level is tested from var down
+    # (`-d` is only reliable below a folder the user may search), `REDIR-UNREADABLE <dir>` when one
+    # stops it, `NO-REDIR-DIR` only when a level does not exist.
+    find_dir = (
+        f'cb_d=$VAR_DIR; cb_u=; for cb_p in {shlex.quote(instance)} redir log; do [ -d "$cb_d" ] || break; '
+        '[ -x "$cb_d" ] || { cb_u=1; break; }; cb_d=$cb_d/$cb_p; done; '
+        'if [ -n "$cb_u" ]; then echo "REDIR-UNREADABLE $cb_d"; elif [ ! -d "$cb_d" ]; then echo NO-REDIR-DIR; '
+        'elif ! cd "$cb_d" 2>/dev/null || [ ! -r . ]; then echo "REDIR-UNREADABLE $cb_d"; else '
+    )
     return Section(
         f"redir:{instance}",
         label=f"newest 3 and count of <var>/{instance}/redir/log/*.log (find -printf, else ls -t)",
-        command=f"( if cd {d} 2>/dev/null; then "
+        command=f"( {find_dir}"
         'if [ -n "${CB_FIND_PRINTF:-}" ]; then '
         "find . -maxdepth 1 -type f -name '*.log' -printf '%T@ %s %f\\n' 2>/dev/null | LC_ALL=C sort -n | "
         f"awk {shlex.quote(_LAST3_AWK)}; "
         "else echo \"count $(ls -1 | grep -c '\\.log$')\"; "
         "ls -1t | grep '\\.log$' | head -n 3 | while IFS= read -r f; do stat -c '%Y %s %n' -- \"$f\"; done; fi; "
-        "else echo NO-REDIR-DIR; fi )",
+        "fi )",
     )
 
 

@@ -326,3 +326,9 @@ def test_xsv_bodies() -> None:
 def test_epoch_with_nanoseconds() -> None:
     assert p.epoch_float("1700000000.123456789\n") == 1700000000.123456789
     assert p.epoch_float("1700000000.N\n") == 1700000000.0 and p.epoch("1700000000.5") == 1700000000
+
+
+def test_redir_folder_the_bot_may_not_read_is_not_a_missing_one() -> None:
+    r = p.parse_redir("REDIR-UNREADABLE /usr/local/neolane/nl6/var/prod/redir/log\n")
+    assert r.exists and r.unreadable == "/usr/local/neolane/nl6/var/prod/redir/log" and r.newest_mtime is None
+    assert p.parse_redir("count 0\n").unreadable is None

@@ -1247,3 +1247,14 @@ def test_a_log_whose_lines_the_bot_cannot_date_is_not_silent(kb: KnowledgeBase) 
     )
     f = next(f for f in by(res.findings, "app1", "mta", "log") if f.target == "var/prod/log/mta.log")
     assert f.status == "warn" and "PGS-220000" in f.summary
+
+
+def test_no_core_found_in_a_folder_the_bot_may_not_read_is_cannot_tell(kb: KnowledgeBase) -> None:
+    hidden = "unreadable /data/nl6/var\ncount 0\n"
+    res, _ = run(kb, {"app1": fake_host(healthy(cores=hidden)), "app2": fake_host(healthy())}, ["mta"])
+    f = next(f for f in res.findings if f.host == "app1" and f.check == "cores")
+    assert f.status == "unknown" and "/data/nl6/var" in f.summary and f.needs and "/data/nl6/var" in f.needs
+    found = "unreadable /data/nl6/var\n1715650000 2097152 /usr/local/neolane/nl6/core.3120\ncount 1\nfile -\n"
+    res, _ = run(kb, {"app1": fake_host(healthy(cores=found)), "app2": fake_host(healthy())}, ["mta"])
+    f = next(f for f in res.findings if f.host == "app1" and f.check == "cores")
+    assert f.status == "fail" and any("not searched" in e for e in f.evidence)

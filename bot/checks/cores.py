@@ -38,7 +38,22 @@ class CoresCheck(HostCheck):
             return
         cores = p.parse_cores(text)
         where = f"{ctx.host.nl_home} and {facts.var_dir}"
+        hidden = ", ".join(cores.unreadable)
         if cores.count == 0 or cores.newest is None:
+            if cores.unreadable:
+                # find could not look inside: no core found is not "no core file".
+                yield finding(
+                    ctx,
+                    None,
+                    None,
+                    self.name,
+                    "unknown",
+                    f"cannot tell whether there are core files on {ctx.host.name}: the bot's user cannot read {hidden}",
+                    [f"not searched: {hidden}"],
+                    ("cannot_tell",),
+                    needs=f"read and search permission on {hidden} for the bot's user (or run it as the Campaign user)",
+                )
+                return
             yield finding(ctx, None, None, self.name, "ok", f"no core file in {where}")
             return
         mtime, _, path = cores.newest
@@ -49,6 +64,8 @@ class CoresCheck(HostCheck):
         ]
         if cores.file_says:
             ev.insert(0, "file: " + redact_and_clip(cores.file_says, 250))
+        if cores.unreadable:
+            ev.append(f"not searched (unreadable for the bot's user): {hidden}")
         unreadable = p.file_unreadable(cores.file_says)
         if cores.file_says and not unreadable and "core file" not in cores.file_says.lower():
             yield finding(

@@ -575,15 +575,20 @@ class CoreFiles:
     newest: tuple[int, int, str] | None  # (mtime, size, path)
     listed: tuple[tuple[int, int, str], ...]  # the newest few, oldest first
     file_says: str | None  # `file -b` on the newest
+    unreadable: tuple[str, ...] = ()  # folders searched that the bot's user may not read
 
 
 def parse_cores(text: str) -> CoreFiles:
-    """The `cores` section: `mtime size path` lines (newest last), `count N`, `file <description>`."""
+    """The `cores` section: `unreadable <dir>` lines, `mtime size path` lines (newest last), `count N`,
+    `file <description>`."""
     listed: list[tuple[int, int, str]] = []
     count = 0
     file_says: str | None = None
+    unreadable: list[str] = []
     for line in text.splitlines():
-        if line.startswith("count "):
+        if line.startswith("unreadable "):
+            unreadable.append(line.removeprefix("unreadable ").strip())
+        elif line.startswith("count "):
             c = line.split()[1:2]
             count = int(c[0]) if c and c[0].isdigit() else count
         elif line.startswith("file "):
@@ -594,7 +599,9 @@ def parse_cores(text: str) -> CoreFiles:
             if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
                 listed.append((int(parts[0]), int(parts[1]), parts[2]))
     listed.sort()
-    return CoreFiles(max(count, len(listed)), listed[-1] if listed else None, tuple(listed), file_says)
+    return CoreFiles(
+        max(count, len(listed)), listed[-1] if listed else None, tuple(listed), file_says, tuple(unreadable)
+    )
 
 
 _UNREADABLE_RE = re.compile(r"no read permission|permission denied|cannot open", re.I)

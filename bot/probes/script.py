@@ -330,7 +330,8 @@ _WHOLE_SECONDS_AWK = (
 
 def cores() -> Section:
     """Core files (`core`, `core.<pid>`) in the install folder, where the modules run, and in var:
-    the newest few (`mtime size path`), the count, and what `file` says of the newest.
+    the newest few (`mtime size path`), the count, and what `file` says of the newest; `unreadable
+    <dir>` for a start folder the bot's user may not read.
 
     `find -H` follows the start points when they are symbolic links (the default Linux layout has
     `nl6/var -> /var/nl6`), never the links below them; GNU find prints the facts itself, else one
@@ -338,7 +339,11 @@ def cores() -> Section:
     return Section(
         "cores",
         label="find -H <nl_home> <var> -maxdepth 2 -name core -o -name core.N; stat; file (newest)",
-        command='cb_f() { find -H "$NL_HOME" "$VAR_DIR" -maxdepth 2 -type f \\( -name core -o -name "core.[0-9]*" \\) '
+        # A folder the bot's user may not read hides its cores from find (whose errors are dropped):
+        # said as `unreadable <dir>`, so that no core found there is not "no core file".
+        command='for cb_d in "$NL_HOME" "$VAR_DIR"; do [ -d "$cb_d" ] || continue; '
+        '{ [ -r "$cb_d" ] && [ -x "$cb_d" ]; } || echo "unreadable $cb_d"; done; '
+        'cb_f() { find -H "$NL_HOME" "$VAR_DIR" -maxdepth 2 -type f \\( -name core -o -name "core.[0-9]*" \\) '
         '"$@" 2>/dev/null; }; '
         'if [ -n "${CB_FIND_PRINTF:-}" ]; then '
         f"cb_s=$(cb_f -printf '%T@ %s %p\\n' | awk {shlex.quote(_WHOLE_SECONDS_AWK)} | LC_ALL=C sort -n); "

@@ -48,12 +48,19 @@ def shapes() -> Iterator[ShapesLab]:
     require_sshd()
     lab = SshdLab()
     app1, _, track1, _ = default_scenarios()
-    plan = [("busybox", "127.0.0.40", app1), ("units", "127.0.0.41", app1), ("locked", "127.0.0.42", track1)]
+    private = _like(app1, "private")
+    private.xtk_var_dir = True  # customer.sh moves var to a folder the bot's user may not read (below)
+    plan = [
+        ("busybox", "127.0.0.40", app1),
+        ("units", "127.0.0.41", app1),
+        ("locked", "127.0.0.42", track1),
+        ("private", "127.0.0.43", private),
+    ]
     homes: dict[str, Path] = {}
     hosts: list[dict[str, object]] = []
     try:
         for name, addr, base in plan:
-            home = build_host(lab.root / "hosts", _like(base, name), ("prod",))
+            home = build_host(lab.root / "hosts", base if base.name == name else _like(base, name), ("prod",))
             homes[name] = home
             h = lab.start_host(name, addr, home)
             hosts.append({"name": name, "address": addr, "port": h.port, "nl_home": str(home)})
@@ -82,6 +89,9 @@ def shapes() -> Iterator[ShapesLab]:
         if os.geteuid() == 0:  # the bot logs in as an unprivileged user: a folder it may not enter
             (homes["locked"] / "var" / "prod" / "redir" / "log").chmod(0o700)
             os.chown(homes["locked"] / "var" / "prod" / "redir" / "log", 0, 0)
+            var = homes["private"].parent / "data" / "var"
+            var.chmod(0o700)
+            os.chown(var, 0, 0)
         inv = write_inventory(lab.root / "inventory.yaml", lab, hosts, env="shapes", command_timeout_s=8)
         yield ShapesLab(lab, inv, homes)
     finally:
@@ -139,3 +149,16 @@ def test_tracking_folder_the_bot_may_not_read(shapes: ShapesLab, kb: KnowledgeBa
     f = _one(d, "locked", "tracking_logs")
     assert f.status == "unknown" and "cannot read" in f.summary and "does not exist" not in f.summary
     assert f.needs and "redir/log" in f.needs
+
+
+def test_var_the_bot_may_not_read(shapes: ShapesLab, kb: KnowledgeBase, matcher: Matcher) -> None:
+    """XTK_VAR_DIR moves var to a folder only its owner may read: no core file found there is not "no
+    core file", and its logs are not read as silent."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a folder the login user may not enter")
+    d = _check(shapes, kb, matcher, ["mta"], ["private"])
+    cores = _one(d, "private", "cores")
+    var = str(shapes.homes["private"].parent / "data" / "var")
+    assert cores.status == "unknown" and var in cores.summary and cores.needs and var in cores.needs
+    logs = [f for f in d.findings if f.host == "private" and f.check == "log"]
+    assert logs and all(f.status == "unknown" for f in logs), [f.summary for f in logs]

@@ -111,16 +111,19 @@ def environment() -> Section:
 
 
 _CONFIG_AWK = r"""
+function strip(s, o, c,   out, i, j) {
+  out = ""
+  while ((i = index(s, o)) > 0) {
+    out = out substr(s, 1, i - 1); s = substr(s, i + length(o)); j = index(s, c)
+    if (j == 0) { s = ""; break }
+    s = substr(s, j + length(c))
+  }
+  return out s
+}
 BEGIN { ne = split(els, E, " "); for (i = 1; i <= ne; i++) keep[tolower(E[i])] = 1; na = split(ats, A, " ") }
 { s = s $0 " " }
 END {
-  out = ""
-  while ((i = index(s, "<!--")) > 0) {
-    out = out substr(s, 1, i - 1); s = substr(s, i + 4); j = index(s, "-->")
-    if (j == 0) { s = ""; break }
-    s = substr(s, j + 3)
-  }
-  s = out s
+  s = strip(strip(s, "<!--", "-->"), "<![CDATA[", "]]>")
   n = split(s, P, "<")
   for (k = 2; k <= n; k++) {
     p = P[k]
@@ -145,7 +148,8 @@ END {
 def config(elements: tuple[str, ...] = CONFIG_ELEMENTS, attributes: tuple[str, ...] = CONFIG_ATTRIBUTES) -> Section:
     """serverConf.xml and every config-<x>.xml: allow-listed elements and attributes only.
 
-    The host strips comments (a commented-out `<mta autoStart="true"/>` enables nothing) and
+    The host strips comments and CDATA sections (a commented-out `<mta autoStart="true"/>`, or one in
+    a command's text, enables nothing) and
     prints, per file, `### <file>` then the kept tags on one line; the bot parses that fragment with
     a real XML parser. A file the bot's user cannot read is `### <file> UNREADABLE`.
     """

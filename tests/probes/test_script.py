@@ -297,3 +297,19 @@ def test_a_failing_ipcs_lists_no_segments(home: Path) -> None:
     _failing_tool(home, "ipcs", "ipcs: permission denied")
     info = p.parse_system(run(home, s.system())["system"].text)
     assert not info.shm_listed and info.shm_by_owner == {}
+
+
+def test_config_text_in_cdata_and_multi_line_tags(home: Path) -> None:
+    """A module tag in a CDATA section (a command's text) enables nothing; a tag spread over lines, with
+    spaces around `=` and single quotes, is read."""
+    (home / "conf" / "serverConf.xml").write_text(
+        "<?xml version='1.0' encoding='UTF-8'?>\n<serverconf xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+        "  <shared><preprocessCommand><![CDATA[ echo \"<web autoStart='true'/>\" ]]></preprocessCommand></shared>\n"
+        '  <mta\n      statServerAddress = "localhost"\n      autoStart = \'false\'\n      maxMemoryMb="2048">\n'
+        '    <child maxWorkingSetMb="256"/>\n  </mta>\n  <trackinglogd\n\tautoStart="true"/>\n</serverconf>\n'
+    )
+    conf = p.parse_config(run(home, s.config())["config"].text)
+    assert conf.autostart("serverConf.xml", "web") is None
+    assert conf.autostart("serverConf.xml", "mta") is False and conf.autostart("serverConf.xml", "trackinglogd")
+    assert conf.setting(("serverConf.xml",), "mta", "maxMemoryMb") == ("2048", "serverConf.xml")
+    assert conf.in_file("serverConf.xml", "child")[0].parent == "mta"

@@ -206,7 +206,9 @@ def disk() -> Section:
 
 
 def listening() -> Section:
-    return Section("ports", "ss -lntuH 2>/dev/null || netstat -lntu")
+    """Listening sockets: `ss -lntuH`; `ss -lntu` where ss has no -H (iproute2 before 4.13, as on RHEL 7);
+    `netstat -lntu` where there is no ss (BusyBox, net-tools only)."""
+    return Section("ports", "ss -lntuH 2>/dev/null || ss -lntu 2>/dev/null || netstat -lntu")
 
 
 def _var_path(rel_path: str) -> str:

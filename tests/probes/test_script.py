@@ -313,3 +313,18 @@ def test_config_text_in_cdata_and_multi_line_tags(home: Path) -> None:
     assert conf.autostart("serverConf.xml", "mta") is False and conf.autostart("serverConf.xml", "trackinglogd")
     assert conf.setting(("serverConf.xml",), "mta", "maxMemoryMb") == ("2048", "serverConf.xml")
     assert conf.in_file("serverConf.xml", "child")[0].parent == "mta"
+
+
+def test_listening_sockets_from_an_ss_without_h(home: Path) -> None:
+    """iproute2 before 4.13 (RHEL 7) has no `-H`: its `ss -lntu` (with a header) is read, not "cannot tell"."""
+    bin_dir = home / "fakebin"
+    bin_dir.mkdir()
+    (bin_dir / "ss").write_text(
+        '#!/bin/sh\ncase "$1" in *H*) echo "ss: invalid option -- \'H\'" >&2; exit 255 ;; esac\n'
+        'echo "Netid  State      Recv-Q Send-Q Local Address:Port   Peer Address:Port"\n'
+        'echo "udp    UNCONN     0      0      127.0.0.1:6666       *:*"\n'
+        'echo "tcp    LISTEN     0      100    :::8080              :::*"\n'
+    )
+    (bin_dir / "ss").chmod(0o755)
+    (home / "env.sh").write_text(f"PATH={shlex.quote(str(bin_dir))}:$PATH\nexport PATH\n")
+    assert p.parse_listening(run(home, s.listening())["ports"].text) == {("udp", 6666), ("tcp", 8080)}

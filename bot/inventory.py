@@ -408,8 +408,15 @@ def parse_inventory(data: Any, source: str) -> Inventory:
 
 
 def _prefixed(source: str, prefix: str, err: ValidationError) -> str:
+    """One line per problem, `file: field.path: message`. A list that is "too short" only because
+    one of its items failed (pydantic reports both) is left out: the item's line says what is wrong."""
+    errors = err.errors()
+    failed = [tuple(e["loc"]) for e in errors]
     lines = []
-    for e in err.errors():
+    for e in errors:
+        here = tuple(e["loc"])
+        if e["type"] == "too_short" and any(len(f) > len(here) and f[: len(here)] == here for f in failed):
+            continue
         loc = ".".join(str(p) for p in (prefix, *e["loc"]))
         lines.append(f"{source}: {loc}: {e['msg']}")
     return "\n".join(lines)

@@ -267,3 +267,12 @@ def test_control_characters_in_a_name_are_shown_not_hidden(tmp_path: Path) -> No
 def test_run_refuses_an_unknown_environment(tmp_path: Path) -> None:
     p = run("run", "--env", "staging", stdin="mail not sending\n", cwd=tmp_path)
     assert p.returncode == 2 and "unknown environment 'staging'; known: prod" in p.stderr and not p.stdout
+
+
+@pytest.mark.parametrize("args", [("check", "mta", "--env", "prod"), ("watch", "--env", "prod", "--once"), ("doctor",)])
+def test_an_inventory_that_is_not_text_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
+    inv = tmp_path / "inv.yaml"
+    inv.write_bytes(b"\xff\xfe garbage")
+    p = run(*args, "--inventory", str(inv))
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.splitlines() == [f"campaign-bot: {inv}: not UTF-8 text (byte 0xff at offset 0): save it as UTF-8 YAML"]

@@ -82,3 +82,19 @@ def test_lookup_order(tmp_path: Path) -> None:
     assert find_inventory_path(None, None, tmp_path) is None
     (tmp_path / "inventory.yaml").write_text("x")
     assert find_inventory_path(None, None, tmp_path) == tmp_path / "inventory.yaml"
+
+
+def test_a_failed_host_is_one_line_not_also_an_empty_host_list() -> None:
+    data = {"environments": {"prod": {"hosts": [{"name": "app1", "address": "x", "port": "twenty"}]}}}
+    with pytest.raises(InventoryError) as e:
+        parse_inventory(data, "inv.yaml")
+    assert str(e.value).splitlines() == [
+        "inv.yaml: environments.prod.hosts.0.port: Input should be a valid integer, unable to parse string as an integer"
+    ]
+
+
+def test_a_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "i.yaml"
+    f.write_bytes(b"\xff\xfe e\x00n\x00v\x00")  # a UTF-16 export
+    with pytest.raises(InventoryError, match=r"i.yaml: not UTF-8 text \(byte 0xff at offset 0\)"):
+        load_inventory(f)

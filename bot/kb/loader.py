@@ -41,11 +41,16 @@ def format_validation_error(path: Traversable | str, err: ValidationError) -> st
 
 
 def read_yaml(path: Traversable) -> Any:
-    """Parse one YAML file safely; syntax errors name the file, line and column."""
+    """Parse one YAML file safely; syntax errors name the file, line and column, and a file that is
+    not UTF-8 text (a binary, a UTF-16 export) names the file and the first bad byte."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise KnowledgeError(f"{path}: cannot read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise KnowledgeError(
+            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}): save it as UTF-8 YAML"
+        ) from e
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:

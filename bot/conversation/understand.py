@@ -840,7 +840,17 @@ class Understanding:
         # "check again", "still broken", "nog steeds niet", "and now?": the same question once more
         again = bool(_AGAIN.search(text) or (context is not None and _STILL.search(text))) and not named_mods
         again = again and (not matches or (context is not None and bool(_STILL.search(text))))
-        env_switch = named_env is not None and not named_mods and not matches
+        sweep_like = self.names_nothing(text, named_env is not None, inv)
+        # "and on acc?", "acc?", "op productie?": the thread's question on another environment. A
+        # question of its own that names one ("is everything ok on prod?", "check acc") is asked as
+        # written: repeating the thread's narrower question there would hide what else is down.
+        bare_place = all(t in _PREPOSITIONS or t in _AND or t in inv.environment_names() for t in toks)
+        env_switch = (
+            named_env is not None
+            and not named_mods
+            and not matches
+            and (follow_start or bare_place or not sweep_like)
+        )
         logs_only = show_logs and not matches and not named_mods
         if context is not None and context.host and hosts is None and named_env is None and show_logs:
             hosts = self._hosts(env, context.host)  # "check app2", then "show the mta log": on app2
@@ -864,7 +874,6 @@ class Understanding:
         if context is not None and hosts is not None and not named_mods and ctx_mods and (follow_start or again):
             # "and on app2?": the same question, on that host
             return self.decision(again_intent, text, env, ctx_mods, hosts, (), show_logs, rerun_of=context.question)
-        sweep_like = self.names_nothing(text, named_env is not None, inv)
         if (
             context is None
             and not matches

@@ -190,6 +190,34 @@ def test_chained_follow_ups_repeat_the_original_question(world: World) -> None:
     assert third.plan.environment == "acc" and third.plan.modules == first.plan.modules
 
 
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [
+        ("is everything ok on prod?", "prod"),
+        ("alles ok op productie?", "prod"),
+        ("check acc", "acc"),
+        ("is er iets mis op acc?", "acc"),
+    ],
+)
+def test_a_sweep_naming_an_environment_in_a_thread_is_a_sweep_not_the_threads_question(
+    world: World, text: str, env: str
+) -> None:
+    first = ask(world, "nlserver pdump says No tasks", thread="CPROD:sweep.after")
+    assert isinstance(first, Answer) and first.plan.modules == ("watchdog",)
+    r = ask(world, text, user="UBOSS", thread="CPROD:sweep.after")
+    assert isinstance(r, Answer) and r.plan.intent == "sweep" and r.plan.rerun_of is None, r
+    assert r.plan.environment == env and {"mta", "wfserver", "web", "watchdog"} <= set(r.plan.modules)
+
+
+@pytest.mark.parametrize("text", ["and on acc?", "en op acc?", "acc?", "on acc?", "what about acceptance?"])
+def test_a_bare_other_environment_in_a_thread_repeats_the_question_there(world: World, text: str) -> None:
+    first = ask(world, "nlserver pdump says No tasks", thread="CPROD:switch")
+    assert isinstance(first, Answer)
+    r = ask(world, text, user="UBOSS", thread="CPROD:switch")
+    assert isinstance(r, Answer) and r.plan.environment == "acc", r
+    assert r.plan.rerun_of == "nlserver pdump says No tasks" and r.plan.modules == ("watchdog",)
+
+
 # --- what a second review found: names inside real questions are not refusals -------------------
 
 

@@ -214,6 +214,8 @@ _GENERAL_WORDS = _vocab(
 )
 # "nothing works", "alles ligt plat": everything is down, so everything is checked.
 _BREAKDOWN_WORDS = _vocab("nothing niets niks plat broken kapot down dead stuk offline eruit")
+# Words that say the next or previous one names a module ("check module mtx", "the mtx process").
+_MODULE_NOUNS = _vocab("module modules daemon daemons process processes proces processen")
 _ASK_WORDS = _vocab("""bekijk check checks controleer controleren doing gaat hoe how hows kijk state status""")
 
 
@@ -617,6 +619,47 @@ class Understanding:
         # "is mta down?", and "is mta not running?", "draait de mta niet?": the same question
         return bool(_DOWN_WORDS.search(plain) or _RUNNING_WORDS.search(text))
 
+    def asked_module(self, text: str, toks: Sequence[str], inv: Inventory) -> Module | UnknownModuleError | None:
+        """The module a short question about a module's state asks about by a name it does not know
+        exactly: the one word that is not a general, health, place or inventory word in "is mtaa
+        running?", "draait de fooserver?", "check module mtx", "the mtx module is down". A typo of a
+        module's name or alias is that module (the resolver's rule, as for /campaign-module); a word
+        written like a module ("fooserver", "module foo") is an UnknownModuleError with the closest
+        names; anything else is None ("is jenkins running?" is not about Campaign)."""
+        if len(toks) > 8 or self.offtopic(text):
+            return None
+        noun = any(t in _MODULE_NOUNS for t in toks)
+        asked = bool(_QUESTION_START.match(text) or _STATE_START.match(fold(text))) or text.rstrip().endswith("?")
+        state = bool(_RUNNING_WORDS.search(text) or _DOWN_WORDS.search(fold(text)))
+        if not (noun or (state and (asked or len(toks) <= 3))):  # "mtaa down"
+            return None
+        names = inv.environment_names()
+        rest = [
+            t
+            for t in toks
+            if t not in _GENERAL_WORDS
+            and t not in _HEALTH_WORDS
+            and t not in _SCOPE_WORDS
+            and t not in _ARTICLES
+            and t not in _PREPOSITIONS
+            and t not in _MODULE_NOUNS
+            and t not in _BREAKDOWN_WORDS
+            and t not in _OTHER_SERVERS
+            and t not in self._host_words
+            and t not in self._env_words
+            and t not in names
+            and not _RUNNING_WORDS.fullmatch(t)
+            and not _DOWN_WORDS.fullmatch(t)
+            and inv.host_named(t) is None
+        ]
+        if len(rest) != 1 or not re.fullmatch(r"[a-z][a-z0-9_-]{2,30}", rest[0]):
+            return None
+        try:
+            return self.resolver.resolve(rest[0]).module
+        except UnknownModuleError as e:
+            module_like = noun or rest[0].endswith("server") or rest[0].startswith("nl")
+            return e if module_like else None
+
     def is_acknowledgement(self, text: str) -> bool:
         """ "ok thanks", "top, opgelost", "mta is back, thanks!": a reply to the bot, not a question.
         A thank-you with news in it counts too, unless it still reports a problem."""
@@ -836,6 +879,19 @@ class Understanding:
 
         show_logs = asks_for_logs(text) or (context is not None and bool(_LOG_WORDS.search(text)))
         named_mods = self.modules_named(toks, matches)
+        if not named_mods and not matches:
+            asked = self.asked_module(text, toks, inv)
+            if isinstance(asked, UnknownModuleError):
+                return Refusal(
+                    why="unknown_module",
+                    reason=str(asked),
+                    suggestions=tuple(asked.suggestions),
+                    known=() if asked.suggestions else tuple(self.kb.names),
+                    subject=asked.argument[:100],
+                    environment=env.name,
+                )
+            if asked is not None:
+                named_mods = (asked,)  # "is mtaa running?", "check module mtx": a typo of a module's name
         follow_start = bool(_FOLLOWUP_START.match(text))
         # "check again", "still broken", "nog steeds niet", "and now?": the same question once more
         again = bool(_AGAIN.search(text) or (context is not None and _STILL.search(text))) and not named_mods

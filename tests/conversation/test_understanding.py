@@ -218,6 +218,40 @@ def test_a_bare_other_environment_in_a_thread_repeats_the_question_there(world: 
     assert r.plan.rerun_of == "nlserver pdump says No tasks" and r.plan.modules == ("watchdog",)
 
 
+@pytest.mark.parametrize(
+    "text", ["is mtaa runing", "is mtaa running on prod?", "mtaa down", "check module mtx", "the mtx module is down"]
+)
+def test_a_typo_of_a_module_name_in_its_place_is_that_module(world: World, text: str) -> None:
+    r = ask(world, text, thread=None)
+    assert isinstance(r, Answer) and r.plan.modules == ("mta",), r
+
+
+@pytest.mark.parametrize(
+    ("text", "suggested"),
+    [
+        ("is the fooserver running?", "wfserver"),
+        ("draait de fooserver?", "wfserver"),
+        ("is fooserver running on app2?", "wfserver"),
+        ("check module foo", None),
+        ("is the xyz process running?", None),
+    ],
+)
+def test_an_unknown_module_is_refused_with_suggestions_and_nothing_runs(
+    world: World, text: str, suggested: str | None
+) -> None:
+    r = ask(world, text, thread=None)
+    assert isinstance(r, Refusal) and r.why == "unknown_module", r
+    assert (suggested in r.suggestions) if suggested else (r.known and "mta" in r.known)
+    assert nothing_ran(world)
+
+
+@pytest.mark.parametrize("text", ["is jenkins running?", "is docker up?", "is the printer running?"])
+def test_something_else_running_is_not_about_campaign(world: World, text: str) -> None:
+    r = ask(world, text, thread=None)
+    assert isinstance(r, Help) and r.not_campaign, r
+    assert nothing_ran(world)
+
+
 # --- what a second review found: names inside real questions are not refusals -------------------
 
 

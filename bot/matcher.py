@@ -75,6 +75,9 @@ _SHELL_META = re.compile(
     # a browser's or a language's own objects: console.log, document.getElementById, System.out.println
     r"|\b(?:console|window|document|localStorage|sessionStorage|JSON|Math|System\.(?:out|err))\.[A-Za-z]+\b"
 )
+# Slack's inline code and code blocks (`No tasks`, ```nlserver pdump```), and the separators of a command line.
+_CODE_SPAN = re.compile(r"`{1,3}([^`]*)`{1,3}")
+_SEPARATOR = re.compile(r"&&|\|\||;|\|")
 # `import os, sys`, `from x import y`, `import pandas as pd` (not "import failed, duplicates": the
 # imported names must be words the knowledge does not know)
 _PY_IMPORT = re.compile(
@@ -641,7 +644,21 @@ class Matcher:
         return _Hit(best[0], best[1], " ".join(t.raw for t in toks[best[0] : best[1]]))
 
     def looks_like_code(self, text: str) -> bool:
-        """A pasted command line or code: `ls -la`, `export PATH=$PATH:...`, `import os, sys`."""
+        """A pasted command line or code: `ls -la`, `export PATH=$PATH:...`, `import os, sys`,
+        `cat /etc/hosts | grep app`. A question that quotes a command or what it printed between
+        Slack's backticks ("nlserver pdump says `No tasks`") or that has a command or a second
+        sentence after a separator ("mail not sending; help", "workflow stuck | cleanup failed",
+        "mail not sending; rm -rf /") is code only when none of its parts is prose: a part is a
+        backtick span or a piece between `;`, `|`, `||` and `&&`, and each is judged on its own."""
+        parts: list[str] = []
+        for i, piece in enumerate(_CODE_SPAN.split(text)):
+            parts.extend([piece] if i % 2 else _SEPARATOR.split(piece))
+        parts = [p for p in parts if words(p)]
+        if len(parts) > 1 or (parts and parts[0].strip() != text.strip()):
+            return all(self._code_part(p) for p in parts)
+        return self._code_part(text)
+
+    def _code_part(self, text: str) -> bool:
         if _SHELL_META.search(text):
             return True
         code = _PY_IMPORT.match(text)

@@ -379,3 +379,33 @@ def test_real_words_are_read_as_written(matcher: Matcher, text: str) -> None:
 def test_a_module_named_as_its_logs_name_is_not_the_subject(matcher: Matcher, question: str, first: str) -> None:
     names = [m.module for m in matcher.match(question)]
     assert names and names[0] == first, (question, names)
+
+
+@pytest.mark.parametrize(
+    ("text", "module"),
+    [
+        ("nlserver pdump says `No tasks`", "watchdog"),
+        ("workflow stuck since 2am | cleanup failed", "wfserver"),
+        ("mail not sending; help", "mta"),
+        ("mail not sending; rm -rf / && echo pwned", "mta"),
+    ],
+)
+def test_a_question_quoting_a_command_or_with_a_separator_is_still_answered(
+    matcher: Matcher, text: str, module: str
+) -> None:
+    ms = matcher.match(text)
+    assert ms and ms[0].module == module, ms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cat /etc/hosts | grep app",
+        "ps aux | grep java",
+        "`ls -la`",
+        "export PATH=$PATH:/opt",
+        "how do I pipe grep | sort",
+    ],
+)
+def test_a_command_line_in_parts_or_in_backticks_is_still_code(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text) == []

@@ -275,4 +275,6 @@ def test_an_inventory_that_is_not_text_is_one_line_and_exit_2(tmp_path: Path, ar
     inv.write_bytes(b"\xff\xfe garbage")
     p = run(*args, "--inventory", str(inv))
     assert p.returncode == 2, p.stderr
-    assert p.stderr.splitlines() == [f"campaign-bot: {inv}: not UTF-8 text (byte 0xff at offset 0): save it as UTF-8 YAML"]
+    assert p.stderr.splitlines() == [
+        f"campaign-bot: {inv}: not UTF-8 text (byte 0xff at offset 0): save it as UTF-8 YAML"
+    ]

@@ -902,10 +902,7 @@ class Understanding:
         # written: repeating the thread's narrower question there would hide what else is down.
         bare_place = all(t in _PREPOSITIONS or t in _AND or t in inv.environment_names() for t in toks)
         env_switch = (
-            named_env is not None
-            and not named_mods
-            and not matches
-            and (follow_start or bare_place or not sweep_like)
+            named_env is not None and not named_mods and not matches and (follow_start or bare_place or not sweep_like)
         )
         logs_only = show_logs and not matches and not named_mods
         if context is not None and context.host and hosts is None and named_env is None and show_logs:

@@ -160,6 +160,11 @@ _ERROR_STEPS: dict[ErrorKind, tuple[str, str | None]] = {
         "a command hung on {host}: run `nlserver pdump` there by hand and look for stuck processes",
         None,
     ),
+    ErrorKind.SILENT: (
+        "{address}:{port} accepts connections but no SSH server answers there: check that sshd runs on {host} and "
+        "listens on port {port} (not another service, nor a firewall or proxy that holds the connection)",
+        None,
+    ),
     ErrorKind.CONNECTION_LOST: (
         "the connection to {host} closed while the checks ran (sshd restarted, network cut, or the session was "
         "killed); run the question again, and check sshd's log on {host} if it repeats",

@@ -78,7 +78,7 @@ def doctor_host(host: Host, transport_for: TransportFactory) -> DoctorRow:
             return row(connect=True, host_key=False, detail=str(e))
         if kind is ErrorKind.AUTH:
             return row(connect=True, host_key=True, auth=False, detail=str(e))
-        if kind is ErrorKind.TIMEOUT:
+        if kind in (ErrorKind.TIMEOUT, ErrorKind.SILENT):
             return row(connect=True, detail=str(e))
         if kind is ErrorKind.CONNECTION_LOST:
             return row(connect=True, detail=str(e))

@@ -39,6 +39,7 @@ class ErrorKind(str, Enum):
     HOST_KEY_REVOKED = "host_key_revoked"
     AUTH = "auth"
     TIMEOUT = "timeout"
+    SILENT = "silent"  # TCP accepted, but no SSH server spoke: nothing was sent, nothing can have hung
     SSH = "ssh"
     CONNECTION_LOST = "connection_lost"
     CONFIG = "config"
@@ -131,6 +132,13 @@ class AuthRefused(TransportError):
 
 class SSHTimeout(TransportError):
     kind = ErrorKind.TIMEOUT
+
+
+class SSHSilent(SSHTimeout):
+    """The host accepted the TCP connection but sent no SSH banner in time (sshd down behind a proxy or
+    load balancer, another service on the port, a firewall holding the connection)."""
+
+    kind = ErrorKind.SILENT
 
 
 class SSHProtocolError(TransportError):

@@ -46,6 +46,7 @@ _HINTS = {
     ErrorKind.AUTH: "authentication refused",
     ErrorKind.UNREACHABLE: "unreachable",
     ErrorKind.TIMEOUT: "no SSH answer",
+    ErrorKind.SILENT: "no SSH answer",
     ErrorKind.CONFIG: "bot configuration",
     ErrorKind.CONNECTION_LOST: "connection lost",
 }

@@ -41,6 +41,7 @@ from bot.errors import (
     HostKeyUnknown,
     HostUnreachable,
     SSHProtocolError,
+    SSHSilent,
     SSHTimeout,
     TransportConfigError,
     TransportError,
@@ -86,7 +87,7 @@ def classify(exc: BaseException, host: Host) -> TransportError:
                 f"host key of {where} is not in {host.known_hosts}; verify it and add it (never added automatically)"
             )
         if "banner" in text.lower() or "No existing session" in text:
-            return SSHTimeout(f"{where} accepted the connection but did not speak SSH in time")
+            return SSHSilent(f"{where} accepted the connection but did not speak SSH in time")
         return SSHProtocolError(f"SSH error with {where}: {text}")
     if isinstance(exc, EOFError):
         return SSHProtocolError(f"{where} closed the connection during the SSH handshake")

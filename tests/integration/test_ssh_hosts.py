@@ -156,5 +156,8 @@ def test_each_fault_gets_its_own_next_step(fleet: Fleet) -> None:
     assert "CHANGED" in by_host["badkey"]["text"]
     assert "authorized_keys" in by_host["noauth"]["text"]
     assert "port" in by_host["closed"]["text"]
+    # A host that accepts TCP but never speaks SSH ran nothing: no "command hung" there.
+    assert "sshd runs on silent" in by_host["silent"]["text"] and "hung" not in by_host["silent"]["text"]
+    assert "a command hung" in by_host["hang"]["text"]
     doctor = [s for s in data["next_steps"] if s["command"] == "campaign-bot doctor --env it"]
     assert len(doctor) == 1  # one step for all unchecked hosts

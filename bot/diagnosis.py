@@ -318,7 +318,10 @@ def next_steps(
             add(
                 hosts.get(f.host),
                 f.module,
-                f"to tell {f.subject} {f.check}, the bot needs {f.needs}",
+                # "to tell mta@prod process, ..."; a host-level or API fact has no subject to name
+                f"to tell {f.subject} {f.check}, the bot needs {f.needs}"
+                if f.module
+                else f"for the {f.check} check, the bot needs {f.needs}",
                 None,
                 Risk.READ_ONLY,
                 "",

@@ -269,3 +269,20 @@ def test_simulated_app2_core_and_is_web_running(kb: KnowledgeBase, matcher: Matc
     logs = [s for s in web.next_steps if s.step_id == "read-log" and s.module == "web"]
     assert logs and all(s.command and s.command.endswith("/var/default/log/web.log") for s in logs)
     _no_host_paths_left(web.next_steps)
+
+
+def test_what_a_host_level_or_api_check_needs_names_the_check_not_a_subject_host(kb: KnowledgeBase) -> None:
+    env = env_of({"name": "app1", "address": "10.0.0.1"})
+    needs = "campaign_api in the inventory (a read-only monitoring operator for Campaign's API)"
+    api = Finding(
+        host="(campaign API)",
+        module=None,
+        instance=None,
+        check="campaign_api",
+        status="unknown",
+        summary="cannot tell",
+        needs=needs,
+    )
+    texts = [s.text for s in next_steps(kb, env, [kb.get("mta")], [api])]
+    assert f"for the campaign_api check, the bot needs {needs}" in texts, texts
+    assert not any("to tell host" in t for t in texts)

@@ -484,11 +484,20 @@ def verdict(findings: Sequence[Finding], modules: Sequence[Module], env: Environ
             parts.append(f"Also failing {_where(elsewhere[0].host)}: {elsewhere[0].summary}.")
     host_errors = [f for f in errors if f.host != API_HOST]  # the Campaign API is not a host
     if host_errors:
-        parts.append(
-            f"Could not check {len({f.host for f in host_errors})} host(s): "
+        unchecked = len({f.host for f in host_errors})
+        more_e = f" (+{len(host_errors) - 2} more)" if len(host_errors) > 2 else ""
+        sentence = (
+            f"Could not check {unchecked} host(s): "
             + "; ".join(f"{f.host}: {f.summary}" for f in host_errors[:2])
-            + "."
+            + f"{more_e}."
         )
+        # Hosts the bot could not see come before a warning that is not about the modules asked
+        # (a TMPDIR on app1 must not hide that three hosts of four were not checked for mta).
+        first = lead is None or (lead.status != "fail" and lead.module not in asked)
+        if first:
+            parts.insert(0, sentence)
+        else:
+            parts.append(sentence)
     api_error = next((f for f in errors if f.host == API_HOST), None)
     if api_error is not None:
         parts.append(f"Could not read the Campaign API: {api_error.summary.removeprefix('Campaign API: ')}.")

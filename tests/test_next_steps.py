@@ -286,3 +286,42 @@ def test_what_a_host_level_or_api_check_needs_names_the_check_not_a_subject_host
     texts = [s.text for s in next_steps(kb, env, [kb.get("mta")], [api])]
     assert f"for the campaign_api check, the bot needs {needs}" in texts, texts
     assert not any("to tell host" in t for t in texts)
+
+
+def _error(host: str) -> Finding:
+    return Finding(
+        host=host,
+        module=None,
+        instance=None,
+        check="connect",
+        status="error",
+        summary=f"unreachable: connection to {host}:22 refused",
+    )
+
+
+def test_hosts_not_checked_lead_the_verdict_over_a_warning_about_something_else(kb: KnowledgeBase) -> None:
+    from bot.diagnosis import verdict
+
+    env = env_of(*({"name": n, "address": f"10.0.0.{i}"} for i, n in enumerate(["acc1", "acc2", "acc3", "acc4"])))
+    tmp = Finding(
+        host="acc1",
+        module=None,
+        instance=None,
+        check="tmp_device",
+        status="warn",
+        summary="temporary files are on another device than var",
+    )
+    _, text = verdict([tmp, _error("acc2"), _error("acc3"), _error("acc4")], [kb.get("mta")], env)
+    assert text.startswith("Could not check 3 host(s): acc2: "), text
+    assert "(+1 more)" in text and "Warning on acc1" in text
+    # A failure of a module asked about still comes first.
+    down = Finding(
+        host="acc1",
+        module="mta",
+        instance="acc",
+        check="process",
+        status="fail",
+        summary="mta@acc should run but does not",
+    )
+    _, text = verdict([down, _error("acc2")], [kb.get("mta")], env)
+    assert text.startswith("Problem on acc1: mta@acc should run"), text

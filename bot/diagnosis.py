@@ -42,7 +42,9 @@ HOST_STEPS: dict[str, tuple[str, str | None, Risk, str]] = {
         "CC:production/using/stack-trace-in-linux.md",
     ),
     "clock_skew": (
-        "synchronise this host's clock (NTP): all Campaign servers and the database must agree",
+        # The step is read-only (it shows NTP's state); setting the clock is the host owner's change.
+        "see whether this host's clock is synchronised (NTP active, synchronised: yes): all Campaign servers and "
+        "the database must agree; resynchronising it changes the host, so it is not offered as a step",
         "timedatectl status",
         Risk.READ_ONLY,
         "CC:installation/using/email-deliverability.md#clock-synchronization",

@@ -325,3 +325,18 @@ def test_hosts_not_checked_lead_the_verdict_over_a_warning_about_something_else(
     )
     _, text = verdict([down, _error("acc2")], [kb.get("mta")], env)
     assert text.startswith("Problem on acc1: mta@acc should run"), text
+
+
+def test_the_clock_step_marked_read_only_asks_only_to_look(kb: KnowledgeBase) -> None:
+    env = env_of({"name": "app1", "address": "10.0.0.1"})
+    skew = Finding(
+        host="app1",
+        module=None,
+        instance=None,
+        check="clock",
+        status="warn",
+        summary="the clock of app1 is +4.2 s off",
+        conditions=["clock_skew"],
+    )
+    (step,) = [s for s in next_steps(kb, env, [kb.get("mta")], [skew]) if s.command == "timedatectl status"]
+    assert step.risk.value == "read-only" and not step.text.startswith("synchronise"), step

@@ -905,8 +905,17 @@ class Understanding:
             named_env is not None and not named_mods and not matches and (follow_start or bare_place or not sweep_like)
         )
         logs_only = show_logs and not matches and not named_mods
-        if context is not None and context.host and hosts is None and named_env is None and show_logs:
-            hosts = self._hosts(env, context.host)  # "check app2", then "show the mta log": on app2
+        if (
+            context is not None
+            and context.host
+            and hosts is None
+            and named_env is None
+            and show_logs
+            and all(m.name in context.modules for m in named_mods)
+        ):
+            # "check app2", then "show the mta log": on app2. Not after "is stat running on track1":
+            # the mta's log is wherever the mta runs, not on the host the thread asked about for stat.
+            hosts = self._hosts(env, context.host)
         ctx_mods = tuple(self.kb.get(n) for n in context.modules if n in self.kb.names) if context is not None else ()
         if (
             context is not None

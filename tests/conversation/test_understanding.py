@@ -396,3 +396,13 @@ def test_logs_after_a_host_question_stay_on_that_host(world: World) -> None:
     ask(world, "check app2", thread="CPROD:host")
     r = ask(world, "show the mta log", thread="CPROD:host")
     assert isinstance(r, Answer) and r.plan.hosts == ("app2",) and r.plan.show_logs
+
+
+def test_logs_of_another_module_than_the_threads_host_question_are_read_where_it_runs(world: World) -> None:
+    ask(world, "is stat running on app1?", thread="CPROD:stat.app1")
+    r = ask(world, "show the mta log", thread="CPROD:stat.app1")
+    assert isinstance(r, Answer) and r.plan.show_logs and r.plan.modules[0] == "mta", r
+    assert set(r.plan.hosts) == {"app1", "app2"}
+    ask(world, "is stat running on app1?", thread="CPROD:stat.app1.again")
+    r = ask(world, "show the stat log", thread="CPROD:stat.app1.again")
+    assert isinstance(r, Answer) and r.plan.hosts == ("app1",)

@@ -92,6 +92,8 @@ _EVERYDAY_ENV = _vocab(
 )
 # Adobe's health URL of the redirection module (`<front>/r/test`): never an environment called test.
 _R_TEST = re.compile(r"(?<!\w)/?r/test\b", re.I)
+# Dutch compounds of an environment's name with "omgeving" (testomgeving, productie-omgeving).
+_ENV_COMPOUND = re.compile(r"-?omgeving(en)?$")
 _ENV_NOUNS = frozenset({"env", "environment", "omgeving", "environments", "omgevingen"})
 _AGAIN = re.compile(
     r"\b(again|re-?run|retry|refresh|re-?check|once more|opnieuw|nogmaals|nog een keer|nog eens|herhaal)\b", re.I
@@ -361,6 +363,15 @@ class Understanding:
         for i, t in enumerate(toks):
             if t in hosts or "@" in t:
                 continue
+            base = _ENV_COMPOUND.sub("", t)
+            if base != t and len(base) >= 2:
+                # Dutch writes "the test environment" as one word: testomgeving, productieomgeving
+                if base in names:
+                    if names[base] not in found:
+                        found.append(names[base])
+                elif base in self._env_words or _NAME_LIKE.fullmatch(base):
+                    unknown = unknown or base
+                continue
             ref = self._env_ref(toks, i, low, bool(found))
             if t in names:
                 everyday = t in self._everyday
@@ -433,6 +444,12 @@ class Understanding:
         for n in names:
             if len(n) >= 3 and re.fullmatch(re.escape(n) + r"[-_]?\d{1,3}", t):
                 return True  # prod2, production-2: a sibling the inventory does not have
+            if (
+                after_preposition
+                and len(n) >= 3
+                and re.fullmatch(rf"{re.escape(n)}[-_][a-z]{{1,6}}|[a-z]{{1,6}}[-_]{re.escape(n)}", t)
+            ):
+                return True  # "on prod-eu", "on eu-prod", "on prod_b": a sibling, not prod itself
             if (
                 after_preposition
                 and len(n) >= 4

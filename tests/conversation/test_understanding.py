@@ -406,3 +406,29 @@ def test_logs_of_another_module_than_the_threads_host_question_are_read_where_it
     ask(world, "is stat running on app1?", thread="CPROD:stat.app1.again")
     r = ask(world, "show the stat log", thread="CPROD:stat.app1.again")
     assert isinstance(r, Answer) and r.plan.hosts == ("app1",)
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        ("workflows hangen op de testomgeving", "test"),
+        ("bounces worden niet verwerkt in de staging-omgeving", "staging"),
+        ("bounces not processed on prod-eu", "prod-eu"),
+        ("mail not sending on eu-prod", "eu-prod"),
+    ],
+)
+def test_a_sibling_or_compound_environment_name_is_refused_not_read_as_prod(
+    world: World, text: str, subject: str
+) -> None:
+    r = ask(world, text)
+    assert isinstance(r, Refusal) and r.why == "unknown_environment" and r.subject == subject, r
+    assert nothing_ran(world)
+
+
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [("mail not sending op de productieomgeving", "prod"), ("workflows hangen op de acceptatieomgeving", "acc")],
+)
+def test_a_dutch_compound_of_a_known_environment_names_it(world: World, text: str, env: str) -> None:
+    r = ask(world, text, user="UBOSS")
+    assert isinstance(r, Answer) and r.plan.environment == env, r

@@ -26,7 +26,7 @@ from bot.config import Settings, load_settings
 from bot.conversation.core import Conversation, Identity
 from bot.conversation.understand import Understanding
 from bot.diagnosis import Diagnoser
-from bot.errors import CampaignBotError, ConfigError, InventoryError
+from bot.errors import CampaignBotError, ConfigError, InventoryError, UnknownNameError
 from bot.inventory import Host, Inventory, find_inventory_path
 from bot.kb.loader import load_campaign_api, load_knowledge
 from bot.kb.models import KnowledgeBase
@@ -250,6 +250,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, inp: TextIO |
             # Alert state must outlive one cron run. The simulated fleet keeps it only where told
             # (CAMPAIGN_BOT_STATE_DB): a demo writes no state file into the current folder.
             svc.shared_state = not svc.inventory_source.simulated or "CAMPAIGN_BOT_STATE_DB" in os.environ
+            if args.env is not None:
+                try:  # an unknown environment is the one line said, not after a note about state
+                    svc.inventory().environment(args.env)
+                except UnknownNameError as e:
+                    raise ConfigError(str(e)) from e
             if not svc.shared_state:
                 print(
                     "campaign-bot: simulated fleet: alert state is not kept between runs "

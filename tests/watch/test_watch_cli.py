@@ -50,3 +50,10 @@ def test_watch_once_keeps_state_between_cron_runs(tmp_path: Path) -> None:
     third = run("--once", "--inventory", str(inv), cwd=tmp_path, env=env)
     assert "RECOVERED" in third.stdout and "mta@prod process on app2" in third.stdout
     assert run("--once", "--env", "nope", "--inventory", str(inv), cwd=tmp_path, env=env).returncode == 2
+
+
+def test_watch_on_an_unknown_environment_says_only_that(tmp_path: Path) -> None:
+    p = run("--once", "--env", "nope", cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == ["campaign-bot: unknown environment 'nope'; known: prod"]
+    assert p.stdout == ""

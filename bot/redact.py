@@ -31,9 +31,12 @@ passwords in command lines (`mysql -pX`, `sshpass -p X`, `curl -u user:X`, `redi
 password 'X'`, `the password is X`, `the password for prod is: X`) and in SQL (`IDENTIFIED BY X`,
 `PASSWORD 'X'`), Campaign's option records (`<option name="NmsTracking_Password" stringValue="X"/>`) and
 JavaScript logon (`xtk.session.Logon("admin", "X", ...)`), Spring's `<property name="..password"><value>X`,
-and private key blocks as blocks (it only flags their BEGIN line). Evidence that looks like a secret is
-left alone: OpenSSH fingerprints (`SHA256:...`), labelled digests and git revisions, the port and
-database after URL credentials, MySQL's `(using password: YES)`.
+and private key blocks as blocks (it only flags their BEGIN line); `.pgpass` and `.netrc` entries, crypt(3)
+password hashes (`$6$...`, `$apr1$...`, `$2y$...`: the scheme stays), a login field holding `user/password`
+(`<dbcnx login="neolane/x"/>`), and a value wrapped onto the next line (after a `key=` ending its line,
+or a token running on as one lone token line). Evidence that looks like a secret is left alone: OpenSSH
+fingerprints (`SHA256:...`), labelled digests and git revisions, the port and database after URL
+credentials, MySQL's `(using password: YES)`.
 
 `install_log_redaction()` makes every log record of every logger (slack_sdk's DEBUG request/response
 logging included) pass through `redact`, message, arguments, exception and stack text alike.
@@ -350,12 +353,20 @@ _LINE_END = re.compile(r"[\"'](?=\s|[,}\]);]|$)|\r?\n|\\r|\\n|$")
 @dataclass(frozen=True)
 class _Rule:
     """A targeted form: `pattern`, the `group` that is secret (0: the whole token), run only when one of
-    `gate` occurs in the lower-cased text, and (`word`) only where it does not start inside a word."""
+    `gate` occurs in the lower-cased text, and (`word`) only where it does not start inside a word. With
+    `at_gate`, the pattern starts with one of the `gate` words (any case) and is tried only where one occurs
+    (found with str.find): a pattern that ignores case has no literal for the regex engine to skip ahead with."""
 
     pattern: re.Pattern[str]
     group: int = 0
     gate: tuple[str, ...] = ()
     word: bool = True
+    at_gate: bool = False
+
+
+@functools.lru_cache(maxsize=64)
+def _words_re(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("(?i:" + "|".join(re.escape(w) for w in words) + ")")
 
 
 # Forms detect-secrets lacks, each with why.
@@ -424,6 +435,38 @@ _RULES: tuple[_Rule, ...] = (
         gate=("___",),
         word=False,  # also inside a name: pstrSessionToken, X-Session-Token, __sessiontoken
     ),
+    # A login that carries its password (Oracle's `user/password` convention) in a login or user field:
+    # `<dbcnx login="neolane/x" .../>`, `user=app/x`; the user name stays. A path (`user=/home/x`) is none.
+    _Rule(
+        re.compile(
+            r"(?i)(?<![\w.\-])(?:login|user(?:name)?|uid|account)\\*[\"']?[ \t]*[=:][ \t]*\\*[\"']?"
+            r"[A-Za-z][\w$#.\-]{0,128}+/([^\s/\"'@:<>&;,\\]{1,256}+)(?=\\*[\"']|[\s@;,&]|$)"
+        ),
+        1,
+        gate=("login", "user", "uid", "account"),
+        word=False,
+        at_gate=True,
+    ),
+    # .netrc / _netrc (curl, git, ftp, pip): `machine host login user password x`, on one line or several
+    # (a login or account comes first, so "the default password is" is prose, not an entry).
+    _Rule(
+        re.compile(
+            r"(?i)\b(?:machine[ \t\r\n]++\S++[ \t\r\n]++|default[ \t\r\n]++)"
+            r"(?:(?:login|account|port|protocol)[ \t\r\n]++\S++[ \t\r\n]++){1,4}"
+            r"password[ \t\r\n]++([^\s\"'\\]++)"  # a quote or backslash ends it: the string it sits in
+        ),
+        1,
+        gate=("machine", "default"),
+        at_gate=True,
+    ),
+    # Password hashes in crypt(3)'s modular format (/etc/shadow, htpasswd, bcrypt and argon2 in app
+    # tables): the salt and the hash go, the scheme (`$6$`, `$apr1$`, `$2b$`) stays. They are cracked offline.
+    _Rule(
+        re.compile(r"\$(?:1|2[abxy]?|5|6|7|y|gy|apr1|md5|sha1|argon2(?:id|i|d))\$([./A-Za-z0-9$=,+\-]{8,}+)"),
+        1,
+        gate=("$",),  # one scan; the pattern starts with a literal, so finding its candidates is fast
+        word=False,
+    ),
     # French prose and forms: "mot de passe : x".
     _Rule(re.compile(r"(?i)mot[ \t]+de[ \t]+passe[ \t]*[:=][ \t]*([^\s\"'<>]+)"), 1, gate=("mot de passe",)),
     # Bearer credentials anywhere (headers are handled whole by the key/value detector).
@@ -438,6 +481,16 @@ _RULES: tuple[_Rule, ...] = (
         1,
         gate=("auth",),
     ),
+)
+# PostgreSQL's password file (`~/.pgpass`, `PGPASSFILE`): `host:port:database:user:password`, one entry a line
+# (at a line's start, or after a log record's tab), `\:` escaping a colon. Found from its `:port:` (a number
+# or `*`); the host holds a letter, a dot or is `*`, so a MAC address or a time of day is none.
+# (The `:port:db:user:` part is found first: in C, so a log's times of day cost next to nothing.)
+_PGPASS_PORT = re.compile(r":(?:\d{1,5}|\*):(?:[^\s:\\]|\\.)++:(?:[^\s:\\]|\\.)++:\S")
+_PGPASS_LINE = re.compile(
+    r"[ \t>|]*(?![0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}:)(?:\*|(?=[\w.\-]*[A-Za-z.])[\w.\-]++)"
+    r":(?:\d{1,5}|\*):(?:[^\s:\\]|\\.)++:(?:[^\s:\\]|\\.)++:(\S(?:[^\r\n]*\S)?)[ \t]*(?=\r?$)",
+    re.M,
 )
 # Any other user/pass@host (Oracle style) at the start of a word, not a path component: checked at each '@'.
 _USER_PASS_AT = re.compile(r"[A-Za-z][\w$#.\-]*/([^\s/@\"':]{1,128})")
@@ -641,10 +694,15 @@ def _find_all(haystack: str, needle: str) -> Iterator[int]:
 def _targeted_spans(t: _Text) -> Iterator[Span]:
     text = t.view
     for rule in _RULES:
-        if not t.has(rule.gate):
+        if not rule.at_gate and not t.has(rule.gate):  # an `at_gate` rule looks for its words itself
             continue
         covered = -1
-        for m in rule.pattern.finditer(text):
+        if rule.at_gate:
+            tried = (rule.pattern.match(text, p) for p in _positions(t, rule.gate, _words_re(rule.gate)))
+            matches: Iterable[re.Match[str]] = (m for m in tried if m)
+        else:
+            matches = rule.pattern.finditer(text)
+        for m in matches:
             if m.start() < covered or (rule.word and not _starts_word(text, m.start())):
                 continue
             if rule.group:
@@ -671,6 +729,8 @@ def _targeted_spans(t: _Text) -> Iterator[Span]:
                 and _HOST_AFTER.match(text, at + 1)
             ):
                 yield up.span(1)
+    if ":" in text:
+        yield from _pgpass_spans(text)
     for prefix in _CUT_PREFIXES:
         if prefix in text:
             covered = -1
@@ -704,6 +764,22 @@ def _targeted_spans(t: _Text) -> Iterator[Span]:
             answer = _SMTP_ANSWER.search(text, nl + 1, line_end)
             if answer:
                 yield answer.span(1)
+
+
+def _pgpass_spans(text: str) -> Iterator[Span]:
+    covered = tried = -1
+    for m in _PGPASS_PORT.finditer(text):
+        if m.start() < covered:
+            continue
+        floor = max(0, m.start() - 256)  # a host name is short; never rescan a long line for each `:port:`
+        start = max(text.rfind("\n", floor, m.start()), text.rfind("\t", floor, m.start())) + 1
+        if (start == 0 and floor > 0) or start == tried:
+            continue
+        tried = start
+        entry = _PGPASS_LINE.match(text, start)
+        if entry:
+            covered = entry.end()
+            yield entry.span(1)
 
 
 def _positions(t: _Text, words: tuple[str, ...], pattern: re.Pattern[str]) -> list[int]:
@@ -1247,6 +1323,18 @@ def _closing_quote(raw: str, start: int, q: str, level: int) -> int:
     return end
 
 
+# A value wrapped to the next line, after a `key=` that ends its line (a terminal or a log wrapped it): that
+# line is one lone word, not an assignment, a section, a comment, a YAML key or a new log record.
+_WRAPPED_VALUE = re.compile(r"[ \t]*\r?\n[ \t>]*((?![#;\[])[^\s\"'<>=]{6,}+)(?<!:)[ \t]*(?=\r?\n|$)")
+
+
+def _wrapped_value(text: str, pos: int) -> Span | None:
+    m = _WRAPPED_VALUE.match(text, pos)
+    if not m or _RECORD_START.match(m.group(1)):
+        return None
+    return m.span(1)
+
+
 def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bool) -> Span | None:
     """Where the value after a secret key's operator (at `pos`) is, or None when there is none.
 
@@ -1265,7 +1353,9 @@ def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bo
         end = _line_end(text, pos)
         value = text[pos:end].rstrip()
         if not value or (op == ":" and _YAML_BLOCK.fullmatch(value)):
-            return _indented_block(text, raw, key_pos, pos) if op == ":" else None
+            if op == ":":
+                return _indented_block(text, raw, key_pos, pos)
+            return _wrapped_value(text, pos) if op == "=" else None
         if value[0] in "[{":  # an object or a list: the keys inside it are looked at on their own
             return None
         if not header:
@@ -1278,7 +1368,7 @@ def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bo
         return pos, pos + len(value)
     m = _BARE_VALUE.match(text, pos)
     if not m:
-        return None
+        return _wrapped_value(text, pos) if op == "=" else None
     s, e = m.span()
     while e > s and text[e - 1] in ")]}" and text.count(_OPENERS[text[e - 1]], s, e) < text.count(text[e - 1], s, e):
         e -= 1  # `(user=a, password=x)`: the bracket closes what was open before the key
@@ -1466,6 +1556,23 @@ def _trim(text: str, s: int, e: int) -> Span:
     return s, e
 
 
+# A token that a terminal or a log wrapped at its line's end (a long bearer token, a key): when a secret
+# ends a line with 16 token characters, a next line that is one lone token of at least 16 such characters
+# is the rest of it (and so on, line after line); a path (`/usr/local/...`, a flattened evidence piece) is not.
+_TOKEN_END = re.compile(r"[A-Za-z0-9+/_\-.~=]{16}")
+_WRAPPED_TAIL = re.compile(r"[ \t]*\r?\n[ \t>]*((?!/[^\s/]*/)[A-Za-z0-9+/_\-.~]{16,}+={0,2})[ \t]*(?=\r?\n|$)")
+
+
+def _wrapped_tails(text: str, spans: Iterable[Span]) -> Iterator[Span]:
+    for s, e in spans:
+        while e - s >= 16 and _TOKEN_END.fullmatch(text, e - 16, e):
+            m = _WRAPPED_TAIL.match(text, e)
+            if not m:
+                break
+            s, e = m.span(1)
+            yield s, e
+
+
 def _merge(spans: Iterable[Span]) -> list[Span]:
     out: list[Span] = []
     for s, e in sorted(spans):
@@ -1526,6 +1633,7 @@ def redact(text: str) -> str:
     )
     if not spans and not here_only:
         return text
+    spans.extend(list(_wrapped_tails(view, spans)))
     # A value found once is hidden wherever else it appears (a password echoed in a later error line);
     # the longest few hundred are enough, and keep the pattern small on hostile input.
     values = sorted({text[s:e] for s, e in spans if 8 <= e - s <= 512 and "\n" not in text[s:e]}, key=len)[-256:]

@@ -38,15 +38,19 @@ class Case:
         return self.text.count("\n") + 1
 
 
-def _load() -> tuple[tuple[Case, ...], tuple[str, ...]]:
-    doc = yaml.safe_load(CORPUS_FILE.read_text(encoding="utf-8"))
+def load_corpus(path: Path = CORPUS_FILE) -> tuple[tuple[Case, ...], tuple[str, ...]]:
+    """The cases and the survivors of a corpus file (the shape of secrets-corpus.yaml)."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     cases = tuple(
         Case(c["id"], c["kind"], c["text"], tuple(c["secrets"]), tuple(c.get("keep", ()))) for c in doc["cases"]
     )
     return cases, tuple(doc["survivors"])
 
 
-CORPUS, SURVIVORS = _load()
+CORPUS, SURVIVORS = load_corpus()
+# A second corpus, written without reading bot/redact.py's rules (Campaign and Linux host forms).
+FRESH_CORPUS_FILE = CORPUS_FILE.with_name("secrets-corpus-fresh.yaml")
+FRESH_CORPUS, FRESH_SURVIVORS = load_corpus(FRESH_CORPUS_FILE)
 SECRETS: tuple[str, ...] = tuple(dict.fromkeys(s for c in CORPUS for s in c.secrets))
 
 

@@ -35,8 +35,12 @@ and private key blocks as blocks (it only flags their BEGIN line); `.pgpass` and
 password hashes (`$6$...`, `$apr1$...`, `$2y$...`: the scheme stays), a login field holding `user/password`
 (`<dbcnx login="neolane/x"/>`), and a value wrapped onto the next line (after a `key=` ending its line,
 or a token running on as one lone token line). Evidence that looks like a secret is left alone: OpenSSH
-fingerprints (`SHA256:...`), labelled digests and git revisions, the port and database after URL
-credentials, MySQL's `(using password: YES)`.
+fingerprints (`SHA256:...`) and public keys, labelled digests, request ids and git revisions, checksum
+tools' output (`<hex>  <file>`, `SHA256 (<file>) = <hex>`), DKIM/ARC signature headers, the port and
+database after URL credentials, MySQL's `(using password: YES)`; and values that stand for no secret:
+placeholders (`none`, `null`, `(not set)`, `<password>`, `****`, booleans), references to where it is kept
+(`${DB_PASSWORD}`, `$PGPASS`, `{{ vault_pw }}`, `%(pw)s`), and an empty value before the next assignment
+(`password= user=x`).
 
 `install_log_redaction()` makes every log record of every logger (slack_sdk's DEBUG request/response
 logging included) pass through `redact`, message, arguments, exception and stack text alike.
@@ -133,7 +137,11 @@ _NOT_SECRET_LAST = frozenset(
         *("login", "host", "port", "server", "stdin", "prompt"),
     }
 )
-_NOT_SECRET_KEYS = frozenset({"tokenizer", "tokenize", "tokenized", "tokens", "secretary", "authorizations"})
+_NOT_SECRET_KEYS = frozenset(
+    {"tokenizer", "tokenize", "tokenized", "tokens", "secretary", "authorizations"}
+    # Signatures every sent e-mail carries in its headers (public; their d=, s= tags are DKIM evidence).
+    | {"dkimsignature", "arcmessagesignature", "domainkeysignature"}
+)
 _HEADER_KEYS = frozenset({"authorization", "proxyauthorization", "cookie", "setcookie"})
 _KEY_PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_]+")
 
@@ -519,7 +527,17 @@ _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 _DIGEST_LABEL = re.compile(
     r"(?i)(?:sha\d*|md5|commit|digest|checksum|fingerprint|hash|etag|build|job|request|trace|span|correlation"
     r"|revision|rev|git|head|tree|parent|changeset|object|blob)"
-    r"[\W_]{0,4}$"
+    r"(?:[\W_]{0,2}(?i:id|uuid))?[\W_]{0,4}$"  # `X-Request-Id: <hex>`, `trace_id=<hex>`
+)
+# Checksum tools' output: coreutils (`<hex>  <file>`, `<hex> *<file>`: sha256sum, md5sum) and BSD
+# (`SHA256 (<file>) = <hex>`); a hex string of a digest's length there is evidence.
+_DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
+_CHECKSUM_FILE_AFTER = re.compile(r"(?: [ *])[^\s*]")
+_BSD_CHECKSUM_BEFORE = re.compile(r"(?i)\b(?:sha[\d-]*|md5|blake2\w*)[ \t]*\([^()\r\n]{1,256}\)[ \t]*=[ \t]*$")
+# An OpenSSH public key (`ssh-ed25519 AAAA... comment`: authorized_keys, known_hosts, ssh-keyscan): public.
+_PUBLIC_KEY_BEFORE = re.compile(
+    r"(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+    r"(?:-cert-v01@openssh\.com)?[ \t]+$"
 )
 # An OpenSSH key fingerprint (`SHA256:uNiV...`, `MD5:..`): what doctor and a host-key error show, evidence.
 _FINGERPRINT_LABEL = re.compile(r"(?i:SHA(?:1|256|384|512)|MD5):$")
@@ -1323,9 +1341,24 @@ def _closing_quote(raw: str, start: int, q: str, level: int) -> int:
     return end
 
 
+# A value that stands for no secret: a placeholder (`none`, `null`, `(not set)`, `<password>`, a mask), a
+# boolean, or a reference to where the secret is kept (`${DB_PASSWORD}`, `$PGPASS`, `{{ vault_pw }}`,
+# `%(db_pass)s`, `%DB_PASS%`). Shown as it is: it says whether and where a secret is configured. A `$name`
+# reference must be upper case (`$Ecret9` may be a password).
+_PLACEHOLDER = re.compile(
+    r"(?i:none|null|nil|undefined|unset|empty|true|false|yes|no|n/a|not[ _-]set"
+    r"|[(<](?:not[ _-]set|none|null|empty|unset|hidden|masked|redacted)[)>]|<[a-z][\w .\-]{0,40}>)"
+    r"|\*{3,}|\$\{[A-Za-z_][\w.]{0,64}(?::?[-=?+][^{}\r\n]{0,64})?\}|\$[A-Z_][A-Z0-9_]{0,64}"
+    r"|\{\{[^{}\r\n]{1,128}\}\}|%\([\w.]{1,64}\)[sd]|%[A-Z_][A-Z0-9_]{0,64}%"
+)
+_PLACEHOLDER_AT = re.compile("(?:" + _PLACEHOLDER.pattern + r")(?=[\s\"'<>,;&)\]}]|$)")
+
+
 # A value wrapped to the next line, after a `key=` that ends its line (a terminal or a log wrapped it): that
 # line is one lone word, not an assignment, a section, a comment, a YAML key or a new log record.
 _WRAPPED_VALUE = re.compile(r"[ \t]*\r?\n[ \t>]*((?![#;\[])[^\s\"'<>=]{6,}+)(?<!:)[ \t]*(?=\r?\n|$)")
+# The next assignment right where a value should be (`password= login=x`: the password is empty).
+_ASSIGNMENT_HERE = re.compile(r"[\"']?[A-Za-z_][\w.\-]*[\"']?[ \t]*=(?!=)")
 
 
 def _wrapped_value(text: str, pos: int) -> Span | None:
@@ -1342,6 +1375,8 @@ def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bo
     where an escaped line break inside the quotes is still part of the value."""
     n = len(text)
     if pos >= n:
+        return None
+    if op == "=" and text[pos - 1] in " \t" and _ASSIGNMENT_HERE.match(text, pos):
         return None
     quote = _OPEN_QUOTE.match(raw, pos)
     if quote:  # quoted: up to the same (possibly escaped) quote, or the end of the line if it was cut
@@ -1366,6 +1401,8 @@ def _value_span(text: str, raw: str, pos: int, key_pos: int, op: str, header: bo
             if more and more.start() > pos:
                 value = text[pos : more.start()]
         return pos, pos + len(value)
+    if _PLACEHOLDER_AT.match(text, pos):
+        return None  # `token: none;`, `password: (not set), ...`: a placeholder, not the start of a value
     m = _BARE_VALUE.match(text, pos)
     if not m:
         return _wrapped_value(text, pos) if op == "=" else None
@@ -1517,10 +1554,16 @@ def _entropy_spans(t: _Text, eng: _Engine) -> Iterator[Span]:
         if _HEX.fullmatch(run):
             if len(run) < 32 or eng.hex_entropy(run) <= eng.hex_limit:
                 continue
-            if _DIGEST_LABEL.search(text, max(0, m.start() - 12), m.start()):
+            if _DIGEST_LABEL.search(text, max(0, m.start() - 20), m.start()):
                 continue  # a labelled checksum, commit or job id: evidence, not a credential
+            if len(run) in _DIGEST_LENGTHS and (
+                _CHECKSUM_FILE_AFTER.match(text, m.start() + len(run))
+                or _BSD_CHECKSUM_BEFORE.search(text, max(0, m.start() - 300), m.start())
+            ):
+                continue  # a checksum tool's output line
         elif (
             _FINGERPRINT_LABEL.search(text, max(0, m.start() - 7), m.start())  # SHA256:<base64>: evidence
+            or (run.startswith("AAAA") and _PUBLIC_KEY_BEFORE.search(text, max(0, m.start() - 64), m.start()))
             or not any(c.isdigit() for c in run)
             or math.log2(len(set(run))) <= eng.b64_limit  # cheap bound: entropy <= log2(distinct characters)
             or eng.b64_entropy(run) <= eng.b64_limit
@@ -1628,7 +1671,11 @@ def redact(text: str) -> str:
     for s, e, shared in (*_command_spans(t), *_flag_spans(t)):
         (spans if shared else here_only).append((s, e))
     spans, here_only = (
-        [x for x in (_trim(text, s, e) for s, e in found) if x[1] > x[0] and text[x[0] : x[1]] != REDACTED]
+        [
+            x
+            for x in (_trim(text, s, e) for s, e in found)
+            if x[1] > x[0] and text[x[0] : x[1]] != REDACTED and not _PLACEHOLDER.fullmatch(text, *x)
+        ]
         for found in (spans, here_only)
     )
     if not spans and not here_only:

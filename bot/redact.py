@@ -856,12 +856,15 @@ def _word_value(text: str, raw: str, s: int, e: int) -> Span | None:
 # - redis-cli: `-a VALUE`, `--pass VALUE`.
 # - tools whose password option is one letter: sqlcmd, bcp, osql, isql `-P VALUE`; the OpenLDAP clients
 #   (ldapsearch, ldapmodify, ...) `-w VALUE`; the MongoDB shells and tools `-p VALUE`; rdesktop `-p VALUE`
-#   (attached `-PVALUE`, `-wVALUE` too); smbclient and rpcclient `-U user%password`.
+#   (attached `-PVALUE`, `-wVALUE` too); smbclient and rpcclient `-U user%password`; zip and unzip `-P VALUE`;
+#   7-Zip `-pVALUE` (attached only: `-p` alone makes it prompt, the next word is the archive).
+# - htpasswd in batch mode (`-b`, `-nb`, `-cb`, ...): the password is the command's last word (`htpasswd -b
+#   file user pw`, `htpasswd -nbB user pw`).
 # Any command's long option named for a secret (`--password X`, `-storepass X`, `--passwd X`) is read by
 # `_flag_spans`, whatever the command.
 _CMD_WORDS = (
     *("mysql", "mariadb", "sshpass", "curl", "redis-cli", "sqlcmd", "bcp", "osql", "isql", "ldap", "mongo"),
-    *("rdesktop", "smbclient", "rpcclient"),
+    *("rdesktop", "smbclient", "rpcclient", "zip", "7z", "htpasswd"),
 )
 _CMD_WORDS_RE = re.compile("(?i:" + "|".join(_CMD_WORDS) + ")")
 # A command word: maybe with its path, in a quoted string or a `$(...)`.
@@ -870,10 +873,13 @@ _CMD_NAME = re.compile(
     r"(mysql(?:dump|admin|import|check|show|pump|slap|binlog|sh)?|mariadb(?:-?(?:dump|admin|import|check|show|slap|binlog))?"
     r"|sshpass|curl|redis-cli|sqlcmd|bcp|osql|isql"
     r"|ldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)"
-    r"|mongo(?:sh|dump|restore|export|import|stat|top|files)?|rdesktop|smbclient|rpcclient)(?:\.exe)?[\"'`;)]*+"
+    r"|mongo(?:sh|dump|restore|export|import|stat|top|files)?|rdesktop|smbclient|rpcclient|(?:un)?zip|7z[ar]?|htpasswd)"
+    r"(?:\.exe)?[\"'`;)]*+"
 )
 # The one-letter password option of these commands.
-_SHORT_PASSWORD_OPTION = {"sqlcmd": "-P", "ldap": "-w", "mongo": "-p", "rdesktop": "-p"}
+_SHORT_PASSWORD_OPTION = {"sqlcmd": "-P", "ldap": "-w", "mongo": "-p", "rdesktop": "-p", "zip": "-P", "7z": "-p"}
+_ATTACHED_ONLY = frozenset({"7z"})
+_HTPASSWD_BATCH = re.compile(r"-[A-Za-z]*b[A-Za-z]*")
 _CMD_WORD = re.compile(r"\S+")
 _CMD_WORD_END = re.compile(r"\S*")
 _NOT_MYSQL_PASSWORD = re.compile(r"[-/~.<>|&;(]|\d+$")
@@ -894,6 +900,8 @@ def _command_name(text: str, s: int, e: int) -> str:
         return name[:5] if name.startswith("mongo") else "ldap"
     if name == "rpcclient":
         return "smbclient"
+    if name.endswith("zip") or name.startswith("7z"):
+        return name[:2] if name.startswith("7z") else "zip"
     return "redis" if name == "redis-cli" else "mysql" if name.startswith(("mysql", "mariadb")) else name
 
 
@@ -953,6 +961,7 @@ def _command_line(t: _Text, start: int, end: int, names: list[int]) -> Iterator[
     words = [m.span() for m in _CMD_WORD.finditer(text, start, end)]
     cmd = ""  # the command whose options are being read
     taken = 0  # the end of a value already taken (a quoted one may span words)
+    batch: Span | None = None  # htpasswd -b: its last word so far (the password once the command ends)
     n = 0  # the next command word in `names`
     i = 0
     while i < len(words):
@@ -966,6 +975,7 @@ def _command_line(t: _Text, start: int, end: int, names: list[int]) -> Iterator[
             name = _command_name(text, s, e)
             if name:
                 cmd = "" if _ends_command(text[s:e]) else name  # `curl;`: the command ends with its word
+                batch = None
                 continue
         if not cmd:
             if n == len(names):
@@ -1000,8 +1010,15 @@ def _command_line(t: _Text, start: int, end: int, names: list[int]) -> Iterator[
         elif cmd == "redis" and (word in ("-a", "--pass") or word.startswith("--pass=")):
             value, i = _option_value(t, words, i, s + 7 if len(word) > 6 else e, e)
         elif cmd in _SHORT_PASSWORD_OPTION and word.startswith(_SHORT_PASSWORD_OPTION[cmd]):
-            if len(word) > 2 or (i < len(words) and not text.startswith("-", words[i][0])):
+            if len(word) > 2 or (
+                cmd not in _ATTACHED_ONLY and i < len(words) and not text.startswith("-", words[i][0])
+            ):
                 value, i = _option_value(t, words, i, s + 2, e)
+        elif cmd == "htpasswd":
+            if _HTPASSWD_BATCH.fullmatch(word):
+                batch = batch or (e, e)
+            elif batch and not word.startswith("-"):
+                batch = _word_value(text, t.raw, s, e) or batch
         elif cmd == "smbclient":
             option = _SMB_USER.match(word)
             if option:
@@ -1013,7 +1030,11 @@ def _command_line(t: _Text, start: int, end: int, names: list[int]) -> Iterator[
             taken = value[1]
             yield value[0], value[1], shared
         if _ends_command(text[words[i - 1][0] : words[i - 1][1]]):
-            cmd = ""
+            if cmd == "htpasswd" and batch and batch[1] > batch[0]:
+                yield batch[0], batch[1], True
+            cmd, batch = "", None
+    if cmd == "htpasswd" and batch and batch[1] > batch[0]:
+        yield batch[0], batch[1], True
 
 
 # Any command's option named for a secret, its value after a space: `--password X`, `-storepass X`,

@@ -101,6 +101,28 @@ def test_new_forms_and_their_look_alikes(text: str, hidden: str | None, kept: st
     assert redact(out) == out
 
 
+@pytest.mark.parametrize(
+    ("text", "hidden", "expected"),
+    [
+        ("htpasswd -b /etc/httpd/.htpasswd monitoring Htp-Cli-Pw-8", "Htp-Cli-Pw-8", None),
+        ("htpasswd -nbB admin Htp-N-Pw-9; echo done", "Htp-N-Pw-9", "htpasswd -nbB admin [REDACTED]; echo done"),
+        ("zip -r -P 'Zip Q Pw 1' /tmp/export.zip /data | tee log", "Zip Q Pw 1", None),
+        ("unzip -o -P Unzip-Pw-2 /tmp/in.zip -d /data", "Unzip-Pw-2", None),
+        ("7za a -pSevenZ-Pw-3 -mhe=on out.7z file", "SevenZ-Pw-3", None),
+        # no password on these lines
+        ("htpasswd -c /etc/httpd/.htpasswd admin", None, "htpasswd -c /etc/httpd/.htpasswd admin"),
+        ("7z a -p out.7z file", None, "7z a -p out.7z file"),
+        ("gzip -P x; ls backup.zip -P", None, "gzip -P x; ls backup.zip -P"),
+    ],
+)
+def test_archive_and_htpasswd_command_lines(text: str, hidden: str | None, expected: str | None) -> None:
+    out = redact(text)
+    if hidden is not None:
+        assert hidden not in out, out
+    assert out == (expected or out)
+    assert redact(out) == out
+
+
 def test_new_forms_stay_linear_on_hostile_input() -> None:
     hostile = [
         "a" * 100000 + ":",  # a long host field before a .pgpass colon
@@ -111,6 +133,8 @@ def test_new_forms_stay_linear_on_hostile_input() -> None:
         "token=" + "A" * 20 + ("\n" + "B" * 16) * 6000,
         "login=" + "a" * 100000 + "/",
         "password=\n" * 10000,
+        "htpasswd -b " * 10000,
+        "zip -P " * 10000,
     ]
     for text in hostile:
         start = time.perf_counter()

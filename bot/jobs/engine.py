@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -128,12 +129,28 @@ class JobEngine:
         self.handlers[kind] = handler
 
     # ------------------------------------------------------------------ producer side
-    def submit(self, kind: str, payload: dict[str, Any], job_id: str | None = None) -> str | None:
-        """Accept a job (durably) and queue it; None when this job id was accepted before."""
+    def submit(
+        self, kind: str, payload: dict[str, Any], job_id: str | None = None, *, defer: Executor | None = None
+    ) -> str | None:
+        """Accept a job (durably) and queue it; None when this job id was accepted before.
+
+        With `defer`, only the ledger write happens before this returns and the queue entry is made on
+        `defer`: an acknowledgement then waits for one store write, not two. The ledger is the durable
+        record; a queue entry lost with its process (or cancelled at shutdown) only delays the job until
+        a keeper re-queues it (`QUEUED_GRACE_S`)."""
         jid = self.ledger.accept(kind, payload, job_id)
         if jid is not None:
-            self._task(jid)
+            if defer is None:
+                self._task(jid)
+            else:
+                defer.submit(self._enqueue, jid)
         return jid
+
+    def _enqueue(self, job_id: str) -> None:
+        try:
+            self._task(job_id)
+        except Exception as e:  # the keeper re-queues it; say why once
+            log.error("job %s: queue entry not made (%s); a keeper will queue it", job_id, type(e).__name__)
 
     def requeue(self, job_id: str) -> None:
         self._task(job_id)

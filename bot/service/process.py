@@ -511,7 +511,8 @@ def run_serve(
             client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
             executor=executor,
-            submit=engine.submit,
+            # Slack's 200 waits for the ledger write only (the job is recorded first; see listeners.py).
+            submit=lambda kind, payload, job_id: engine.submit(kind, payload, job_id, defer=executor),
             support_channels=frozenset(settings.support_channels),
             socket_mode=socket_mode,
             home=home,

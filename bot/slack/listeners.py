@@ -4,6 +4,11 @@ Events and clicks become jobs (`submit(kind, payload, job_id)`); the job id of a
 `event_id`, so a re-delivered event (Slack retries, both of two replicas behind a load balancer)
 is accepted once deployment-wide. `/campaign-module` is answered in the acknowledgement itself
 (a card; nothing runs from it). Nothing here talks to hosts.
+
+The job is recorded *before* Slack gets its acknowledgement (Bolt's `process_before_response`): Slack
+never re-delivers an event it got a 200 for, so a serve killed between the 200 and the record would lose
+the question for good, 👀 never shown. Only the store write is on that path: Slack calls a listener makes
+(telling a thread that its question was not taken, publishing App Home) go to `executor`.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ def build_bolt(
         client=client,
         signing_secret=signing_secret or "socket-mode",
         request_verification_enabled=not socket_mode,
-        process_before_response=False,
+        process_before_response=True,  # the job is recorded before the 200 (see the module docstring)
         listener_executor=executor,
         raise_error_for_unhandled_request=False,
     )
@@ -73,7 +78,8 @@ def build_bolt(
             submit("question", {"event": event}, job_id)
         except Exception as e:  # the state store or the queue failed: the question must still end visibly
             log.error("question not accepted: %s", e)
-            refuse_in_thread(
+            executor.submit(
+                refuse_in_thread,
                 event,
                 f"the bot cannot take questions right now ({type(e).__name__}: its state store "
                 "failed); the operators have it in the bot's log",
@@ -116,12 +122,15 @@ def build_bolt(
             channel = (body.get("channel") or {}).get("id")
             user = (body.get("user") or {}).get("id")
             if channel and user:
-                try:
-                    client.chat_postEphemeral(
-                        channel=channel, user=user, text="The bot cannot take this right now (its state store failed)."
-                    )
-                except Exception as err:
-                    log.error("could not tell the user: %s", type(err).__name__)
+                executor.submit(tell_not_taken, str(channel), str(user))
+
+    def tell_not_taken(channel: str, user: str) -> None:
+        try:
+            client.chat_postEphemeral(
+                channel=channel, user=user, text="The bot cannot take this right now (its state store failed)."
+            )
+        except Exception as err:
+            log.error("could not tell the user: %s", type(err).__name__)
 
     app.action("run_checks")(click)
     app.action(re.compile(r"^clarify:"))(click)
@@ -135,6 +144,9 @@ def build_bolt(
             if event.get("tab") not in (None, "home"):
                 return
             user = str(event.get("user") or "")
+            executor.submit(publish_home, client, user)
+
+        def publish_home(client: WebClient, user: str) -> None:
             try:
                 client.views_publish(user_id=user, view=home(user))
             except Exception as e:

@@ -525,3 +525,71 @@ def test_a_restarted_worker_still_dies_with_its_serve(lab: Lab) -> None:
     svc.proc.kill()
     svc.proc.wait(5)
     assert gone(second, 5), "the restarted worker outlived its serve process"
+
+
+# ------------------------------------------------------------------ recorded before the acknowledgement
+
+
+def _event(text: str, event_id: str) -> tuple[str, str]:
+    from tests.harness.service import next_ts
+
+    ts = next_ts()
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
+            "event": {
+                "type": "app_mention",
+                "user": "UALICE",
+                "text": f"<@UBOT> {text}",
+                "ts": ts,
+                "channel": "CPROD",
+                "event_ts": ts,
+            },
+        }
+    )
+    return ts, body
+
+
+def test_an_event_is_in_the_ledger_before_slack_gets_its_200(lab: Lab) -> None:
+    """Slack never re-delivers an event it got a 200 for: a 200 sent before the job was recorded (Bolt
+    acknowledging first and running the listener after) was lost for good when serve died in between
+    (2 of 100 acknowledged events of a burst were never recorded after a SIGKILL). With the state file's
+    write lock held, serve must not answer 200; killed then, the event is re-delivered and answered once."""
+    import threading
+
+    svc = lab.start("serve", "--no-worker")
+    ts, body = _event("is mta running?", "EvBeforeAck1")
+    db = sqlite3.connect(lab.tmp / "state.sqlite3", isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")  # no process can record anything until this ends
+    got: list[int] = []
+
+    def deliver() -> None:
+        try:
+            got.append(svc.post(body, sign(body))[0])
+        except OSError:
+            got.append(-1)  # the connection ended without an answer: Slack would re-deliver
+
+    t = threading.Thread(target=deliver)
+    t.start()
+    t.join(1.5)
+    recorded = db.execute("SELECT count(*) FROM cb_state WHERE ns='job' AND key='ev:EvBeforeAck1'").fetchone()[0]
+    assert got == [] and not recorded, f"Slack got {got} while the job was not recorded"
+    svc.proc.kill()  # between Slack's request and the record
+    svc.proc.wait(5)
+    db.execute("ROLLBACK")
+    db.close()
+    t.join(10)
+    assert got and got[0] != 200
+    again = lab.start("serve")  # Slack re-delivers the event it never got a 200 for
+    again.wait_worker()
+    status, _ = again.post(body, sign(body))
+    assert status == 200
+    with sqlite3.connect(lab.tmp / "state.sqlite3") as check:
+        assert check.execute("SELECT count(*) FROM cb_state WHERE ns='job' AND key='ev:EvBeforeAck1'").fetchone()[0]
+    lab.wait_thread(ts, ":books:", timeout=60)
+    assert len(lab.answers_in(ts)) == 1

@@ -210,6 +210,8 @@ class JobEngine:
         while not self._stop.wait(KEEPER_EVERY_S):
             try:
                 self.keep()
+            except StoreError as e:  # already one line naming the store and why: no traceback every round
+                log.error("job keeper round failed: %s", e)
             except Exception:
                 log.exception("job keeper round failed")
 
@@ -229,6 +231,8 @@ class JobEngine:
         self._consumer.start()
         try:
             self.keep()  # jobs a previous worker left behind run now, not after a keeper period
+        except StoreError as e:
+            log.error("first keeper round failed: %s", e)
         except Exception:
             log.exception("first keeper round failed")
         self._keeper = threading.Thread(target=self._keeper_loop, name="job-keeper", daemon=True)

@@ -4,8 +4,8 @@ SQLite's database lock makes `BEGIN IMMEDIATE` transactions atomic across proces
 readers proceed while one process writes. The same file also holds the job queue (huey's
 `SqliteHuey` tables), so the embedded default is exactly one file.
 
-A file that cannot be opened, is not a database, or cannot be written raises `StoreError` with one
-line naming the file; callers turn that into exit code 2 at start-up (never a crash loop).
+A file that cannot be opened, is not a database (or has a damaged page: `PRAGMA quick_check` at
+open), or cannot be written raises `StoreError` with one line naming the file; callers turn that into exit code 2 at start-up (never a crash loop).
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ class SqliteStore(StateStore):
             conn = self._conn()
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(_SCHEMA)
+            # A file with a sound header and a damaged page opens, and the start-up probe's row may sit on
+            # a good page: it would fail later, in the middle of questions (every keeper round). SQLite's
+            # quick check reads every page once (milliseconds for a state file) and names the damage.
+            problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({problems[0].splitlines()[-1]})")
         except sqlite3.Error as e:
             raise self._error(e) from e
 
@@ -56,8 +62,10 @@ class SqliteStore(StateStore):
 
     def _error(self, e: BaseException) -> StoreError:
         text = str(e)
-        if "not a database" in text or "malformed" in text:
+        if "not a database" in text:
             why = "is corrupt (not a SQLite database); move it away and start again"
+        elif "malformed" in text:
+            why = "is corrupt (damaged SQLite pages); move it away and start again"
         elif "readonly" in text or "read-only" in text:
             why = "is read-only for the bot's user"
         elif "unable to open" in text:

@@ -593,3 +593,25 @@ def test_an_event_is_in_the_ledger_before_slack_gets_its_200(lab: Lab) -> None:
         assert check.execute("SELECT count(*) FROM cb_state WHERE ns='job' AND key='ev:EvBeforeAck1'").fetchone()[0]
     lab.wait_thread(ts, ":books:", timeout=60)
     assert len(lab.answers_in(ts)) == 1
+
+
+def test_a_state_file_with_a_damaged_page_stops_start_up_with_one_line(lab: Lab) -> None:
+    """A sound header opened fine and the start-up probe passed; the damage showed later, as a traceback
+    every keeper round (300 lines in 30 s) while questions failed. Start-up now reads every page once."""
+    from bot.stores.sqlite import SqliteStore
+
+    path = lab.tmp / "state.sqlite3"
+    store = SqliteStore(path)
+    for i in range(3000):
+        store.put("seen", f"k{i}", {"text": "x" * 200})
+    store.close()
+    size = path.stat().st_size
+    with path.open("r+b") as f:  # two pages in the middle of the table overwritten, the header intact
+        f.seek(size // 2)
+        f.write(b"\xa5" * 8192)
+    for role in ("serve", "worker"):
+        svc = lab.start(role, wait=False)
+        assert svc.proc.wait(30) == 2, f"{role} started on a damaged state file"
+        out = svc.log.read_text()
+        assert "corrupt" in out and str(path) in out
+        assert "Traceback" not in out and len(out.strip().splitlines()) == 1

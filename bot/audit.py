@@ -9,12 +9,15 @@ after it has been serialised, so the file holds valid JSON lines whatever the va
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from bot.redact import redact_data
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION = 300
 
@@ -33,7 +36,12 @@ class AuditLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            # Not fatal: an audit log that cannot be written is said in every answer (and refuses
+            # state-changing steps, which need their record first); a traceback at start-up said nothing.
+            log.error("audit log %s: its folder cannot be created: %s", self.path, e.strerror or type(e).__name__)
 
     def record(self, **fields: Any) -> dict[str, Any]:
         """Append one record and return it as written (redacted). Raises OSError when the file cannot be written."""

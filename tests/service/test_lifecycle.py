@@ -615,3 +615,26 @@ def test_a_state_file_with_a_damaged_page_stops_start_up_with_one_line(lab: Lab)
         out = svc.log.read_text()
         assert "corrupt" in out and str(path) in out
         assert "Traceback" not in out and len(out.strip().splitlines()) == 1
+
+
+def test_an_audit_folder_that_cannot_be_made_still_answers_and_runs_no_action(lab: Lab) -> None:
+    """CAMPAIGN_BOT_AUDIT_LOG under a path that cannot be a folder (a file there; a folder the bot may not
+    create): serve died at start with a traceback and exit 1. It starts, every answer says the audit log
+    could not be written, and a confirmed action is refused for want of its record: nothing is sent."""
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["environments"]["prod"].update({"actions": "enabled", "operators": ["UOPS"]})
+    lab.inventory.write_text(yaml.safe_dump(data))
+    (lab.tmp / "not-a-folder").write_text("a file\n")
+    svc = lab.start("serve", CAMPAIGN_BOT_AUDIT_LOG=str(lab.tmp / "not-a-folder" / "audit.jsonl"))
+    svc.wait_worker()
+    ts, button = _offer_action(lab, svc)
+    assert "audit log could not be written" in lab.wait_thread(ts, ":books:")
+    _click(lab, svc, ts, button)
+    text = lab.wait_thread(ts, "Not run", timeout=40)
+    assert "audit record first" in text
+    log = lab.homes["app2"] / "sim" / "invocations.log"
+    time.sleep(1.0)
+    assert "start mta@prod" not in (log.read_text() if log.exists() else "")
+    out = svc.log.read_text()
+    assert "Traceback" not in out
+    assert "its folder cannot be created" in out

@@ -7,7 +7,8 @@
   Linux, and a watch on its parent pid) and exits at once: its running jobs are handed back (the
   next worker runs them again; a confirmed action that was being sent is reported "outcome unknown",
   never run twice) and the process ends without waiting for the checks still running in its threads,
-  so no orphan keeps an old configuration or posts after its parent is gone.
+  so no orphan keeps an old configuration or posts after its parent is gone; the local read-only
+  probes of the jobs handed back are ended with it (they would run on until their deadline).
 - A worker told to stop (SIGTERM, SIGINT) gives its running jobs `WORKER_GRACE_S` to finish, hands
   back the rest and exits on its own (it is never left for `serve` to kill).
 - SIGHUP to `serve` is passed on to its worker (which makes the access decisions); both re-read the
@@ -278,6 +279,7 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
     from bot.slack.answers import SlackAnswers
     from bot.slack.calls import SlackCalls
     from bot.slack.identity import SlackIdentity
+    from bot.transports.local import end_read_only_runs
     from bot.watch.intake import AlertIntake
     from bot.watch.scheduler import WatchScheduler, run_round
 
@@ -342,6 +344,11 @@ def run_worker(svc: Services, parent_pid: int | None = None, extras: tuple[Worke
             log.info("worker %s: stopped%s", engine.worker, " (its serve process is gone)" if gone else "")
             with contextlib.suppress(Exception):
                 svc.pool.close()
+            with contextlib.suppress(Exception):
+                # The probes of jobs handed back would otherwise run on, orphaned, until their deadline.
+                # Last before the exit: a thread whose probe is cut must not live on to post its answer.
+                if ended := end_read_only_runs():
+                    log.info("worker %s: ended %d local probe(s) of jobs handed back", engine.worker, ended)
             # Checks still running in threads (a job handed back) must neither delay the exit nor post.
             exit_now(0)
     return 0  # pragma: no cover (exit_now does not return)

@@ -1,7 +1,9 @@
 """Local transport: run a script on this machine with subprocess; psutil ends the whole process tree
 at the deadline, so nothing is left running. Like the SSH transport, the script also runs under
 `timeout -k` (where coreutils has it), so it ends by its deadline even when the bot process is gone
-before it (a worker that hands its jobs back and exits at once)."""
+before it (a SIGKILLed worker). A worker that exits on its own (stopped, or its serve gone) hands its
+jobs back and first ends the read-only probes still running (`end_read_only_runs`): their results
+would go nowhere, and they would outlive the service by up to their deadline."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ def _reader(stream: IO[bytes], sink: bytearray, cap: int, over: threading.Event)
             over.set()  # keep draining so the child is not blocked, but stop storing
 
 
-def _kill_tree(pid: int) -> None:
+def _kill_tree(pid: int, wait: bool = True) -> None:
     try:
         parent = psutil.Process(pid)
         procs = [parent, *parent.children(recursive=True)]
@@ -46,10 +48,36 @@ def _kill_tree(pid: int) -> None:
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
-    psutil.wait_procs(procs, timeout=2)
+    if wait:
+        psutil.wait_procs(procs, timeout=2)
 
 
 KILL_GRACE_S = 2
+
+_runs_lock = threading.Lock()
+_runs: dict[int, bool] = {}  # pid (= process group) of each running script -> whether it only reads
+
+
+def _only_reads(script: Script) -> bool:
+    from bot.probes.script import READ_ONLY_VERBS  # the probes build on the transports, not the reverse
+
+    return all(v in READ_ONLY_VERBS for v in script.verbs)
+
+
+def end_read_only_runs() -> int:
+    """End the read-only scripts this process still runs (a worker exiting: their jobs are handed back).
+
+    A state-changing one (a confirmed `nlserver start`) is left to finish under its own `timeout -k`:
+    cut half-way it could leave the module in a state nobody chose; the next worker reports its
+    outcome as unknown. Returns how many were ended.
+
+    It does not wait for them: the caller exits the process next, before the threads that ran them can
+    read the cut output and go on to post an answer for a job already handed back."""
+    with _runs_lock:
+        pids = [pid for pid, only_reads in _runs.items() if only_reads]
+    for pid in pids:
+        _kill_tree(pid, wait=False)
+    return len(pids)
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,6 +118,15 @@ class LocalTransport(Transport):
             )
         except OSError as e:
             raise LocalRunError(f"cannot start /bin/sh: {e.strerror or e}") from e
+        with _runs_lock:
+            _runs[proc.pid] = _only_reads(script)
+        try:
+            return self._wait(proc, start, started_at, timeout_s)
+        finally:
+            with _runs_lock:
+                _runs.pop(proc.pid, None)
+
+    def _wait(self, proc: subprocess.Popen[bytes], start: float, started_at: float, timeout_s: float) -> CommandResult:
         out, err = bytearray(), bytearray()
         over = threading.Event()
         assert proc.stdout is not None and proc.stderr is not None

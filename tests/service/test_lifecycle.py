@@ -3,6 +3,7 @@ workers, restarts with a job running, inventory changes, broken stores."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -638,3 +639,40 @@ def test_an_audit_folder_that_cannot_be_made_still_answers_and_runs_no_action(la
     out = svc.log.read_text()
     assert "Traceback" not in out
     assert "its folder cannot be created" in out
+
+
+def _probes_of(lab: Lab) -> list[str]:
+    """Processes still running a probe script on the lab's simulated hosts (found by the hosts' folder)."""
+    where = str(lab.tmp / "hosts")
+    out = []
+    for p in psutil.process_iter(["pid", "cmdline", "status"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if where in cmd and p.info["status"] != psutil.STATUS_ZOMBIE:
+                out.append(f"{p.info['pid']} {cmd[:80]}")
+        except psutil.Error:
+            continue
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_no_probe_outlives_a_stopped_or_killed_serve(lab: Lab, sig: int) -> None:
+    """The worker hands its jobs back and exits, but the local probes of those jobs (timeout, sh, the
+    nlserver they called) ran on, orphaned, until their 35 s deadline. They are ended with the worker."""
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    set_slow(lab.homes["app2"], 25)
+    ts = svc.mention("mail not sending")
+    lab.wait_thread(ts, "Checking")
+    assert lab.fake.wait_for(lambda: bool(_probes_of(lab)), timeout=20)
+    svc.proc.send_signal(sig)
+    svc.proc.wait(20)
+    assert gone(worker, 5)
+    try:
+        assert lab.fake.wait_for(lambda: not _probes_of(lab), timeout=3), _probes_of(lab)
+    finally:
+        for line in _probes_of(lab):  # a failing run leaves no orphans of its own behind
+            with contextlib.suppress(OSError):
+                os.killpg(int(line.split()[0]), signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)

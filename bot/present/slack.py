@@ -88,9 +88,14 @@ def problem(message: str) -> Message:
 
 
 def ok_status(r: Reply) -> bool:
-    """Whether the question ends with ✅ (answered, nothing worse than a warning) rather than ❌."""
+    """Whether the question ends with ✅ (answered, nothing worse than a warning) rather than ❌.
+
+    A refusal for a broken configuration (an inventory deleted or invalid, a default environment that is
+    not in it) is the bot failing, not the question: ❌, like any other explained error."""
     if isinstance(r, Answer):
         return r.diagnosis.status in ("ok", "unknown", "warn")
+    if isinstance(r, Refusal) and r.why == "configuration":
+        return False
     return not isinstance(r, Problem)
 
 

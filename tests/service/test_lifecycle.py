@@ -676,3 +676,22 @@ def test_no_probe_outlives_a_stopped_or_killed_serve(lab: Lab, sig: int) -> None
                 os.killpg(int(line.split()[0]), signal.SIGKILL)
             with contextlib.suppress(OSError):
                 os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+def test_a_deleted_or_broken_inventory_ends_the_question_with_a_cross(lab: Lab) -> None:
+    """'The inventory cannot be used' is the bot failing: it ended with ✅ as if answered."""
+    svc = lab.start("serve")
+    svc.wait_worker()
+    good = lab.inventory.read_text()
+    lab.inventory.unlink()
+    ts = svc.mention("is mta running?")
+    assert "inventory file not found" in lab.wait_thread(ts, "inventory cannot be used")
+    assert lab.fake.wait_for(lambda: "x" in lab.fake.reactions("CPROD", ts))
+    lab.inventory.write_text(good.replace("command_timeout_s: 30", "command_timeout_s: soon"))
+    ts = svc.mention("is mta running?")
+    assert "command_timeout_s" in lab.wait_thread(ts, "inventory cannot be used")
+    assert lab.fake.wait_for(lambda: "x" in lab.fake.reactions("CPROD", ts))
+    assert "white_check_mark" not in lab.fake.reactions("CPROD", ts)
+    lab.inventory.write_text(good)  # fixed: answered again, and ✅ only for that one
+    ts = svc.mention("is mta running?")
+    lab.wait_thread(ts, ":books:")

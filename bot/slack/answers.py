@@ -29,6 +29,7 @@ MENTION_PREFIX = "<@"
 PROGRESS_EVERY_S = 0.7
 REPORT_AS_FILE_CHARS = 2500
 ANSWER_TAG = "campaign_bot_answer"  # message metadata of a question's first reply: {"job": <job id>}
+HEAD_STAGE = "head"  # a Run checks click's job stage: the thread it opened ({"channel": ..., "ts": ...})
 _CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 
 
@@ -207,7 +208,9 @@ class SlackAnswers:
             if isinstance(decided, Refusal):
                 self.tell(channel, user, present.refusal(decided, self.kb), response_url)
                 return
-            parent = job.message["ts"] if job.message else ""
+            # The head message is the job's stage ("head"); the job's message is its progress reply, as
+            # for a question, so a run again after a killed worker updates both instead of posting anew.
+            parent = str((job.data or {}).get("ts") or "") if job.stage == HEAD_STAGE else ""
             if not parent:
                 posted = self.calls.post(channel, None, _checks_head(decided.plan, user))
                 if posted is None:
@@ -216,9 +219,11 @@ class SlackAnswers:
                         return
                     raise RuntimeError(f"cannot post in {channel}: {self.calls.last_error}")
                 parent = posted
-                job.set_message(channel, parent)
+                job.set_stage(HEAD_STAGE, {"channel": channel, "ts": parent})
         c = Click(kind=kind, value=value, user=user, place=channel, thread=f"{channel}:{parent}" if parent else None)
-        progress = Progress(self.calls, self.kb, channel, parent, None) if kind != "action" else None
+        # Checks from a button answer in one progress reply, tied to the job: a killed worker's re-run
+        # finds it (and says it ran again), never leaving it on "Checking…" beside a second answer.
+        progress = Progress(self.calls, self.kb, channel, parent, job) if kind != "action" else None
         try:
             reply = self.core.click(c, progress, job)
             if isinstance(reply, Refusal):
@@ -280,18 +285,23 @@ def _checks_head(plan: Plan, user: str) -> tuple[list[blocks.Block], str]:
 
 
 def _where(record: JobRecord) -> tuple[str, str, str | None] | None:
+    """(channel, thread, message to react on) of a job: the question's thread, a Run checks head, or the
+    thread of the message the button was on."""
     if record.kind == "question":
         ev = record.payload.get("event") or {}
         channel, ts = ev.get("channel"), ev.get("ts")
         if channel and ts:
             return str(channel), str(ev.get("thread_ts") or ts), str(ts)
-    if record.message:
-        return record.message["channel"], record.message["ts"], None
     if record.kind == "click":
+        head = record.stage_data or {}
+        if record.stage == HEAD_STAGE and head.get("channel") and head.get("ts"):
+            return str(head["channel"]), str(head["ts"]), None
         body = record.payload.get("body") or {}
         channel = (body.get("channel") or {}).get("id")
         msg = body.get("message") or {}
         parent = msg.get("thread_ts") or msg.get("ts")
         if channel and parent:
             return str(channel), str(parent), None
+    if record.message:
+        return record.message["channel"], record.message["ts"], None
     return None

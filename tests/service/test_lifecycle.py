@@ -695,3 +695,55 @@ def test_a_deleted_or_broken_inventory_ends_the_question_with_a_cross(lab: Lab) 
     lab.inventory.write_text(good)  # fixed: answered again, and ✅ only for that one
     ts = svc.mention("is mta running?")
     lab.wait_thread(ts, ":books:")
+
+
+@pytest.mark.parametrize("action_id", ["run_checks", "clarify:mta"])
+def test_a_killed_worker_mid_check_from_a_button_updates_the_same_reply(lab: Lab, action_id: str) -> None:
+    """Checks started by a button (Run checks on a card, a clarifying choice) posted a progress reply the
+    job did not remember: the re-run posted a second one and the first stayed on "Checking … (1/2 hosts
+    done)" for good, without "interrupted and run again"."""
+    from tests.harness.service import next_ts
+
+    svc = lab.start("serve")
+    worker = svc.wait_worker()
+    set_slow(lab.homes["app2"], 6)
+    thread = next_ts() if action_id.startswith("clarify:") else None
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0001"},
+        "user": {"id": "UALICE"},
+        "api_app_id": "A0001",
+        "channel": {"id": "CPROD"},
+        "container": {"type": "message", "channel_id": "CPROD", "message_ts": "1.1"},
+        "message": {"ts": "1700000000.000900", **({"thread_ts": thread} if thread else {})},
+        "trigger_id": "1.2",
+        "response_url": lab.fake.url + "response",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "type": "button",
+                "value": json.dumps({"module": "mta", "instance": "prod", "env": "prod"}),
+            }
+        ],
+    }
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    assert svc.post(body, sign(body), "application/x-www-form-urlencoded")[0] == 200
+
+    def head() -> str | None:  # Run checks opens a thread of its own, under a head message
+        return next((m["ts"] for m in list(lab.fake.messages) if "Checks of" in str(m.get("text"))), None)
+
+    if thread is None:
+        assert lab.fake.wait_for(lambda: head() is not None, timeout=30)
+        thread = head()
+    assert thread is not None
+    lab.wait_thread(thread, "Checking")
+    time.sleep(1.0)  # the worker has recorded its reply
+    os.kill(worker, signal.SIGKILL)
+    set_slow(lab.homes["app2"], 0)
+    final = lab.wait_thread(thread, ":books:", timeout=60)
+    assert "mta@prod" in final
+    time.sleep(1.0)  # a second reply would show now
+    assert len(lab.answers_in(thread)) == 1, "the re-run must update the same reply, not post a second one"
+    assert "interrupted and run again" in " ".join(lab.thread(thread))
+    assert sum("Checks of" in str(m.get("text")) for m in lab.fake.messages) == (1 if action_id == "run_checks" else 0)

@@ -69,6 +69,11 @@ class StoreError(ConfigError):
     """The state store (SQLite file or Redis) cannot be opened, read or written."""
 
 
+class JobLost(CampaignBotError):
+    """This worker's lease on a job ran out and the job is another worker's now (this one was frozen or cut
+    off longer than the lease): it must stop without recording, sending or posting anything more."""
+
+
 def _shown(argument: str) -> str:
     """The argument as written, cut, with control and invisible characters shown as `?` (a terminal
     or Slack must see that something odd was typed, never act on it or hide it)."""

@@ -28,7 +28,7 @@ from typing import Any
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
-from bot.errors import StoreError
+from bot.errors import JobLost, StoreError
 from bot.jobs.ledger import MAX_ATTEMPTS, JobRecord, Ledger, worker_id
 from bot.stores.base import StateStore
 
@@ -61,8 +61,14 @@ class JobContext:
         return self._message
 
     def set_message(self, channel: str, ts: str) -> None:
+        """Remember where the job answers; raises JobLost when another worker has the job now."""
         self._message = {"channel": channel, "ts": ts}
-        self.ledger.record(self.record.id, message=self._message)
+        self.ledger.record(self.record.id, worker=self.record.worker, message=self._message)
+
+    def still_ours(self) -> bool:
+        """Whether this run still holds the job (checked before its answer is shown: a worker frozen past
+        its lease must not overwrite the answer of the worker that ran the job again)."""
+        return self.record.worker is None or self.ledger.runs_under(self.record.id, self.record.worker)
 
     @property
     def stage(self) -> str | None:
@@ -73,10 +79,12 @@ class JobContext:
         return self._data
 
     def set_stage(self, stage: str, data: dict[str, Any] | None = None) -> None:
+        """Record a stage durably before going on; raises JobLost when another worker has the job now (so
+        a confirmed command is never sent by both)."""
         self._stage = stage
         if data is not None:
             self._data = data
-        self.ledger.record(self.record.id, stage=stage, stage_data=self._data)
+        self.ledger.record(self.record.id, worker=self.record.worker, stage=stage, stage_data=self._data)
 
 
 Handler = Callable[[JobContext], None]
@@ -177,11 +185,15 @@ class JobEngine:
             self._running.add(job_id)
         try:
             handler(JobContext(self.ledger, record))
-            self.ledger.finish(job_id, "done")
+            self.ledger.finish(job_id, "done", worker=self.worker)
+        except JobLost:
+            log.warning(
+                "job %s (%s): its lease ran out and another worker runs it; this run stops", job_id, record.kind
+            )
         except Exception as e:  # the handler already tried to say so in its thread
             log.exception("job %s (%s) failed", job_id, record.kind)
             try:
-                self.ledger.finish(job_id, "failed", f"{type(e).__name__}")
+                self.ledger.finish(job_id, "failed", f"{type(e).__name__}", worker=self.worker)
             except StoreError:
                 log.error("job %s: could not record the failure", job_id)
         finally:

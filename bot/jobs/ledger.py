@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.errors import JobLost
 from bot.stores.base import Record, StateStore
 
 NS = "job"
@@ -62,6 +63,12 @@ class JobRecord(BaseModel):
 def worker_id() -> str:
     """`host:pid:random`: unique per worker process; the host and pid tell a dead local worker."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _runs_under(cur: Record, worker: str) -> bool:
+    # "interrupted" too: a worker stopping hands its jobs back, and their threads may still be recording
+    # until the process exits; only another worker's claim makes the job someone else's.
+    return cur.get("worker") == worker and cur.get("state") in ("running", "interrupted")
 
 
 def _local_worker_dead(worker: str | None) -> bool:
@@ -141,18 +148,48 @@ class Ledger:
                 ),
             )
 
-    def record(self, job_id: str, **fields: Any) -> None:
-        """Remember the job's message or stage (durably, before going on)."""
-        self.store.update(NS, job_id, lambda cur: {**cur, **fields, "updated": self.clock()} if cur else None)
+    def record(self, job_id: str, worker: str | None = None, **fields: Any) -> None:
+        """Remember the job's message or stage (durably, before going on).
 
-    def finish(self, job_id: str, state: Literal["done", "failed"] = "done", error: str | None = None) -> None:
+        With `worker`, only while the job runs under that worker: raises JobLost when its lease ran out and
+        another worker took the job over (a worker frozen past its lease must not record a stage, then send
+        a confirmed command the other one sends too)."""
+        lost = False
+
+        def fn(cur: Record | None) -> Record | None:
+            nonlocal lost
+            if cur is None:
+                return None
+            if worker is not None and not _runs_under(cur, worker):
+                lost = True
+                return cur
+            return {**cur, **fields, "updated": self.clock()}
+
+        self.store.update(NS, job_id, fn)
+        if lost:
+            raise JobLost(f"job {job_id} is another worker's now")
+
+    def runs_under(self, job_id: str, worker: str) -> bool:
+        """The job is still running under this worker's lease (no other worker took it over)."""
+        cur = self.store.get(NS, job_id)
+        return cur is not None and _runs_under(cur, worker)
+
+    def finish(
+        self,
+        job_id: str,
+        state: Literal["done", "failed"] = "done",
+        error: str | None = None,
+        worker: str | None = None,
+    ) -> None:
+        """Close the job; with `worker`, only if it still runs under that worker (else another has it)."""
         now = self.clock()
-        self.store.update(
-            NS,
-            job_id,
-            lambda cur: {**cur, "state": state, "error": error, "updated": now, "lease_until": 0.0} if cur else None,
-            ttl_s=DONE_TTL_S,
-        )
+
+        def fn(cur: Record | None) -> Record | None:
+            if cur is None or (worker is not None and not _runs_under(cur, worker)):
+                return cur
+            return {**cur, "state": state, "error": error, "updated": now, "lease_until": 0.0}
+
+        self.store.update(NS, job_id, fn, ttl_s=DONE_TTL_S)
 
     def hand_back(self, job_id: str, worker: str) -> bool:
         """A worker stopping gracefully returns a job it cannot finish; True if it was still ours."""

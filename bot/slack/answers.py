@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from bot.conversation.core import Conversation
 from bot.conversation.replies import Answer, Click, Plan, Question, Refusal, Reply
+from bot.errors import JobLost
 from bot.jobs.engine import JobContext
 from bot.jobs.ledger import JobRecord
 from bot.kb.models import KnowledgeBase
@@ -80,6 +81,8 @@ class Progress:
                 return
             self._last = now
             snapshot = dict(self._done)
+        if self.job is not None and not self.job.still_ours():
+            return  # another worker runs the job again: its reply must not go back to "Checking…"
         self.calls.update(self.channel, self.ts, present.progress(self.plan, snapshot, self.kb, self.note))
 
 
@@ -116,8 +119,12 @@ class SlackAnswers:
                 surface="slack",
             )
             reply = self.core.ask(q, progress)
+            if not job.still_ours():
+                raise JobLost(f"job {job.record.id} is another worker's now")
             shown = self.show(reply, channel, parent, progress)
             self.calls.react(channel, ts, "white_check_mark" if shown and present.ok_status(reply) else "x")
+        except JobLost:
+            raise  # the worker that runs it now answers; nothing more from this one
         except Exception as e:
             self.fail(channel, parent, ts, progress.ts, e)
             raise
@@ -226,6 +233,8 @@ class SlackAnswers:
         progress = Progress(self.calls, self.kb, channel, parent, job) if kind != "action" else None
         try:
             reply = self.core.click(c, progress, job)
+            if not job.still_ours():
+                raise JobLost(f"job {job.record.id} is another worker's now")
             if isinstance(reply, Refusal):
                 # Only the person who clicked needs to know (why not, expired, not a button of ours):
                 # the thread stays clean; where the bot is no member, the response URL carries it.
@@ -234,6 +243,8 @@ class SlackAnswers:
             shown = self.show(reply, channel, parent, progress, response_url if isinstance(response_url, str) else None)
             if kind == "run_checks" and parent:
                 self.calls.react(channel, parent, "white_check_mark" if shown and present.ok_status(reply) else "x")
+        except JobLost:
+            raise
         except Exception as e:
             self.fail(channel, parent, None, progress.ts if progress else None, e)
             raise

@@ -122,3 +122,38 @@ def test_a_worker_killed_mid_job_leaves_no_question_unanswered(lab: Lab) -> None
         ts for ts in tss if not answered(lab, ts)
     ]
     assert all(finals(lab, ts) == 1 for ts in tss)
+
+
+def test_a_worker_frozen_past_its_lease_never_overwrites_the_rerun(lab: Lab) -> None:
+    """A worker stopped (SIGSTOP: a VM paused, a GC or swap storm) longer than its lease: the other worker
+    runs the question again and answers in the same message; the frozen one, resumed, went on and
+    overwrote that answer with its own (without "interrupted and run again") and reacted a second time."""
+    from tests.harness.service import sign
+
+    replica = lab.start("serve", "--no-worker", name="serve")
+    first = lab.start("worker", name="worker0", wait=False)
+    assert lab.fake.wait_for(lambda: "threads, state in Redis" in first.log.read_text(), timeout=60)
+    set_slow(lab.homes["app2"], 4)
+    ts, body = event_body(3000, "mail not sending")
+    assert replica.post(body, sign(body))[0] == 200
+    assert lab.fake.wait_for(lambda: "Checking" in " ".join(lab.thread(ts)), timeout=60)
+    time.sleep(0.5)
+    os.kill(first.proc.pid, signal.SIGSTOP)
+    try:
+        second = lab.start("worker", name="worker1", wait=False)
+        assert lab.fake.wait_for(lambda: "threads, state in Redis" in second.log.read_text(), timeout=60)
+        set_slow(lab.homes["app2"], 0)
+        assert lab.fake.wait_for(lambda: answered(lab, ts), timeout=60)  # after the 15 s lease
+        assert "interrupted and run again" in " ".join(lab.thread(ts))
+        rerun = lab.thread(ts)[-1]
+        calls = len(lab.fake.calls)
+    finally:
+        os.kill(first.proc.pid, signal.SIGCONT)
+    time.sleep(8)  # the resumed worker's checks end meanwhile
+    late = [
+        c.method for c in lab.fake.calls[calls:] if c.method in ("chat.update", "chat.postMessage", "reactions.add")
+    ]
+    assert late == [], f"the resumed worker still wrote to the thread: {late}"
+    assert lab.thread(ts)[-1] == rerun
+    assert finals(lab, ts) == 1
+    assert "another worker runs it" in first.log.read_text()

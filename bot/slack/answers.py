@@ -140,6 +140,10 @@ class SlackAnswers:
         notes: tuple[str, ...] = ()
         if isinstance(reply, Answer):
             notes = reply.notes
+            if progress is not None and progress.note:
+                # The answer replaces the progress reply that said so: it says it too, or a re-run's answer
+                # reads as if nothing had happened.
+                notes = (*notes, progress.note)
             report = redact(blocks.raw_report(reply.diagnosis, self.kb))
             if len(report) > REPORT_AS_FILE_CHARS or reply.plan.show_logs:
                 name = f"campaign-bot-{reply.plan.environment}-{int(time.time())}.txt"

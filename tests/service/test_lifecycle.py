@@ -87,6 +87,7 @@ def test_killed_worker_mid_diagnosis_reruns_and_updates_the_same_message(lab: La
     final = lab.wait_thread(ts, ":books:", timeout=60)
     assert "interrupted and run again" in " ".join(lab.thread(ts))
     assert "mta@prod" in final
+    assert "interrupted and run again" in final, "the answer that replaced the progress reply must say so too"
     assert len(lab.answers_in(ts)) == 1, "the re-run must update the same message, not post a second answer"
 
 

@@ -87,7 +87,14 @@ class Service:
             return []
 
     def worker_pids(self) -> list[int]:
-        return [p.pid for p in self.children() if "worker" in " ".join(p.cmdline())]
+        pids = []
+        for p in self.children():
+            try:
+                if "worker" in " ".join(p.cmdline()):
+                    pids.append(p.pid)
+            except psutil.Error:  # a probe that just ended (a zombie until reaped), or gone meanwhile
+                continue
+        return pids
 
     def wait_worker(self, timeout: float = 60) -> int:
         """The pid of the worker `serve` started, once it takes jobs (it logs `worker <host>:<pid>:`)."""

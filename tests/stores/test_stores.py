@@ -140,3 +140,31 @@ def test_redis_unreachable_is_one_clear_line_without_password() -> None:
     with pytest.raises(StoreError) as e:
         open_store("unused", "redis://:hunter2secret@127.0.0.1:1/0")
     assert "hunter2secret" not in str(e.value) and "127.0.0.1" in str(e.value)
+
+
+def test_a_worker_whose_lease_ran_out_can_record_nothing_more(store: StateStore) -> None:
+    """The ledger's fence: once another worker has claimed a job whose lease ran out, the first one's
+    stage (say "sending", before a confirmed command) raises JobLost and its finish closes nothing."""
+    from bot.errors import JobLost
+    from bot.jobs.ledger import Ledger
+
+    now = [1000.0]
+    ledger = Ledger(store, lease_s=15.0, clock=lambda: now[0])
+    jid = ledger.accept("click", {"body": {}}, "job-fence")
+    assert jid is not None
+    first = ledger.claim(jid, "hostA:1:aaa")
+    assert first is not None
+    ledger.record(jid, worker="hostA:1:aaa", stage="authorized")
+    now[0] += 20  # frozen past its lease
+    assert [r.id for r in ledger.reap()] == [jid]
+    assert ledger.claim(jid, "hostB:2:bbb") is not None
+    with pytest.raises(JobLost):
+        ledger.record(jid, worker="hostA:1:aaa", stage="sending")
+    assert not ledger.runs_under(jid, "hostA:1:aaa") and ledger.runs_under(jid, "hostB:2:bbb")
+    ledger.finish(jid, "done", worker="hostA:1:aaa")
+    rec = ledger.get(jid)
+    assert rec is not None and rec.state == "running" and rec.worker == "hostB:2:bbb" and rec.stage == "authorized"
+    ledger.record(jid, worker="hostB:2:bbb", stage="sending")
+    ledger.finish(jid, "done", worker="hostB:2:bbb")
+    done = ledger.get(jid)
+    assert done is not None and done.state == "done" and done.stage == "sending"

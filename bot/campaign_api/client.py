@@ -216,6 +216,14 @@ class CampaignClient:
         out = soap.out_param(resp, "pdomOutput")
         if out is None or len(out) == 0:
             raise soap.BadReply("ExecuteQuery: the reply has no pdomOutput document")
+        # A select answers `<{name}-collection>` (SDK:test/mock.js GET_QUERY_EXECUTE_RESPONSE): any other
+        # root (an error document, another schema's answer) read as a collection would be "zero rows",
+        # i.e. a blind "nothing in error".
+        expected = query_def.get("schema", "").split(":")[-1] + "-collection"
+        if operation == "select" and soap.local_name(out[0]) != expected:
+            raise soap.BadReply(
+                f"ExecuteQuery: the reply holds <{soap.local_name(out[0])[:40]}>, not the <{expected}> asked for"
+            )
         return out[0]
 
     def page(self, path: str) -> PageReply:

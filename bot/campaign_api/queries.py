@@ -132,7 +132,7 @@ class WorkflowRow:
     internal_name: str
     label: str
     state: int | None
-    failed: bool
+    failed: bool | None  # None: the reply had no readable @failed (the bot cannot tell it is not in error)
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,16 @@ def _text(v: str | None, limit: int = 120) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
+def _bool(v: str | None) -> bool | None:
+    """A Campaign boolean (`1`/`0`, `true`/`false`); None when absent or unreadable, never a silent False."""
+    s = (v or "").strip().lower()
+    if s in ("1", "true"):
+        return True
+    if s in ("0", "false"):
+        return False
+    return None
+
+
 def _rows(collection: ET.Element, name: str) -> list[ET.Element]:
     return [c for c in collection if _local(c.tag) == name]
 
@@ -170,7 +180,7 @@ def workflow_rows(collection: ET.Element) -> tuple[WorkflowRow, ...]:
             internal_name=_text(r.get("internalName"), 64),
             label=_text(r.get("label")),
             state=_int(r.get("state")),
-            failed=(r.get("failed") or "").strip().lower() in ("1", "true"),
+            failed=_bool(r.get("failed")),
         )
         for r in _rows(collection, "workflow")
     )

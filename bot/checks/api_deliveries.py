@@ -27,11 +27,11 @@ from bot.models import Finding
 _LISTED = 6
 
 
-def _describe(row: DeliveryRow, q: DeliveryQuery, age: float) -> str:
+def _describe(row: DeliveryRow, q: DeliveryQuery, age: float | None) -> str:
     state = q.state(row.state) if row.state is not None else None
     label = state.label if state else f"state {row.state}"
     since = f"since {when(row.last_modified)}" if row.last_modified else "since an unknown date"
-    return f"'{row.label}' ({row.internal_name}): {label}, {since} ({age_text(age)})"
+    return f"'{row.label}' ({row.internal_name}): {label}, {since}" + (f" ({age_text(age)})" if age is not None else "")
 
 
 class ApiDeliveriesCheck(ApiCheck):
@@ -75,12 +75,14 @@ class ApiDeliveriesCheck(ApiCheck):
         stuck_pending: list[tuple[DeliveryRow, float]] = []
         stuck_prep: list[tuple[DeliveryRow, float]] = []
         scheduled = waiting = 0
+        undated: list[DeliveryRow] = []  # waiting or preparing since a date the reply does not give
         for row in o.value:
             if row.contact_date is not None and row.contact_date > facts.now:
                 scheduled += 1  # scheduled for later: waiting is what it should do
                 continue
             since = max((d for d in (row.last_modified, row.contact_date) if d is not None), default=None)
             if since is None:
+                undated.append(row)
                 continue
             age = (facts.now - since).total_seconds()
             if age <= limit:
@@ -118,7 +120,20 @@ class ApiDeliveriesCheck(ApiCheck):
                     ("delivery_stuck",),
                     target="deliveries in preparation",
                 )
-            if not stuck_pending and not stuck_prep:
+            if not stuck_pending and not stuck_prep and undated:
+                # Dropping them would be a blind "none stuck": the bot cannot tell how long they have waited.
+                yield api_finding(
+                    env,
+                    m,
+                    self.name,
+                    "unknown",
+                    f"cannot tell whether {len(undated)} delivery(ies) waiting or in preparation are stuck: "
+                    "the reply gives neither @lastModified nor scheduling/@contactDate",
+                    [_describe(r, q, None) for r in undated[:_LISTED]] + [limit_source, assumed],
+                    ("cannot_tell",),
+                    needs=f"{q.schema_}'s @lastModified in Campaign's answer",
+                )
+            elif not stuck_pending and not stuck_prep:
                 yield api_finding(
                     env,
                     m,

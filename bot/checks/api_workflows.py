@@ -126,9 +126,23 @@ class ApiWorkflowsCheck(ApiCheck):
         source: str,
         also: str | None = None,
     ) -> Iterable[Finding]:
-        ev = f"xtk:workflow '{t.name}': @state={row.state}, @failed={int(row.failed)}"
+        shown_failed = "absent" if row.failed is None else int(row.failed)
+        ev = f"xtk:workflow '{t.name}': @state={row.state}, @failed={shown_failed}"
         where = f"; also reported under {also}" if also else ""
-        if row.failed:
+        if row.failed is None and row.state not in (paused, stopped):
+            # No readable @failed: "not in error" would be a guess (a blind ok).
+            yield api_finding(
+                env,
+                m,
+                self.name,
+                "unknown",
+                f"cannot tell whether technical workflow {_name(row)} is in error: the reply has no @failed",
+                (ev, f"source: {source}{where}"),
+                ("cannot_tell",),
+                needs=f"xtk:workflow's @failed for '{t.name}' in Campaign's answer",
+                target=technical_target(t.name),
+            )
+        elif row.failed:
             yield api_finding(
                 env,
                 m,
@@ -186,11 +200,13 @@ class ApiWorkflowsCheck(ApiCheck):
         paused, limit = k.workflows.paused_state, k.workflows.max_rows
         listed = o.value.rows[:limit]
         complete = o.value.complete and len(o.value.rows) <= limit
-        failed = [r for r in listed if r.failed]
-        held = [r for r in listed if not r.failed and r.state == paused]
+        # Every row matched `@failed = 1 OR @state = paused`: one without a readable @failed that is not
+        # paused was selected by `@failed = 1`, and is counted in error rather than dropped.
+        failed = [r for r in listed if r.failed or (r.failed is None and r.state != paused)]
+        held = [r for r in listed if r not in failed and r.state == paused]
         # In error first: when the answer was cut, the failed ones are all there unless the cut fell
         # among them (then the paused ones were not reached at all).
-        failed_exact = complete or (bool(listed) and not listed[-1].failed)
+        failed_exact = complete or (bool(listed) and listed[-1] not in failed)
         cut = f"more than {limit} workflows are in error or paused; the bot read the first {limit}"
         if failed:
             count = f"{len(failed)}" if failed_exact else f"at least {len(failed)}"
@@ -204,7 +220,10 @@ class ApiWorkflowsCheck(ApiCheck):
                 + ", ".join(_name(r) for r in failed[:3])
                 + (f" and {rest if failed_exact else f'at least {rest}'} more" if rest > 0 else "")
                 + ("" if failed_exact else f" ({cut})"),
-                [f"xtk:workflow {_name(r)}: @failed=1, @state={r.state}" for r in failed[:_LISTED]],
+                [
+                    f"xtk:workflow {_name(r)}: @failed={'1' if r.failed else 'absent'}, @state={r.state}"
+                    for r in failed[:_LISTED]
+                ],
                 ("workflow_failed",),
                 target=OTHERS_FAILED,
             )

@@ -185,8 +185,10 @@ def _parse(body: bytes, method: str) -> ET.Element:
         raise BadReply(f"{method}: SOAP reply without a body")
     first = soap_body[0]
     if _local(first.tag) == "Fault":
-        string = (first.findtext("faultstring") or "").strip()
-        detail = (first.findtext("detail") or "").strip()
+        # faultstring / detail are unqualified in SOAP 1.1, but some servers and proxies qualify them
+        # (`SOAP-ENV:faultstring`): match local names, so the message and its code are not lost.
+        string = _child_text(first, "faultstring")
+        detail = _child_text(first, "detail")
         text = string + (f" ({detail})" if detail and detail not in string else "")
         code = fault_code(string) or fault_code(detail)
         raise SoapFault(method, code, text[:300] or "SOAP fault without a message")
@@ -194,6 +196,12 @@ def _parse(body: bytes, method: str) -> ET.Element:
         if _local(child.tag) == f"{method}Response":
             return child
     raise BadReply(f"{method}: the reply has no <{method}Response>")
+
+
+def _child_text(el: ET.Element, name: str) -> str:
+    """All the text of the first child of `el` named `name` (any namespace), stripped."""
+    child = next((c for c in el if _local(c.tag) == name), None)
+    return "".join(child.itertext()).strip() if child is not None else ""
 
 
 def out_param(response: ET.Element, name: str) -> ET.Element | None:

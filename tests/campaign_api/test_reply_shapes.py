@@ -16,6 +16,8 @@ from bot.models import Finding
 from bot.simulator.appserver import SimulatedAppServer, _query_response
 from tests.campaign_api.conftest import environment
 
+ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
 
 def _findings(
     kb: KnowledgeBase, srv: SimulatedAppServer, password: str, wanted: frozenset[str], modules: Sequence[str]
@@ -115,3 +117,20 @@ def test_a_delivery_waiting_since_an_unknown_date_is_cannot_tell_not_none_stuck(
     fs = _findings(kb, appserver, password, frozenset({DELIVERIES}), ["mta"])
     assert [f.status for f in fs if f.check == "api_deliveries"] == ["unknown"], [(f.status, f.summary) for f in fs]
     assert "DM9" in " ".join(fs[0].evidence)
+
+
+def test_a_fault_with_qualified_children_keeps_its_message_and_code(
+    kb: KnowledgeBase, appserver: SimulatedAppServer, password: str
+) -> None:
+    fault = (
+        f"<?xml version='1.0'?><soapenv:Envelope xmlns:soapenv='{ENV}'><soapenv:Body><soapenv:Fault>"
+        "<soapenv:faultcode>soapenv:Client</soapenv:faultcode>"
+        f"<soapenv:faultstring>XSV-350001 Password incorrect for {password}</soapenv:faultstring>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    ).encode()
+    appserver.replies["Logon"] = [(500, fault)]
+    fs = _findings(kb, appserver, password, frozenset({WORKFLOWS}), ["wfserver"])
+    assert fs and all(f.status == "unknown" for f in fs)
+    text = " ".join(f.summary + " ".join(f.evidence) + (f.needs or "") for f in fs)
+    assert "logon refused" in text and "XSV-350001" in text
+    assert password not in text

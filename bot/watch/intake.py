@@ -291,10 +291,17 @@ class AlertIntake:
         mapped = [Mapped.model_validate(raw) for raw in alerts]
         diagnosed: set[tuple[str, str, str | None]] = set()  # one diagnosis per host and module per group
         unknown: dict[str, list[Mapped]] = {}
+        # A group holds every alert of its group key, firing and recently resolved: alerts of one name on
+        # one host and module that differ by another label (mountpoint, device, port) share one subject,
+        # which is not resolved while one of them still fires.
+        firing = {self._key(m) for m in mapped if m.host and m.environment and m.status == "firing" and m.level}
         for m in mapped:
             if m.host is None or m.environment is None:
                 unknown.setdefault(m.channel or "", []).append(m)
                 self._audit(source, m, "alert-unknown-host")
+                continue
+            if m.status == "resolved" and self._key(m) in firing:
+                self._audit(source, m, "alert-resolved-others-firing")
                 continue
             try:
                 self._one(source, m, diagnosed)
@@ -307,6 +314,12 @@ class AlertIntake:
             first = next((m.channel for m in mapped if m.channel), None)
             if first:
                 self.post_unknown(first, self._left_out_text(source, len(mapped), left_out or [], truncated))
+
+    @staticmethod
+    def _key(m: Mapped) -> str:
+        """The alert state an external alert is kept in (its subject: environment, host, module, name)."""
+        assert m.host is not None and m.environment is not None
+        return subject_key(m.environment, m.host, m.module, None, f"alert:{m.name}")
 
     @staticmethod
     def _unknown_text(source: Source, group: list[Mapped]) -> str:
@@ -358,7 +371,7 @@ class AlertIntake:
         assert m.host is not None and m.environment is not None
         now = self.clock()
         check = f"alert:{m.name}"
-        key = subject_key(m.environment, m.host, m.module, None, check)
+        key = self._key(m)
         stored = self.watch.get(key)
         prev = stored.at(now) if stored is not None else None
         summary = m.summary or f"{source} alert {m.name}"

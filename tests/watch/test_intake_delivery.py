@@ -1,0 +1,56 @@
+"""How Alertmanager and Grafana really deliver: a group holds every alert of its group key (firing and
+recently resolved), and HA peers and retries deliver the same group twice at once. Nothing posts
+twice, nothing recovers while it still fires. The watch and intake run in-process on simulated hosts
+(fake Slack); the replicas share a real Redis."""
+
+from __future__ import annotations
+
+from bot.watch.intake import AlertIntake, ExternalAlert, map_alert
+from bot.watch.model import subject_key
+from tests.watch.conftest import CHANNEL, T0, Sim
+
+KEY = subject_key("prod", "app1", "stat", None, "alert:DiskFull")
+STARTS = "2026-11-27T10:00:00.000Z"
+
+
+def group(*alerts: tuple[str, dict[str, str]], starts: str = STARTS) -> list[ExternalAlert]:
+    """One webhook group of DiskFull alerts (Alertmanager v4 fields the intake reads)."""
+    out = []
+    for status, labels in alerts:
+        a = ExternalAlert(
+            status=status,  # type: ignore[arg-type]
+            labels={"alertname": "DiskFull", "job": "stat", "severity": "critical", **labels},
+            annotations={"summary": f"disk full on {labels.get('mountpoint', '/')}"},
+            startsAt=starts,
+        )
+        out.append(a)
+    return out
+
+
+def deliver(sim: Sim, minutes: float, alerts: list[ExternalAlert], intake: AlertIntake | None = None) -> None:
+    sim.now[0] = T0 + minutes * 60
+    mapped = [map_alert(a, sim.inventory(), sim.svc.resolver, CHANNEL).model_dump(mode="json") for a in alerts]
+    (intake or sim.intake).handle("alertmanager", mapped)
+
+
+ROOT = ("firing", {"instance": "app1:9100", "mountpoint": "/"})
+VAR = ("firing", {"instance": "app1:9100", "mountpoint": "/var"})
+VAR_RESOLVED = ("resolved", {"instance": "app1:9100", "mountpoint": "/var"})
+ROOT_RESOLVED = ("resolved", {"instance": "app1:9100", "mountpoint": "/"})
+
+
+def test_a_group_resolving_one_alert_while_another_fires_is_not_a_recovery(sim: Sim) -> None:
+    deliver(sim, 1, group(ROOT, VAR))
+    rec = sim.watch.get(KEY)
+    assert rec is not None and rec.open and rec.ts
+    posts = sim.posts()
+    deliver(sim, 6, group(ROOT, VAR_RESOLVED))  # /var resolved, / still firing: the group's status is firing
+    deliver(sim, 11, group(ROOT))  # group_interval later: / still firing
+    rec = sim.watch.get(KEY)
+    assert rec is not None and rec.open
+    assert not sim.checked(rec.ts), "a check mark while an alert of the subject still fires"
+    assert not any("Recovered" in t or "firing again" in t for t in sim.in_thread(rec.ts))
+    assert sim.posts() == posts, "a still-firing alert posted again"
+    deliver(sim, 16, group(ROOT_RESOLVED))
+    assert [t for t in sim.in_thread(rec.ts) if "Recovered" in t and "is resolved" in t]
+    assert sim.checked(rec.ts)

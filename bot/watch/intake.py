@@ -20,7 +20,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -39,6 +41,13 @@ log = logging.getLogger(__name__)
 
 Source = Literal["alertmanager", "grafana"]
 MAX_ALERTS = 100  # alerts of one group that are handled (each may run a diagnosis); the rest are named
+# One subject's alerts are handled one at a time across workers and replicas (a lock in the state
+# store): Alertmanager's HA peers and its retries deliver the same group twice at once, and two jobs
+# that both found no alert would both open a thread. The lease outlives one alert's diagnosis.
+NS_LOCK = "alert-lock"
+LOCK_LEASE_S = 300.0
+LOCK_WAIT_S = 310.0
+LOCK_POLL_S = 0.05
 
 Level = Literal["fail", "warn"]
 # Severity label values (Alertmanager and Grafana conventions) to what the alert is; None: not a problem.
@@ -304,7 +313,8 @@ class AlertIntake:
                 self._audit(source, m, "alert-resolved-others-firing")
                 continue
             try:
-                self._one(source, m, diagnosed)
+                with self._subject_lock(self._key(m)):
+                    self._one(source, m, diagnosed)
             except Exception:
                 log.exception("alert %s could not be handled", m.name)
         for channel, group in unknown.items():
@@ -320,6 +330,25 @@ class AlertIntake:
         """The alert state an external alert is kept in (its subject: environment, host, module, name)."""
         assert m.host is not None and m.environment is not None
         return subject_key(m.environment, m.host, m.module, None, f"alert:{m.name}")
+
+    @contextmanager
+    def _subject_lock(self, key: str) -> Iterator[None]:
+        """Hold the subject's lock while its alert is handled; waits for another worker that holds it.
+        A holder that died frees it after LOCK_LEASE_S; past LOCK_WAIT_S the alert is handled anyway
+        (a duplicate is better than a lost alert)."""
+        store = self.watch.store
+        end = time.monotonic() + LOCK_WAIT_S
+        held = store.add(NS_LOCK, key, {"at": time.time()}, ttl_s=LOCK_LEASE_S)
+        while not held and time.monotonic() < end:
+            time.sleep(LOCK_POLL_S)  # only when another worker handles the same subject right now
+            held = store.add(NS_LOCK, key, {"at": time.time()}, ttl_s=LOCK_LEASE_S)
+        if not held:
+            log.warning("alert lock of %s still held after %.0f s: handling the alert anyway", key, LOCK_WAIT_S)
+        try:
+            yield
+        finally:
+            if held:
+                store.delete(NS_LOCK, key)
 
     @staticmethod
     def _unknown_text(source: Source, group: list[Mapped]) -> str:

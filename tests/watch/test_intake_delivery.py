@@ -5,8 +5,13 @@ twice, nothing recovers while it still fires. The watch and intake run in-proces
 
 from __future__ import annotations
 
+import threading
+
+from bot.stores.redis import RedisStore
+from bot.watch.engine import Watch
 from bot.watch.intake import AlertIntake, ExternalAlert, map_alert
 from bot.watch.model import subject_key
+from tests.harness.redis import redis_server
 from tests.watch.conftest import CHANNEL, T0, Sim
 
 KEY = subject_key("prod", "app1", "stat", None, "alert:DiskFull")
@@ -54,3 +59,37 @@ def test_a_group_resolving_one_alert_while_another_fires_is_not_a_recovery(sim: 
     deliver(sim, 16, group(ROOT_RESOLVED))
     assert [t for t in sim.in_thread(rec.ts) if "Recovered" in t and "is resolved" in t]
     assert sim.checked(rec.ts)
+
+
+def test_the_same_group_delivered_twice_at_once_to_two_replicas_opens_one_thread(sim: Sim) -> None:
+    with redis_server() as url:
+        intakes = []
+        for _ in range(2):  # two replicas: their own store client and watch, one Redis, one Slack
+            watch = Watch(
+                kb=sim.svc.kb,
+                diagnoser=sim.svc.diagnoser,
+                store=RedisStore(url),
+                notifier=sim.watch.notifier,
+                audit=sim.svc.audit,
+                clock=lambda: sim.now[0],
+            )
+            intakes.append(AlertIntake(watch, sim.svc.conversation, sim.intake.post_unknown, sim.intake.show_answer))
+        start = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def replica(intake: AlertIntake) -> None:
+            try:
+                start.wait(10)
+                deliver(sim, 1, group(ROOT), intake)
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=replica, args=(i,)) for i in intakes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors
+        assert len(sim.roots()) == 1, "the same alert opened two threads"
+        rec = intakes[0].watch.get(KEY)
+        assert rec is not None and rec.open and rec.count == 2

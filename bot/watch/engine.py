@@ -250,12 +250,13 @@ class Watch:
         now: float,
         window: float,
     ) -> WatchEvent | None:
-        """A flapping alert that recovered quietly and has not changed since for `flap_window`: said once."""
-        if rec.open or not rec.flapping or rec.external or rec.closed_why:
+        """A flapping alert that recovered quietly and has not changed since for `flap_window`: said once.
+        An external alert's last word was its `resolved` (the round has nothing to say about it)."""
+        if rec.open or not rec.flapping or rec.closed_why:
             return None
         if self._recent(rec.changes, now, window):
             return None
-        if self._absent(env, rec, d, seen_ok, unreachable) != RECOVERED:
+        if not rec.external and self._absent(env, rec, d, seen_ok, unreachable) != RECOVERED:
             return None
         rec = rec.at(now).model_copy(update={"flapping": False})
         self.save(rec)

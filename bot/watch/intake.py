@@ -10,8 +10,10 @@ environments share needs the `environment` label: the alert says so rather than 
 `AlertIntake.job` (a job on a worker) handles a group: each alert on its own. A firing alert opens the
 alert thread of its subject, or joins the open thread of that host and module (the scheduled
 check's, or another alert's: one thread per problem), and the diagnosis of that host runs in the
-thread; `resolved` is posted in the same thread. An alert for a host the inventory does not know
-gets a message saying so, never silence. A group of more than `MAX_ALERTS` is handled up to that
+thread; `resolved` is posted in the same thread. An alert that fires and resolves more than the
+environment's `watch.flap_threshold` times within `flap_window` is reported once as flapping, then
+kept quiet (no diagnosis, no recovery) until it settles, as the scheduled check's alerts. An alert
+for a host the inventory does not know gets a message saying so, never silence. A group of more than `MAX_ALERTS` is handled up to that
 many; the rest are named in a message.
 """
 
@@ -30,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.conversation.core import Conversation
 from bot.conversation.replies import Answer
-from bot.errors import UnknownModuleError
+from bot.errors import ConfigError, UnknownModuleError
 from bot.inventory import Environment, Host, Inventory
 from bot.models import Diagnosis, Status
 from bot.resolver import ModuleResolver
@@ -331,6 +333,16 @@ class AlertIntake:
         assert m.host is not None and m.environment is not None
         return subject_key(m.environment, m.host, m.module, None, f"alert:{m.name}")
 
+    def _flap_limits(self, environment: str) -> tuple[int, float]:
+        """The environment's `watch.flap_threshold` and `flap_window` (the watch's defaults without one)."""
+        try:
+            env = self.core.inventory().environments.get(environment)
+        except ConfigError:
+            env = None
+        if env is None or env.watch is None:
+            return 4, 3600.0
+        return env.watch.flap_threshold, env.watch.flap_window
+
     @contextmanager
     def _subject_lock(self, key: str) -> Iterator[None]:
         """Hold the subject's lock while its alert is handled; waits for another worker that holds it.
@@ -404,8 +416,11 @@ class AlertIntake:
         stored = self.watch.get(key)
         prev = stored.at(now) if stored is not None else None
         summary = m.summary or f"{source} alert {m.name}"
+        threshold, window = self._flap_limits(m.environment)
         if m.status == "resolved":
             if prev is not None and prev.open:
+                changes = (*Watch._recent(prev.changes, now, window), now)
+                flapping = len(changes) > threshold
                 rec = prev.model_copy(
                     update={
                         "open": False,
@@ -413,12 +428,18 @@ class AlertIntake:
                         "was": prev.status,
                         "status": "ok",
                         "last_seen": now,
-                        "changes": (*prev.changes, now),
+                        "changes": changes,
+                        "flapping": flapping,
                     }
                 )
                 self.watch.save(rec)
-                self.watch.notifier.recovered(rec)
-                self.watch.show(rec, closing="recovered")
+                if flapping:  # said once, then quiet: the root stays up to date
+                    if not prev.flapping and rec.ts:
+                        self.watch.notifier.note(rec, Watch._flap_text(rec, window))
+                    self.watch.show(rec, closing="quiet")
+                else:
+                    self.watch.notifier.recovered(rec)
+                    self.watch.show(rec, closing="recovered")
             self._audit(source, m, "alert-resolved")
             return
         if m.level is None:  # severity info: not a problem, nothing to open
@@ -426,6 +447,7 @@ class AlertIntake:
             return
         status: Status = m.level
         if prev is not None and prev.open:
+            still = prev.flapping and bool(Watch._recent(prev.changes, now, window))
             rec = prev.model_copy(
                 update={
                     "last_seen": now,
@@ -433,6 +455,7 @@ class AlertIntake:
                     "summary": summary,
                     "status": status,
                     "fingerprint": f"{key}:{status}",
+                    "flapping": still,
                 }
             )
             if not rec.ts:  # its thread could not be posted before: try again
@@ -442,9 +465,14 @@ class AlertIntake:
                 if status != prev.status:
                     what = "got worse" if status == "fail" else "changed"
                     self.watch.notifier.note(rec, f"{source} alert '{m.name}' {what}: {prev.status} -> {status}")
+                elif prev.flapping and not still:
+                    self.watch.notifier.note(
+                        rec, f"settled: no change for {window / 60:.0f} min, {source} alert '{m.name}' still fires."
+                    )
                 self.watch.show(rec)
             self._audit(source, m, "alert-repeated")
             return
+        changes = (*Watch._recent(prev.changes if prev else (), now, window), now)
         rec = AlertState(
             key=key,
             environment=m.environment,
@@ -462,8 +490,16 @@ class AlertIntake:
             ts=prev.ts if prev else None,
             joined=prev.joined if prev else None,
             marked=prev.marked if prev else False,
-            changes=(*(prev.changes if prev else ()), now)[-20:],
+            changes=changes,
+            flapping=len(changes) > threshold,
         )
+        if rec.flapping and rec.ts:
+            # Back again within the flapping window: no new diagnosis, no "firing again"; said once.
+            if not (prev is not None and prev.flapping):
+                self.watch.notifier.note(rec, Watch._flap_text(rec, window))
+            self.watch.show(rec)
+            self._audit(source, m, "alert-flapping")
+            return
         subject = (m.environment, m.host, m.module)
         answer = None
         if subject not in diagnosed:

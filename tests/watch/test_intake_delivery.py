@@ -1,6 +1,7 @@
 """How Alertmanager and Grafana really deliver: a group holds every alert of its group key (firing and
-recently resolved), and HA peers and retries deliver the same group twice at once. Nothing posts
-twice, nothing recovers while it still fires. The watch and intake run in-process on simulated hosts
+recently resolved), HA peers and retries deliver the same group twice at once, and an alert may fire
+and resolve over and over. Nothing posts twice, nothing recovers while it still fires, flapping is
+said once. The watch and intake run in-process on simulated hosts
 (fake Slack); the replicas share a real Redis."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.watch.intake import AlertIntake, ExternalAlert, map_alert
 from bot.watch.model import subject_key
 from tests.harness.redis import redis_server
 from tests.watch.conftest import CHANNEL, T0, Sim
+from tests.watch.test_intake_threads import AM_KEY
 
 KEY = subject_key("prod", "app1", "stat", None, "alert:DiskFull")
 STARTS = "2026-11-27T10:00:00.000Z"
@@ -93,3 +95,22 @@ def test_the_same_group_delivered_twice_at_once_to_two_replicas_opens_one_thread
         assert len(sim.roots()) == 1, "the same alert opened two threads"
         rec = intakes[0].watch.get(KEY)
         assert rec is not None and rec.open and rec.count == 2
+
+
+def test_an_external_alert_flapping_is_reported_once_then_quiet_until_it_settles(sim: Sim) -> None:
+    sim.round(0)
+    for i in range(12):  # firing and resolved every minute: more than flap_threshold (4) changes in 1 h
+        sim.alert("alertmanager", "firing" if i % 2 == 0 else "resolved", 1 + i, instance="app1", job="mta")
+    rec = sim.watch.get(AM_KEY)
+    assert rec is not None and rec.ts and not rec.open and rec.flapping
+    thread = sim.in_thread(rec.ts)
+    assert len([t for t in thread if ":bell: flapping:" in t]) == 1
+    flap_at = next(i for i, t in enumerate(thread) if ":bell: flapping:" in t)
+    assert not thread[flap_at + 1 :], "it kept posting while flapping"
+    assert len([t for t in thread if ":books:" in t]) <= 3, "a diagnosis each time it fired again"
+    sim.round(30)
+    assert len(sim.in_thread(rec.ts)) == len(thread), "it settles only after flap_window without a change"
+    sim.round(80)
+    sim.round(81)
+    after = sim.in_thread(rec.ts)[len(thread) :]
+    assert len(after) == 1 and "Recovered" in after[0] and "is resolved" in after[0]

@@ -446,6 +446,11 @@ class AlertIntake:
             self._audit(source, m, "alert-info-ignored")
             return
         status: Status = m.level
+        # A snooze (the watch's clock: `prev` is as of now) keeps the alert quiet unless it gets worse,
+        # across a resolve and a re-fire too, as the scheduled check's alerts.
+        snooze_over = prev is not None and prev.snoozed(now) and prev.worse_than_snoozed(status)
+        unsnooze: dict[str, Any] = {"snoozed_until": 0.0, "snoozed_status": None} if snooze_over else {}
+        ended = " The snooze ended because it got worse." if snooze_over else ""
         if prev is not None and prev.open:
             still = prev.flapping and bool(Watch._recent(prev.changes, now, window))
             rec = prev.model_copy(
@@ -456,16 +461,19 @@ class AlertIntake:
                     "status": status,
                     "fingerprint": f"{key}:{status}",
                     "flapping": still,
+                    **unsnooze,
                 }
             )
             if not rec.ts:  # its thread could not be posted before: try again
                 shown = Diagnosis.model_validate(rec.detail) if rec.detail else self._plain(source, m, summary)
                 self.watch.open_thread(rec, shown)
             else:
-                if status != prev.status:
+                if status != prev.status and not rec.snoozed(now):
                     what = "got worse" if status == "fail" else "changed"
-                    self.watch.notifier.note(rec, f"{source} alert '{m.name}' {what}: {prev.status} -> {status}")
-                elif prev.flapping and not still:
+                    self.watch.notifier.note(
+                        rec, f"{source} alert '{m.name}' {what}: {prev.status} -> {status}.{ended}"
+                    )
+                elif prev.flapping and not still and not rec.snoozed(now):
                     self.watch.notifier.note(
                         rec, f"settled: no change for {window / 60:.0f} min, {source} alert '{m.name}' still fires."
                     )
@@ -492,7 +500,15 @@ class AlertIntake:
             marked=prev.marked if prev else False,
             changes=changes,
             flapping=len(changes) > threshold,
-        )
+            snoozed_until=prev.snoozed_until if prev else 0.0,
+            snoozed_status=prev.snoozed_status if prev else None,
+            snoozed_by=prev.snoozed_by if prev else None,
+        ).model_copy(update=unsnooze)
+        if rec.snoozed(now) and rec.ts:
+            # Back while snoozed, and not worse: the root says it, nothing is posted, nothing runs.
+            self.watch.show(rec)
+            self._audit(source, m, "alert-snoozed")
+            return
         if rec.flapping and rec.ts:
             # Back again within the flapping window: no new diagnosis, no "firing again"; said once.
             if not (prev is not None and prev.flapping):
@@ -522,7 +538,7 @@ class AlertIntake:
         rec = rec.model_copy(update={"detail": shown.model_dump(mode="json")})
         mate = self.watch.joinable(rec)
         if rec.ts and (mate is None or (mate.channel, mate.ts) == (rec.channel, rec.ts)):
-            self.watch.notifier.note(rec, f"{source} alert '{m.name}' is firing again: {summary}")
+            self.watch.notifier.note(rec, f"{source} alert '{m.name}' is firing again: {summary}{ended}")
             rec = self.watch.show(rec)
         else:
             if rec.ts:  # its old thread is closed, another one about this host and module is open: that one

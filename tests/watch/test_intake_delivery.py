@@ -114,3 +114,22 @@ def test_an_external_alert_flapping_is_reported_once_then_quiet_until_it_settles
     sim.round(81)
     after = sim.in_thread(rec.ts)[len(thread) :]
     assert len(after) == 1 and "Recovered" in after[0] and "is resolved" in after[0]
+
+
+def test_a_snoozed_external_alert_stays_quiet_when_it_fires_again_and_ends_early_on_worse(sim: Sim) -> None:
+    sim.round(0)
+    sim.alert("alertmanager", "firing", 1, instance="app1", job="mta", severity="warning")
+    rec = sim.watch.get(AM_KEY)
+    assert rec is not None and rec.ts
+    sim.watch.snooze(AM_KEY, "UOPS", 4 * 3600, now=T0 + 90)
+    sim.alert("alertmanager", "resolved", 10, instance="app1", job="mta", severity="warning")
+    told = len(sim.in_thread(rec.ts))  # the recovery is told even while snoozed
+    sim.alert("alertmanager", "firing", 70, instance="app1", job="mta", severity="warning")
+    assert len(sim.in_thread(rec.ts)) == told, "a snoozed alert fired again and posted"
+    again = sim.watch.get(AM_KEY)
+    assert again is not None and again.open and again.snoozed_until == T0 + 90 + 4 * 3600
+    sim.alert("alertmanager", "firing", 75, instance="app1", job="mta", severity="critical")
+    worse = sim.in_thread(rec.ts)[told:]
+    assert len(worse) == 1 and "got worse" in worse[0] and "snooze ended" in worse[0]
+    after = sim.watch.get(AM_KEY)
+    assert after is not None and after.snoozed_until == 0.0

@@ -65,6 +65,11 @@ class ApiReplyTooLarge(CampaignApiError):
     """The reply was larger than the bot accepts."""
 
 
+class ApiReplyTruncated(CampaignApiError):
+    """The server answered (a status line and headers) but its body stopped short: a chunk cut off, or
+    the connection closed or reset mid-body. An incomplete reply, not a server that does not answer."""
+
+
 @dataclass(frozen=True)
 class HttpReply:
     status: int
@@ -208,7 +213,7 @@ def exchange(
     headers and the body) waits at most min(`timeout_s`, time left before `deadline`), and the
     deadline (time.monotonic()) is checked before each: the whole exchange ends by the deadline,
     however slowly the server sends. Raises ApiTimeout (ApiNoTime when the deadline, not the
-    server, ended it), ApiUnreachable, ApiTlsError or ApiReplyTooLarge.
+    server, ended it), ApiUnreachable, ApiTlsError, ApiReplyTooLarge or ApiReplyTruncated.
     """
     parts = urlsplit(base_url)
     host = parts.hostname or ""
@@ -234,7 +239,14 @@ def exchange(
             chunks: list[bytes] = []
             size = 0
             while True:
-                chunk = resp.read(_CHUNK)
+                try:
+                    chunk = resp.read(_CHUNK)
+                except (http.client.IncompleteRead, ConnectionError) as e:
+                    got = size + (len(e.partial) if isinstance(e, http.client.IncompleteRead) else 0)
+                    raise ApiReplyTruncated(
+                        f"{shown} answered HTTP {resp.status} but its reply stopped short after {got} bytes "
+                        f"({type(e).__name__})"
+                    ) from e
                 if not chunk:
                     break
                 size += len(chunk)

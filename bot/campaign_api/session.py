@@ -40,6 +40,7 @@ from bot.campaign_api.http import (
     MAX_REPLY_BYTES,
     ApiNoTime,
     ApiReplyTooLarge,
+    ApiReplyTruncated,
     ApiTimeout,
     ApiTlsError,
     ApiUnreachable,
@@ -80,7 +81,7 @@ def _kind(e: BaseException) -> tuple[ProblemKind, str | None, int | None]:
         return "tls", None, None
     if isinstance(e, ApiUnreachable):
         return "unreachable", None, None
-    if isinstance(e, (soap.BadReply, ApiReplyTooLarge)):
+    if isinstance(e, (soap.BadReply, ApiReplyTooLarge, ApiReplyTruncated)):
         return "bad_reply", None, None
     return "error", None, None
 

@@ -5,6 +5,7 @@ server had its whole timeout (ApiTimeout) or the deadline cut it short (ApiNoTim
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.campaign_api.facts import ALL_FACTS
-from bot.campaign_api.http import ApiNoTime, ApiTimeout, ApiTlsError, exchange
+from bot.campaign_api.http import ApiNoTime, ApiReplyTruncated, ApiTimeout, ApiTlsError, exchange
 from bot.campaign_api.session import EnvironmentApi
+from bot.checks.registry import default_registry
 from bot.kb import KnowledgeBase
 from tests.campaign_api.conftest import environment
 from tests.campaign_api.rawserver import RawServer, read_request, reply, self_signed, trickle
@@ -155,3 +157,40 @@ def test_a_trickling_logon_ends_within_the_environments_deadline(
     took = time.monotonic() - start
     assert took < 2.3, f"fetch took {took:.1f} s for a 1.5 s deadline"
     assert facts.access.kind == "timeout" and "deadline" in facts.access.message
+
+
+def _cut_mid_chunk(conn: socket.socket, stop: threading.Event) -> None:
+    """200 and a chunked body that stops inside its second chunk (the connection closes)."""
+    read_request(conn, stop)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nOK\n\r\n")
+    conn.sendall(b"ff\r\n2024-05-01")
+
+
+def _reset_mid_body(conn: socket.socket, stop: threading.Event) -> None:
+    """200 with a Content-Length, part of the body, then a TCP reset."""
+    read_request(conn, stop)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\nOK\n2024-05")
+    time.sleep(0.2)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@pytest.mark.parametrize("script", [_cut_mid_chunk, _reset_mid_body], ids=["chunk", "reset"])
+def test_a_reply_that_stops_mid_body_is_an_incomplete_reply_not_a_server_down(
+    kb: KnowledgeBase, serve: list[RawServer], script: object
+) -> None:
+    srv = _start(serve, script)
+    with pytest.raises(ApiReplyTruncated) as e:
+        exchange("GET", srv.url, "/nl/jsp/ping.jsp", {}, None, timeout_s=2, deadline=time.monotonic() + 5)
+    assert "answered HTTP 200" in str(e.value) and "stopped short" in str(e.value)
+    # At logon: the server answered, so ping.jsp and monitor.jsp are "cannot tell", never "does not answer".
+    env = environment(srv.url, timeout_s=2)
+    assert env.campaign_api is not None and kb.campaign_api is not None
+    facts = EnvironmentApi(env, env.campaign_api, kb.campaign_api, {"CAMPAIGN_TEST_PASSWORD": "pw"}).fetch(
+        ALL_FACTS, time.monotonic() + 10
+    )
+    assert facts.access.kind == "bad_reply" and not facts.access.server_down
+    web = [kb.get("web")]
+    for check in default_registry().api_checks:
+        if check.name in ("api_ping", "api_monitor"):
+            for f in check.evaluate_api(env, check.targets(web), facts):  # type: ignore[attr-defined]
+                assert f.status == "unknown", f.summary

@@ -13,13 +13,16 @@ check's, or another alert's: one thread per problem), and the diagnosis of that 
 thread; `resolved` is posted in the same thread. An alert that fires and resolves more than the
 environment's `watch.flap_threshold` times within `flap_window` is reported once as flapping, then
 kept quiet (no diagnosis, no recovery) until it settles, as the scheduled check's alerts. An alert
-for a host the inventory does not know gets a message saying so, never silence. A group of more than `MAX_ALERTS` is handled up to that
+for a host the inventory does not know gets a message saying so, never silence (once per status,
+however often the group is re-sent). A group of more than `MAX_ALERTS` is handled up to that
 many; the rest are named in a message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import logging
 import re
 import time
@@ -50,6 +53,10 @@ NS_LOCK = "alert-lock"
 LOCK_LEASE_S = 300.0
 LOCK_WAIT_S = 310.0
 LOCK_POLL_S = 0.05
+# Messages about alerts for hosts the inventory does not know, already said (by status): not repeated
+# when the monitoring system re-sends the group.
+NS_UNKNOWN_SAID = "alert-unknown-said"
+UNKNOWN_SAID_KEEP_S = 7 * 24 * 3600.0
 
 Level = Literal["fail", "warn"]
 # Severity label values (Alertmanager and Grafana conventions) to what the alert is; None: not a problem.
@@ -320,8 +327,9 @@ class AlertIntake:
             except Exception:
                 log.exception("alert %s could not be handled", m.name)
         for channel, group in unknown.items():
-            if channel:
-                self.post_unknown(channel, self._unknown_text(source, group))
+            fresh = [m for m in group if self._first_word(source, channel, m)] if channel else []
+            if fresh:
+                self.post_unknown(channel, self._unknown_text(source, fresh))
         if left_out or truncated:
             first = next((m.channel for m in mapped if m.channel), None)
             if first:
@@ -332,6 +340,17 @@ class AlertIntake:
         """The alert state an external alert is kept in (its subject: environment, host, module, name)."""
         assert m.host is not None and m.environment is not None
         return subject_key(m.environment, m.host, m.module, None, f"alert:{m.name}")
+
+    def _first_word(self, source: Source, channel: str, m: Mapped) -> bool:
+        """Whether the message about an alert for an unknown host is news: Alertmanager re-sends a group
+        every group_interval / repeat_interval, and the same "firing" (or "resolved") is said once; a
+        change of status is news again (the other status's mark is dropped)."""
+        labels = json.dumps(sorted(m.labels.items()))
+        ident = hashlib.sha256(f"{source}\0{channel}\0{m.name}\0{labels}".encode()).hexdigest()[:32]
+        other = "resolved" if m.status == "firing" else "firing"
+        store = self.watch.store
+        store.delete(NS_UNKNOWN_SAID, f"{ident}:{other}")
+        return store.first_time(NS_UNKNOWN_SAID, f"{ident}:{m.status}", UNKNOWN_SAID_KEEP_S)
 
     def _flap_limits(self, environment: str) -> tuple[int, float]:
         """The environment's `watch.flap_threshold` and `flap_window` (the watch's defaults without one)."""

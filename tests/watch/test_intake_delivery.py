@@ -6,6 +6,7 @@ said once. The watch and intake run in-process on simulated hosts
 
 from __future__ import annotations
 
+import json
 import threading
 
 from bot.stores.redis import RedisStore
@@ -133,3 +134,24 @@ def test_a_snoozed_external_alert_stays_quiet_when_it_fires_again_and_ends_early
     assert len(worse) == 1 and "got worse" in worse[0] and "snooze ended" in worse[0]
     after = sim.watch.get(AM_KEY)
     assert after is not None and after.snoozed_until == 0.0
+
+
+def unknown_messages(sim: Sim) -> list[str]:
+    return [
+        json.dumps(c.params)
+        for c in sim.fake.of("chat.postMessage")
+        if "does not know" in json.dumps(c.params) and c.result.get("ok")
+    ]
+
+
+def test_an_unknown_host_is_said_once_however_often_the_group_is_re_sent(sim: Sim) -> None:
+    db9 = ("firing", {"instance": "db9:9100"})
+    for minutes in (1, 6, 11, 240):  # group_interval and repeat_interval re-sends
+        deliver(sim, minutes, group(db9))
+    assert len(unknown_messages(sim)) == 1
+    deliver(sim, 250, group(("resolved", {"instance": "db9:9100"})))
+    deliver(sim, 255, group(("resolved", {"instance": "db9:9100"})))
+    said = unknown_messages(sim)
+    assert len(said) == 2 and "resolved" in said[1]
+    deliver(sim, 300, group(db9))  # firing again: news again
+    assert len(unknown_messages(sim)) == 3

@@ -57,6 +57,12 @@ LOCK_POLL_S = 0.05
 # when the monitoring system re-sends the group.
 NS_UNKNOWN_SAID = "alert-unknown-said"
 UNKNOWN_SAID_KEEP_S = 7 * 24 * 3600.0
+# A firing of an occurrence (its `startsAt`) that was resolved less than STALE_S ago is a late copy (a
+# retry, an HA peer's, or a delivery handled after the later `resolved`): it opens nothing, else its
+# thread would stay open for ever (the resolution was sent already). Later, the same startsAt firing
+# again is believed (Prometheus keeps an alert's startsAt across its own restart).
+NS_RESOLVED = "alert-resolved"
+STALE_S = 120.0
 
 Level = Literal["fail", "warn"]
 # Severity label values (Alertmanager and Grafana conventions) to what the alert is; None: not a problem.
@@ -131,6 +137,7 @@ class Mapped(BaseModel):
     channel: str | None
     why: str | None = None
     level: Level | None = "fail"
+    starts_at: str | None = None  # the alert's startsAt: which occurrence of it this is
 
 
 def _address(value: str) -> str:
@@ -268,7 +275,14 @@ def map_alert(a: ExternalAlert, inv: Inventory, resolver: ModuleResolver, defaul
         channel=channel,
         why=None if found else why,
         level=level_of(labels),
+        starts_at=_occurrence(a.startsAt),
     )
+
+
+def _occurrence(starts_at: str | None) -> str | None:
+    """`startsAt` when it names an occurrence (Go's zero time `0001-01-01T00:00:00Z` does not)."""
+    v = (starts_at or "").strip()
+    return v[:64] if v and not v.startswith("0001-01-01") else None
 
 
 def describe_labels(labels: dict[str, str]) -> str:
@@ -436,6 +450,15 @@ class AlertIntake:
         prev = stored.at(now) if stored is not None else None
         summary = m.summary or f"{source} alert {m.name}"
         threshold, window = self._flap_limits(m.environment)
+        if m.starts_at is not None:
+            store = self.watch.store
+            if m.status == "resolved":
+                store.put(NS_RESOLVED, key, {"starts_at": m.starts_at, "at": now}, ttl_s=STALE_S * 10)
+            else:
+                last = store.get(NS_RESOLVED, key)
+                if last and last.get("starts_at") == m.starts_at and 0 <= now - float(last.get("at", 0)) < STALE_S:
+                    self._audit(source, m, "alert-stale-firing")
+                    return
         if m.status == "resolved":
             if prev is not None and prev.open:
                 changes = (*Watch._recent(prev.changes, now, window), now)

@@ -155,3 +155,33 @@ def test_an_unknown_host_is_said_once_however_often_the_group_is_re_sent(sim: Si
     assert len(said) == 2 and "resolved" in said[1]
     deliver(sim, 300, group(db9))  # firing again: news again
     assert len(unknown_messages(sim)) == 3
+
+
+def test_a_late_copy_of_a_resolved_firing_opens_nothing(sim: Sim) -> None:
+    app1 = {"instance": "app1"}
+    deliver(sim, 5, group(("resolved", app1)))
+    deliver(sim, 5.5, group(("firing", app1)))  # handled after its own resolution (a retry, an HA peer)
+    assert sim.posts() == 0
+    rec = sim.watch.get(KEY)
+    assert rec is None or not rec.open, "an alert open for ever: its resolution was sent already"
+    # The same occurrence still firing minutes later is believed (Prometheus keeps startsAt across restarts)
+    deliver(sim, 15, group(("firing", app1)))
+    rec = sim.watch.get(KEY)
+    assert rec is not None and rec.open and len(sim.roots()) == 1
+
+
+def test_a_late_copy_after_a_recovery_does_not_reopen_the_thread(sim: Sim) -> None:
+    app1 = {"instance": "app1"}
+    deliver(sim, 1, group(("firing", app1)))
+    rec = sim.watch.get(KEY)
+    assert rec is not None and rec.ts
+    deliver(sim, 5, group(("resolved", app1)))
+    posts = sim.posts()
+    deliver(sim, 5.2, group(("firing", app1)))
+    assert sim.posts() == posts, "a late copy posted 'firing again'"
+    rec = sim.watch.get(KEY)
+    assert rec is not None and not rec.open and sim.checked(rec.ts)
+    # a new occurrence (a new startsAt) right away is a new problem
+    deliver(sim, 5.4, group(("firing", app1), starts="2026-11-27T11:00:00Z"))
+    rec = sim.watch.get(KEY)
+    assert rec is not None and rec.open and sim.posts() > posts

@@ -1365,9 +1365,10 @@ def _closing_quote(raw: str, start: int, q: str, level: int) -> int:
 # A value that stands for no secret: a placeholder (`none`, `null`, `(not set)`, `<password>`, a mask), a
 # boolean, or a reference to where the secret is kept (`${DB_PASSWORD}`, `$PGPASS`, `{{ vault_pw }}`,
 # `%(db_pass)s`, `%DB_PASS%`). Shown as it is: it says whether and where a secret is configured. A `$name`
-# reference must be upper case (`$Ecret9` may be a password).
+# reference must be upper case (`$Ecret9` may be a password). A parser's position (`unclosed token: line 1,
+# column 0`, expat's and PyYAML's wording) is where an error is, not a value.
 _PLACEHOLDER = re.compile(
-    r"(?i:none|null|nil|undefined|unset|empty|true|false|yes|no|n/a|not[ _-]set"
+    r"(?i:none|null|nil|undefined|unset|empty|true|false|yes|no|n/a|not[ _-]set|line \d+(?:, column \d+)?"
     r"|[(<](?:not[ _-]set|none|null|empty|unset|hidden|masked|redacted)[)>]|<[a-z][\w .\-]{0,40}>)"
     r"|\*{3,}|\$\{[A-Za-z_][\w.]{0,64}(?::?[-=?+][^{}\r\n]{0,64})?\}|\$[A-Z_][A-Z0-9_]{0,64}"
     r"|\{\{[^{}\r\n]{1,128}\}\}|%\([\w.]{1,64}\)[sd]|%[A-Z_][A-Z0-9_]{0,64}%"

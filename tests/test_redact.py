@@ -462,3 +462,10 @@ def test_checks_through_the_runner_show_no_secret(kb: KnowledgeBase) -> None:
         blocks, fallback = slack_render.result_blocks(d, kb)
         assert_no_secret(json.dumps(blocks) + fallback + slack_render.raw_report(d, kb), where="Slack")
     assert shown >= 150  # every batch's lines went through the tails
+
+
+def test_a_parsers_position_after_token_is_kept() -> None:
+    # expat's and PyYAML's messages ("unclosed token: line 1, column 0") name where a reply is broken.
+    for text in ("unclosed token: line 1, column 0", "not well-formed (invalid token): line 1, column 5"):
+        assert redact(text) == text
+    assert "s3cr3tValue9" not in redact("token: s3cr3tValue9")

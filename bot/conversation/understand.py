@@ -335,6 +335,8 @@ class Understanding:
             m.name for m in kb.modules if any(x.mentioned and x.module == m.name for x in matcher.match(m.name))
         }
         self._offtopic = [words(w) for w in kb.lexicon.offtopic_words if words(w)]
+        prefixes = "|".join(re.escape(p) for p in kb.lexicon.error_code_prefixes)
+        self._error_code = re.compile(rf"(?<![\w-])(?:{prefixes})-\d{{6}}(?!\w)", re.I) if prefixes else None
         # Environment names that are everyday words too ("test delivery", "demo account"): like the
         # short environment words, they name an environment only where they stand as one.
         self._everyday = _EVERYDAY_ENV | {fold(w) for w in kb.lexicon.common_words}
@@ -1012,6 +1014,11 @@ class Understanding:
         if self.is_sweep(text, named_env is not None):
             return self.decision("sweep", text, env, self.host_modules(), None, (), show_logs)
 
+        if self.quotes_error_code(text) and not self.offtopic(text):
+            # "PGS-220000 errors everywhere": a Campaign error code that no module's symptoms name. Every
+            # module writes them to its log, so every module is checked and the logs are shown.
+            return self.decision("sweep", text, env, self.host_modules(), None, (), True)
+
         return Help(
             environment=env.name,
             environments=known_envs,
@@ -1019,10 +1026,15 @@ class Understanding:
             not_campaign=True,
         )
 
+    def quotes_error_code(self, text: str) -> bool:
+        """Whether the text quotes one of Campaign's documented error codes (`PGS-220000`, `xsv-350008`)."""
+        return self._error_code is not None and self._error_code.search(text) is not None
+
     def _about_campaign(self, text: str, inv: Inventory) -> bool:
         words_ = set(words(text))
         return (
-            bool(self.matcher.match(self._without_hosts(text, inv)))
+            self.quotes_error_code(text)
+            or bool(self.matcher.match(self._without_hosts(text, inv)))
             or self.names_nothing(text, True, inv)
             or bool(words_ & _SCOPE_WORDS)
             or bool(self.modules_named(tokens(text), ()))

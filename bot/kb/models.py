@@ -234,6 +234,9 @@ class Lexicon(Frozen):
     # What a host-level check looks at (disk, memory, clock, cores): a question made only of these and
     # general words ("disk full", "klok loopt achter") is about every host's health, not a module.
     host_words: tuple[str, ...] = ()
+    # Prefixes of Campaign's documented error codes (`PGS-220000`): a question quoting one is about
+    # Campaign, whatever else it says.
+    error_code_prefixes: tuple[str, ...] = ()
 
 
 # --- Campaign's own API (issue 10): bot/knowledge/campaign-api.yaml -------------------------------

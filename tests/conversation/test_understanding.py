@@ -432,3 +432,29 @@ def test_a_sibling_or_compound_environment_name_is_refused_not_read_as_prod(
 def test_a_dutch_compound_of_a_known_environment_names_it(world: World, text: str, env: str) -> None:
     r = ask(world, text, user="UBOSS")
     assert isinstance(r, Answer) and r.plan.environment == env, r
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PGS-220000 errors everywhere",
+        "ODB-240000 in the logs",
+        "BAS-010007 Function not implemented",
+        "overal jst-310027 meldingen",
+        "XTK-170024?",
+    ],
+)
+def test_a_campaign_error_code_alone_reads_every_modules_log(world: World, text: str) -> None:
+    # Every module writes Campaign's codes to its log: with no module's symptom in the question, the
+    # answer is every module on every host, with the logs shown (not "not about Campaign").
+    r = ask(world, text, thread=None)
+    assert isinstance(r, Answer), r
+    assert r.plan.intent == "sweep" and r.plan.show_logs
+    assert {"mta", "web", "wfserver"} <= set(r.plan.modules)
+
+
+@pytest.mark.parametrize("text", ["ticket INC-123456 is still open", "order ABC-123456 was shipped", "PGS220000"])
+def test_what_only_looks_like_a_campaign_error_code_is_not_one(world: World, text: str) -> None:
+    r = ask(world, text, thread=None)
+    assert isinstance(r, Help) and r.not_campaign, r
+    assert nothing_ran(world)

@@ -98,9 +98,10 @@ def stem_nl(word: str) -> str:
 
 # Words whose stems would meet a different word: niets (nothing) is not niet (not), alles is not alle,
 # gaten (holes) is not gaat (goes), stats (football stats) is not the module stat, volgende (next) is
-# not volgen (to follow, to track).
+# not volgen (to follow, to track), uitvoering (execution: "in uitvoering") is not uitvoer (output, export).
 _UNSTEMMED = frozenset(
     {"niets", "alles", "gaten", "stats", "status", "news", "dns", "tls", "ssl", "https", "jsp", "volgende", "volgend"}
+    | {"uitvoering", "uitvoeringen"}
 )
 
 

@@ -28,6 +28,7 @@ SETS = {
     "blind set 2 (tests/data/symptoms-blind2.jsonl)": ROOT / "tests" / "data" / "symptoms-blind2.jsonl",
     "audit set (tests/data/symptoms-blind3.jsonl, tuned on)": ROOT / "tests" / "data" / "symptoms-blind3.jsonl",
     "blind set 4 (tests/data/symptoms-blind4.jsonl, seen once)": ROOT / "tests" / "data" / "symptoms-blind4.jsonl",
+    "blind set 5 (tests/data/symptoms-blind5.jsonl, seen once)": ROOT / "tests" / "data" / "symptoms-blind5.jsonl",
 }
 
 

@@ -27,6 +27,12 @@ BLIND3 = DATA / "symptoms-blind3.jsonl"
 # audits' changes: 95.0 % / NL 96.0 % / abstention 90.0 %, then 95.0 % / 96.0 % / 96.7 %); its misses were
 # seen after that, so it is no longer blind (docs/benchmarks.md).
 BLIND4 = DATA / "symptoms-blind4.jsonl"
+# Written on 2026-12-08 by a helper that never opened the bot's code, data or the other sets (140
+# questions, 55 Dutch; sha256 e02f7320...fecf recorded before scoring) and scored black-box once:
+# top-1 89.1 %, EN 94.5 %, NL 83.6 %, top-3 93.6 %, abstention 83.3 %: below issue 9's targets. Two of
+# its misses were then taken up as general vocabulary (uitvoer, connections per MX), so it is no longer
+# blind; this test keeps what it measures now from regressing (docs/benchmarks.md).
+BLIND5 = DATA / "symptoms-blind5.jsonl"
 
 
 def evaluate(matcher: Matcher, path: Path) -> dict[str, float]:
@@ -93,6 +99,15 @@ def test_blind_set_2_abstention_meets_the_acceptance_threshold(matcher: Matcher)
 def test_blind_set_2_abstention_does_not_regress(matcher: Matcher) -> None:
     r = evaluate(matcher, BLIND2)
     assert r["abstain"] >= 0.90, r
+
+
+def test_blind_set_5_does_not_regress(matcher: Matcher) -> None:
+    """Blind set 5 misses the targets (see BLIND5): its figures now are a floor, not a goal reached."""
+    rows = _rows(BLIND5)
+    assert len(rows) == 140 and sum(r["lang"] == "nl" for r in rows) >= 60
+    r = evaluate(matcher, BLIND5)
+    assert r["top1"] >= 0.918 and r["top1_nl"] >= 0.89 and r["top1_en"] >= 0.945, r
+    assert r["top3"] >= 0.95 and r["abstain"] >= 0.83, r
 
 
 def test_documented_symptoms_point_to_their_module(kb: KnowledgeBase, matcher: Matcher) -> None:

@@ -267,7 +267,17 @@ def test_an_alert_joins_the_watch_thread_and_grafanas_test_goes_to_the_watch_cha
         assert fake.wait_for(lambda: any("mta@prod process on app2" in json.dumps(c.params) for c in roots()), 90)
         root = next(c for c in roots() if "mta@prod process on app2" in json.dumps(c.params))
         ts = str(root.result["ts"])
-        posted = len(roots())
+
+        def about_mta() -> list[object]:
+            # Roots about this host's mta (the round may still be posting its other problems' threads).
+            return [
+                c
+                for c in roots()
+                if any(
+                    w in json.dumps(c.params) for w in ("mta@prod process on app2", "CampaignMtaDown", "mta is not running")
+                )
+            ]
+
         status, body = post_alert(svc, "/alerts/alertmanager", alertmanager("firing", "app2:9100"))
         assert status == 202 and body["mapped_to_hosts"] == 1
 
@@ -276,7 +286,7 @@ def test_an_alert_joins_the_watch_thread_and_grafanas_test_goes_to_the_watch_cha
 
         assert fake.wait_for(lambda: any(":books:" in t for t in in_thread()), 60), "no diagnosis in the watch thread"
         assert any("CampaignMtaDown" in t and "firing for this host and module too" in t for t in in_thread())
-        assert len(roots()) == posted, "the alert opened a second thread for the same problem"
+        assert len(about_mta()) == 1, "the alert opened a second thread for the same problem"
         # Grafana's contact point "Test" (instance=Grafana) and an unknown host beside a known one
         grafana = {"receiver": "campaign-bot", "status": "firing", "alerts": [
             {"status": "firing", "labels": {"alertname": "TestAlert", "instance": "Grafana"}, "annotations": {}},

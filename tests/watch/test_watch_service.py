@@ -274,7 +274,8 @@ def test_an_alert_joins_the_watch_thread_and_grafanas_test_goes_to_the_watch_cha
                 c
                 for c in roots()
                 if any(
-                    w in json.dumps(c.params) for w in ("mta@prod process on app2", "CampaignMtaDown", "mta is not running")
+                    w in json.dumps(c.params)
+                    for w in ("mta@prod process on app2", "CampaignMtaDown", "mta is not running")
                 )
             ]
 

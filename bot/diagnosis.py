@@ -542,9 +542,18 @@ class Diagnoser:
         on_script: ScriptCallback | None = None,
         label: str = "",
         matches: Sequence[Match] = (),
+        read_instance: str | None = None,
     ) -> Diagnosis:
+        """`read_instance`: see `Runner.run` (an instance named where the inventory lists none)."""
         return self._run(
-            label or ", ".join(m.name for m in modules), env, list(matches), list(modules), hosts, on_finding, on_script
+            label or ", ".join(m.name for m in modules),
+            env,
+            list(matches),
+            list(modules),
+            hosts,
+            on_finding,
+            on_script,
+            read_instance,
         )
 
     def _run(
@@ -556,6 +565,7 @@ class Diagnoser:
         hosts: Sequence[Host] | None,
         on_finding: FindingCallback | None,
         on_script: ScriptCallback | None,
+        read_instance: str | None = None,
     ) -> Diagnosis:
         base = {
             "question": text,
@@ -567,7 +577,7 @@ class Diagnoser:
         if not modules:
             return Diagnosis(**base, verdict="Not a question about Campaign modules: nothing was checked.")
         start = time.monotonic()
-        run: RunResult = self.runner.run(env, modules, hosts, on_finding, on_script)
+        run: RunResult = self.runner.run(env, modules, hosts, on_finding, on_script, read_instance=read_instance)
         status, text_verdict = verdict(run.findings, modules, env)
         return Diagnosis(
             **base,

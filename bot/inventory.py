@@ -301,6 +301,14 @@ class Environment(_Frozen):
             raise ValueError(f"duplicate host names: {dupes}")
         return self
 
+    def known_instance(self, name: str) -> str | None:
+        """The inventory's spelling of instance `name`, matched in any case (`PROD2` is `prod2`, as
+        pdump and `monitor -missing` are read); None when the inventory lists no such instance."""
+        for i in self.instances:
+            if i.lower() == name.lower():
+                return i
+        return None
+
     def host(self, name: str) -> Host:
         for h in self.hosts:
             if h.name == name:

@@ -95,7 +95,15 @@ class Runner:
         hosts: Sequence[Host] | None = None,
         on_finding: FindingCallback | None = None,
         on_script: ScriptCallback | None = None,
+        *,
+        read_instance: str | None = None,
     ) -> RunResult:
+        """Run `modules`' checks on `hosts` (default: all of `env`'s).
+
+        `read_instance`: an instance the question names where the inventory lists none (they are read
+        from the hosts): each host's configuration is read first and the instance taken in that host's
+        spelling (`PROD2` is `prod2`); a host with no such instance says so (see `HostContext.host_instances`).
+        """
         targets = list(hosts or env.hosts)
         result = RunResult(env.name, [h.name for h in targets])
         lock = threading.Lock()
@@ -124,7 +132,7 @@ class Runner:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check")
         try:
             futures: dict[Future[tuple[list[Finding], int, HostOutcome]], Host] = {
-                pool.submit(self._host, env, h, tuple(modules), sent, run_deadline): h for h in targets
+                pool.submit(self._host, env, h, tuple(modules), sent, run_deadline, read_instance): h for h in targets
             }
             pending = set(futures)
             while pending:
@@ -184,6 +192,7 @@ class Runner:
         modules: tuple[Module, ...],
         sent: ScriptCallback,
         run_deadline: float,
+        read_instance: str | None = None,
     ) -> tuple[list[Finding], int, HostOutcome]:
         start = time.monotonic()
         deadline = min(start + host.deadline_s, run_deadline)
@@ -200,14 +209,23 @@ class Runner:
         except TransportError as e:
             return [_error(host, e.kind, str(e))], _ms(start), HostOutcome(ctx, None)
         try:
-            if not instances and any(m.scope == "instance" for m in modules):
+            if (not instances or read_instance is not None) and any(m.scope == "instance" for m in modules):
                 # The inventory names no instance: ask the host's config first (one extra round trip).
                 plan0 = s.Plan(host)
                 plan0.add(s.config_autostart())
                 res0 = self._send(transport, plan0, deadline, sent)
                 sec0 = p.split_sections(res0.stdout, plan0.token)
-                instances = p.instances_from_config(p.parse_autostart(sec0["config"].text)) if "config" in sec0 else ()
-                ctx = HostContext(host, env, modules, instances)
+                read = sec0.get("config")
+                found = p.instances_from_config(p.parse_autostart(read.text)) if read and read.complete else None
+                if read_instance is None:
+                    instances = found or ()
+                    ctx = HostContext(host, env, modules, instances)
+                else:
+                    # The asked instance in this host's spelling: its config-<instance>.xml and var/<instance>
+                    # are named so on disk (a case-sensitive file system).
+                    same = [i for i in found or () if i.lower() == read_instance.lower()]
+                    instances = (same[0] if same else read_instance,)
+                    ctx = HostContext(host, env, modules, instances, found)
             plan = plan_host(ctx, self.registry)
             res = self._send(transport, plan, deadline, sent)
         except TransportError as e:

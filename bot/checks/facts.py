@@ -38,6 +38,9 @@ class HostContext:
     env: Environment
     modules: tuple[Module, ...]
     instances: tuple[str, ...]
+    # The instances the host's own configuration names (its config-<instance>.xml files), when the bot
+    # read them to find an instance the question named (the inventory lists none); None otherwise.
+    host_instances: tuple[str, ...] | None = None
 
     def instances_of(self, module: Module) -> tuple[str | None, ...]:
         """`(None,)` for a server-wide module, else the instances of the run."""

@@ -156,6 +156,21 @@ class ProcessCheck(ModuleCheck):
                 "this host in the inventory",
             )
             return
+        if instance is not None and ctx.host_instances is not None and instance not in ctx.host_instances:
+            # The question named an instance and the inventory lists none: this host has no such instance.
+            here = ", ".join(ctx.host_instances) or "none"
+            yield finding(
+                ctx,
+                module,
+                instance,
+                self.name,
+                "ok",
+                f"{pname} is not configured to run on this host: it has no instance {instance} (no "
+                f"config-{instance}.xml; its instances: {here})",
+                (),
+                ("not_configured",),
+            )
+            return
         renamed = [
             f
             for f in (f"config-{instance}.xml" if instance else "config-default.xml", "serverConf.xml")

@@ -263,6 +263,9 @@ class Conversation:
             return self._refuse_access(base, env, allowed, list(d.plan.modules))
         if not d.modules:
             return Help(environment=env.name, environments=(), modules=tuple(self.kb.names), not_campaign=False)
+        # An instance the inventory does not list (it lists none: they are read from the hosts) is
+        # looked up on each host rather than taken as typed.
+        read_instance = d.instance if d.instance is not None and not env.instances else None
         if d.instance is not None:
             env = env.model_copy(update={"instances": (d.instance,)})
         if listener is not None:
@@ -274,6 +277,7 @@ class Conversation:
             on_finding=listener.on_finding if listener is not None else None,
             label=d.plan.question,
             matches=d.plan.matches,
+            read_instance=read_instance,
         )
         # Thread context and audit first: a follow-up may come the moment the answer shows.
         try:
@@ -424,11 +428,14 @@ class Conversation:
             env = inv.environment(env_name or inv.environment_for_channel(place) or self.default_env)
         except UnknownNameError:
             env = None
+        card_inst = res.instance
+        if env is not None and card_inst is not None and env.instances:
+            card_inst = env.known_instance(card_inst) or card_inst  # `MTA@PROD2` is mta@prod2
         if (
             env is not None
-            and res.instance is not None
+            and card_inst is not None
             and res.module.scope == "instance"
-            and (not INSTANCE_RE.match(res.instance) or (env.instances and res.instance not in env.instances))
+            and (not INSTANCE_RE.match(card_inst) or (env.instances and card_inst not in env.instances))
         ):
             return Refusal(
                 why="unknown_instance",
@@ -437,9 +444,7 @@ class Conversation:
                 known=tuple(env.instances),
             )
         can_run = env is not None and self._access(env, user, place, trusted).allowed
-        return Card(
-            module=res.module.name, instance=res.instance, environment=env.name if env else None, can_run=can_run
-        )
+        return Card(module=res.module.name, instance=card_inst, environment=env.name if env else None, can_run=can_run)
 
     def check(
         self,
@@ -475,6 +480,8 @@ class Conversation:
         except UnknownNameError as e:
             return Refusal(why="unknown_environment", reason=str(e), known=tuple(e.known))
         inst = res.instance if res.module.scope == "instance" else None
+        if inst is not None and env.instances:
+            inst = env.known_instance(inst) or inst  # `MTA@PROD2` is mta@prod2, as pdump is read
         if inst is not None and (not INSTANCE_RE.match(inst) or (env.instances and inst not in env.instances)):
             return Refusal(
                 why="unknown_instance",

@@ -882,6 +882,7 @@ class Understanding:
         instance: str | None = None
         if inst_hit is not None:
             module, instance = inst_hit
+            instance = env.known_instance(instance) or instance  # `mta@PROD2` is mta@prod2
             if module.scope == "instance" and (
                 not INSTANCE_RE.match(instance) or (env.instances and instance not in env.instances)
             ):

@@ -1,0 +1,150 @@
+"""Issue 7 on fleets laid out unlike the default one, behind real sshd hosts on loopback: a host with two
+instances (prod running its mta, prod2's mta down), a tracking-only host, and a pure MTA host whose
+install root is not `nl6` and whose var is moved by XTK_VAR_DIR. The inventory lists both instances, or
+none (then they are read from the hosts). Questions go through the CLI (`campaign-bot check`), as an
+operator types them: instance names in another case are the instance, an instance no host has is said so.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.simulator.fleet import XSV_NO_SESSION, HostScenario, build_host
+from tests.harness.sshd import SshdLab, chown_tree, require_sshd, write_inventory
+
+
+@dataclass
+class InstancesLab:
+    lab: SshdLab
+    listed: Path  # the inventory lists prod and prod2
+    unlisted: Path  # the inventory lists no instance
+
+
+def _redir(host: str, instance: str) -> str:
+    return f"<redir status='OK' date='{{date}}' build='9379' instance='{instance}' host='{host}' localHost='{host}'/>"
+
+
+def _scenarios() -> list[tuple[str, str, HostScenario, tuple[str, ...], str | None]]:
+    multi = HostScenario(
+        name="multi",
+        configured=["web", "syslogd", "mta@prod", "mta@prod2", "wfserver@prod", "wfserver@prod2"],
+        running={
+            "watchdog": (100, 6.6, 3600),
+            "syslogd@default": (101, 7.0, 3600),
+            "web@default": (102, 300.0, 3600),
+            "mta@prod": (103, 23.0, 3600),
+            "wfserver@prod": (104, 11.0, 3600),
+            "wfserver@prod2": (105, 11.0, 3600),
+        },
+        logs={
+            "var/prod/log/mta.log": [(5, "info", "Starting main MTA")],
+            "var/prod2/log/mta.log": [(20, "info", "Stopping main MTA")],
+            "var/default/log/web.log": [(3, "info", "Server started")],
+        },
+        ports=[("udp", 6666), ("tcp", 8080), ("tcp", 80)],
+        http={
+            "http://localhost/r/test": (200, _redir("multi", "prod")),
+            "http://localhost:8080/nl/jsp/ping.jsp": XSV_NO_SESSION,
+        },
+    )
+    mid = HostScenario(
+        name="mid",
+        configured=["web", "syslogd", "trackinglogd"],
+        running={
+            "watchdog": (200, 6.6, 3600),
+            "syslogd@default": (201, 7.0, 3600),
+            "web@default": (202, 300.0, 3600),
+            "trackinglogd@default": (203, 40.0, 3600),
+        },
+        ports=[("udp", 6666), ("tcp", 8080), ("tcp", 80)],
+        redir_age_min=5,
+    )
+    pure = HostScenario(
+        name="puremta",
+        configured=["syslogd", "mta@prod2"],
+        running={"watchdog": (300, 6.6, 3600), "syslogd@default": (301, 7.0, 3600), "mta@prod2": (302, 20.0, 3600)},
+        logs={
+            "var/prod2/log/mta.log": [(3, "info", "Message delivery batch processed")],
+            "var/prod2/log/mtachild.log": [(3, "info", "Message delivery batch processed")],
+        },
+        ports=[("udp", 6666)],
+        xtk_var_dir=True,
+    )
+    return [
+        ("multi", "127.0.0.70", multi, ("prod", "prod2"), None),
+        ("mid", "127.0.0.71", mid, ("prod", "prod2"), None),
+        ("puremta", "127.0.0.72", pure, ("prod2",), "campaign"),  # nl_home <root>/puremta/campaign
+    ]
+
+
+@pytest.fixture(scope="module")
+def instances_lab() -> Iterator[InstancesLab]:
+    require_sshd()
+    lab = SshdLab()
+    hosts: list[dict[str, object]] = []
+    try:
+        for name, addr, sc, insts, rename in _scenarios():
+            home = build_host(lab.root / "hosts", sc, insts)
+            if rename:
+                home = home.rename(home.parent / rename)
+                (home / "sim" / "proc_home").write_text(f"{home}\n")
+            h = lab.start_host(name, addr, home)
+            hosts.append({"name": name, "address": addr, "port": h.port, "nl_home": str(home)})
+        chown_tree(lab.root / "hosts", lab.user)
+        listed = write_inventory(lab.root / "listed.yaml", lab, hosts, env="x", instances=("prod", "prod2"))
+        unlisted = write_inventory(lab.root / "unlisted.yaml", lab, hosts, env="x")
+        data = yaml.safe_load(unlisted.read_text())
+        del data["environments"]["x"]["instances"]
+        unlisted.write_text(yaml.safe_dump(data, sort_keys=False))
+        yield InstancesLab(lab, listed, unlisted)
+    finally:
+        lab.close()
+
+
+def _check(inventory: Path, module: str) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bot", "check", module, "--env", "x", "--inventory", str(inventory), "--json"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert p.returncode in (0, 1), p.stderr + p.stdout
+    out: dict[str, Any] = json.loads(p.stdout)
+    return out
+
+
+def _process(d: dict[str, Any], host: str) -> dict[str, Any]:
+    found = [f for f in d["findings"] if f["host"] == host and f["check"] == "process" and f["module"] == "mta"]
+    assert len(found) == 1, (host, found)
+    return found[0]
+
+
+@pytest.mark.parametrize("inventory", ["listed", "unlisted"])
+def test_instance_in_another_case_is_that_instance(instances_lab: InstancesLab, inventory: str) -> None:
+    """`check MTA@PROD2` is mta@prod2: not refused as unknown (instances listed), and its files are
+    prod2's (var/prod2/log, config-prod2.xml), never var/PROD2 read as missing (instances read from hosts)."""
+    d = _check(getattr(instances_lab, inventory), "MTA@PROD2")
+    multi = _process(d, "multi")
+    assert multi["status"] == "fail" and multi["instance"] == "prod2", multi
+    assert "config-prod2.xml" in multi["summary"], multi["summary"]
+    pure = _process(d, "puremta")
+    assert pure["status"] == "ok" and pure["instance"] == "prod2" and "runs" in pure["summary"], pure
+    logs = [f for f in d["findings"] if f["check"] == "log" and f["host"] == "puremta"]
+    assert logs and all("PROD2" not in f["summary"] and f["status"] == "ok" for f in logs), logs
+    starts = [s for s in d["next_steps"] if (s.get("command") or "").startswith("nlserver start")]
+    assert [(s["host"], s["command"]) for s in starts] == [("multi", "nlserver start mta@prod2")], starts
+
+
+def test_instance_no_host_has(instances_lab: InstancesLab) -> None:
+    """With no instances in the inventory, `check mta@prod3` cannot be refused up front: each host says
+    it has no such instance (and which it has), never a bare "not configured (no autoStart)"."""
+    d = _check(instances_lab.unlisted, "mta@prod3")
+    for host, has in (("multi", "prod, prod2"), ("mid", "prod, prod2"), ("puremta", "prod2")):
+        f = _process(d, host)
+        assert f["status"] == "ok" and "no instance prod3" in f["summary"] and has in f["summary"], f
+    assert not [s for s in d["next_steps"] if s.get("risk") == "changes-state"], d["next_steps"]

@@ -114,7 +114,17 @@ class Services:
             if env.watch is not None and env.watch.modules:
                 where.append((f"environments.{env.name}.watch.modules", env.watch.modules))
             for field, mods in where:
-                for j, m in enumerate(mods):
+                for j, entry in enumerate(mods):
+                    # A host's entry may name one instance (`mta@prod2`): the module must be known, the
+                    # instance one of the environment's when it lists them.
+                    m, at, inst = (
+                        entry.partition("@") if field.endswith(".modules") and "hosts" in field else (entry, "", "")
+                    )
+                    if at and env.instances and env.known_instance(inst) is None:
+                        raise InventoryError(
+                            f"{source}: {field}.{j}: unknown instance {inst!r} in {entry!r} "
+                            f"(known: {', '.join(env.instances)})"
+                        )
                     if m.lower() not in names:
                         close = self.resolver.suggest(m)
                         hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -114,7 +114,9 @@ class Host(HostSettings):
     name: str
     address: str | None = None
     transport: Literal["ssh", "local"] = "ssh"
-    modules: tuple[str, ...] | None = None  # else the host's own config (autoStart) says what it runs
+    # What the host runs, overriding its own config (autoStart): `mta` (every instance) or, on a host
+    # that runs a module for one instance only, `mta@prod2`.
+    modules: tuple[str, ...] | None = None
     simulated: bool = False  # set only for the built-in simulated fleet
     env_path: str | None = None  # local transport: directories put first on PATH (simulator)
 
@@ -129,6 +131,24 @@ class Host(HostSettings):
         if v is not None and not ADDRESS_RE.match(v):
             raise ValueError("must be a host name or an IP address")
         return v
+
+    @field_validator("modules")
+    @classmethod
+    def _modules(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for m in v or ():
+            name, at, inst = m.partition("@")
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or (at and not INSTANCE_RE.match(inst)):
+                raise ValueError(f"{m!r} is not a module name (`mta`) or a module of one instance (`mta@prod`)")
+        return v
+
+    def lists_module(self, name: str, instance: str | None = None) -> bool:
+        """Whether `modules` names module `name` (any case): `mta` for every instance; `mta@prod2` only
+        for that instance (with `instance` None: for any instance). False when there is no `modules`."""
+        for m in self.modules or ():
+            mod, at, inst = m.partition("@")
+            if mod.lower() == name.lower() and (not at or instance is None or inst.lower() == instance.lower()):
+                return True
+        return False
 
     @model_validator(mode="after")
     def _needs_address(self) -> Host:

@@ -194,10 +194,22 @@ class HostFacts:
         return False, None
 
     def configured(self, module: Module, instance: str | None) -> bool | None:
-        """Is the module meant to run here? Inventory `modules` wins; else autoStart; None if unknown."""
+        """Is the module meant to run here? Inventory `modules` wins; else autoStart; None if unknown.
+
+        A `modules` entry without an instance (`mta`) covers the instances this host has: not one whose
+        `config-<instance>.xml` is absent from a configuration folder the bot could read (an instance
+        of another host of the environment: a pure MTA of prod2 does not run mta@prod)."""
         host = self.ctx.host
         if host.modules is not None:
-            return module.name.lower() in (m.lower() for m in host.modules)
+            inst = instance if module.scope == "instance" else None
+            if not host.lists_module(module.name, inst):
+                return False
+            if inst is None or any(
+                m.partition("@")[2] for m in host.modules if m.partition("@")[0].lower() == module.name.lower()
+            ):
+                return True
+            conf = self.config
+            return not conf.files or f"config-{inst}.xml" in (*conf.files, *conf.unreadable)
         if module.name == "watchdog":
             return True
         return self.enabled_in(module.name, module.scope, instance)[0]
@@ -220,7 +232,7 @@ class HostFacts:
         if self.pdump.find(f"{name}@default") is not None:
             return True
         if self.ctx.host.modules is not None:
-            return name.lower() in (m.lower() for m in self.ctx.host.modules)
+            return self.ctx.host.lists_module(name)
         return bool(self.enabled_in(name, "server", None)[0])
 
     def runs_web(self) -> bool:

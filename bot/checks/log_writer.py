@@ -101,7 +101,7 @@ class LogWriterCheck(HostCheck):
             return
         enabled, where = facts.enabled_in("syslogd", "server", None)
         if ctx.host.modules is not None:
-            enabled = "syslogd" in (m.lower() for m in ctx.host.modules)
+            enabled = ctx.host.lists_module("syslogd")
         if enabled is False:
             yield self._f(
                 ctx,

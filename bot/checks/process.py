@@ -133,7 +133,13 @@ class ProcessCheck(ModuleCheck):
                 instance,
                 self.name,
                 "fail",
-                f"{pname} is enabled (autoStart{source}) but not in `nlserver pdump`",
+                f"{pname} is "
+                + (
+                    "in the inventory's modules for this host"
+                    if ctx.host.modules is not None
+                    else f"enabled (autoStart{source})"
+                )
+                + " but not in `nlserver pdump`",
                 [facts.banner],
                 ("not_running",),
             )

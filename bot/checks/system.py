@@ -182,7 +182,7 @@ class SystemCheck(HostCheck):
         if any(proc.module.lower() == module.lower() for proc in facts.pdump.processes):
             return True
         if ctx.host.modules is not None:
-            return module.lower() in (m.lower() for m in ctx.host.modules)
+            return ctx.host.lists_module(module)
         scope = "server" if module == "trackinglogd" else "instance"
         instances: tuple[str | None, ...] = (None,) if scope == "server" else ctx.instances
         return any(facts.enabled_in(module, scope, i)[0] for i in instances)

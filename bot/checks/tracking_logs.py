@@ -29,7 +29,7 @@ def tracking_server(ctx: HostContext, facts: HostFacts) -> bool | None:
     if facts.pdump.find("trackinglogd@default") is not None:
         return True
     if ctx.host.modules is not None:
-        return "trackinglogd" in (m.lower() for m in ctx.host.modules)
+        return ctx.host.lists_module("trackinglogd")
     return facts.enabled_in("trackinglogd", "server", None)[0]
 
 

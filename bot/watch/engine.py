@@ -230,7 +230,7 @@ class Watch:
             return f"{rec.host} was removed from the inventory of {env.name}"
         if rec.module and env.watch is not None and env.watch.modules and rec.module not in env.watch.modules:
             return f"{rec.module} was removed from watch.modules of {env.name}"
-        if rec.module and host.modules is not None and rec.module not in host.modules:
+        if rec.module and host.modules is not None and not host.lists_module(rec.module, rec.instance):
             return f"{rec.module} was removed from the modules of {rec.host} in the inventory"
         if rec.instance and env.instances and rec.instance not in env.instances:
             return f"instance {rec.instance} was removed from the inventory of {env.name}"

@@ -28,6 +28,16 @@ class InstancesLab:
     listed: Path  # the inventory lists prod and prod2
     unlisted: Path  # the inventory lists no instance
 
+    def with_modules(self, host: str, modules: list[str]) -> Path:
+        """The listed inventory, with `modules` for `host` (the override of its autoStart)."""
+        data = yaml.safe_load(self.listed.read_text())
+        for h in data["environments"]["x"]["hosts"]:
+            if h["name"] == host:
+                h["modules"] = modules
+        path = self.lab.root / f"modules-{'-'.join(modules).replace('@', '_')}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
 
 def _redir(host: str, instance: str) -> str:
     return f"<redir status='OK' date='{{date}}' build='9379' instance='{instance}' host='{host}' localHost='{host}'/>"
@@ -110,16 +120,24 @@ def instances_lab() -> Iterator[InstancesLab]:
         lab.close()
 
 
-def _check(inventory: Path, module: str) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bot", "check", module, "--env", "x", "--inventory", str(inventory), "--json"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+def _cli(inventory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "bot", *args, "--env", "x", "--inventory", str(inventory), "--json"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def _check(inventory: Path, module: str, verb: str = "check") -> dict[str, Any]:
+    p = _cli(inventory, verb, module)
     assert p.returncode in (0, 1), p.stderr + p.stdout
     out: dict[str, Any] = json.loads(p.stdout)
     return out
 
 
-def _process(d: dict[str, Any], host: str) -> dict[str, Any]:
-    found = [f for f in d["findings"] if f["host"] == host and f["check"] == "process" and f["module"] == "mta"]
+def _process(d: dict[str, Any], host: str, instance: str | None = None) -> dict[str, Any]:
+    found = [
+        f
+        for f in d["findings"]
+        if f["host"] == host and f["check"] == "process" and f["module"] == "mta" and instance in (None, f["instance"])
+    ]
     assert len(found) == 1, (host, found)
     return found[0]
 
@@ -148,3 +166,30 @@ def test_instance_no_host_has(instances_lab: InstancesLab) -> None:
         f = _process(d, host)
         assert f["status"] == "ok" and "no instance prod3" in f["summary"] and has in f["summary"], f
     assert not [s for s in d["next_steps"] if s.get("risk") == "changes-state"], d["next_steps"]
+
+
+@pytest.mark.parametrize("modules", [["syslogd", "mta"], ["syslogd", "mta@prod2"], ["syslogd", "MTA@PROD2"]])
+def test_modules_override_on_a_pure_mta_of_one_instance(instances_lab: InstancesLab, modules: list[str]) -> None:
+    """`modules: [mta]` on the pure MTA of prod2 (it has no config-prod.xml) does not make mta@prod
+    "enabled but not in pdump" there; `mta@prod2` says the instance outright."""
+    d = _check(instances_lab.with_modules("puremta", modules), "is mta running?", "diagnose")
+    prod = _process(d, "puremta", "prod")
+    assert prod["status"] == "ok" and "not configured" in prod["summary"], prod
+    prod2 = _process(d, "puremta", "prod2")
+    assert prod2["status"] == "ok" and "runs" in prod2["summary"], prod2
+    assert not [s for s in d["next_steps"] if s["host"] == "puremta" and s.get("risk") == "changes-state"]
+    multi = _process(d, "multi", "prod2")  # the other host's own autoStart is untouched
+    assert multi["status"] == "fail", multi
+
+
+def test_modules_override_still_says_a_listed_module_is_down(instances_lab: InstancesLab) -> None:
+    """The inventory says multi runs mta (it has both instances' files): mta@prod2 down is a failure,
+    said as the inventory's, not as autoStart's."""
+    d = _check(instances_lab.with_modules("multi", ["web", "syslogd", "mta", "wfserver"]), "mta@prod2")
+    f = _process(d, "multi")
+    assert f["status"] == "fail" and f["instance"] == "prod2", f
+
+
+def test_modules_entry_of_an_unknown_instance_is_refused(instances_lab: InstancesLab) -> None:
+    p = _cli(instances_lab.with_modules("puremta", ["mta@prod3"]), "check", "mta")
+    assert p.returncode == 2 and "unknown instance 'prod3'" in p.stderr and "prod, prod2" in p.stderr, p.stderr

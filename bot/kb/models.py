@@ -185,6 +185,10 @@ class Module(Frozen):
     steps: tuple[Step, ...] = ()
     docs: tuple[DocLink, ...] = Field(min_length=1)
     notes: tuple[str, ...] = ()
+    # Where Adobe says one process of this per-instance module may serve several instances (stat: "keep
+    # one stat and disable the others"): then an instance whose own is enabled nowhere is no warning
+    # while another instance's runs or is enabled in the environment.
+    shared_by_instances: str | None = None
 
     @field_validator("name")
     @classmethod

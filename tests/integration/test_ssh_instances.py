@@ -46,7 +46,8 @@ def _redir(host: str, instance: str) -> str:
 def _scenarios() -> list[tuple[str, str, HostScenario, tuple[str, ...], str | None]]:
     multi = HostScenario(
         name="multi",
-        configured=["web", "syslogd", "mta@prod", "mta@prod2", "wfserver@prod", "wfserver@prod2"],
+        # one stat for both instances, as Adobe advises for instances sharing a machine
+        configured=["web", "syslogd", "mta@prod", "mta@prod2", "wfserver@prod", "wfserver@prod2", "stat@prod"],
         running={
             "watchdog": (100, 6.6, 3600),
             "syslogd@default": (101, 7.0, 3600),
@@ -54,13 +55,14 @@ def _scenarios() -> list[tuple[str, str, HostScenario, tuple[str, ...], str | No
             "mta@prod": (103, 23.0, 3600),
             "wfserver@prod": (104, 11.0, 3600),
             "wfserver@prod2": (105, 11.0, 3600),
+            "stat@prod": (106, 1.5, 3600),
         },
         logs={
             "var/prod/log/mta.log": [(5, "info", "Starting main MTA")],
             "var/prod2/log/mta.log": [(20, "info", "Stopping main MTA")],
             "var/default/log/web.log": [(3, "info", "Server started")],
         },
-        ports=[("udp", 6666), ("tcp", 8080), ("tcp", 80)],
+        ports=[("udp", 6666), ("tcp", 8080), ("tcp", 80), ("udp", 7777)],
         http={
             "http://localhost/r/test": (200, _redir("multi", "prod")),
             "http://localhost:8080/nl/jsp/ping.jsp": XSV_NO_SESSION,
@@ -193,3 +195,15 @@ def test_modules_override_still_says_a_listed_module_is_down(instances_lab: Inst
 def test_modules_entry_of_an_unknown_instance_is_refused(instances_lab: InstancesLab) -> None:
     p = _cli(instances_lab.with_modules("puremta", ["mta@prod3"]), "check", "mta")
     assert p.returncode == 2 and "unknown instance 'prod3'" in p.stderr and "prod, prod2" in p.stderr, p.stderr
+
+
+def test_one_stat_shared_by_two_instances(instances_lab: InstancesLab) -> None:
+    """ "mail not sending" on the fleet: stat@prod2 enabled nowhere while stat@prod runs is Adobe's advice
+    for instances sharing a machine (keep one stat), not a warning; the mta answers stay per instance."""
+    d = _check(instances_lab.unlisted, "mail not sending", "diagnose")
+    nowhere = [f for f in d["findings"] if f["host"] == "(all hosts)" and f["module"] == "stat"]
+    assert [f["status"] for f in nowhere] == ["ok"] and "stat@prod runs on multi" in nowhere[0]["summary"], nowhere
+    assert _process(d, "multi", "prod2")["status"] == "fail" and _process(d, "multi", "prod")["status"] == "ok"
+    assert _process(d, "puremta", "prod2")["status"] == "ok"
+    starts = [(s["host"], s["command"]) for s in d["next_steps"] if s.get("risk") == "changes-state"]
+    assert starts == [("multi", "nlserver start mta@prod2")], starts

@@ -208,15 +208,20 @@ class Runner:
             transport = self.transport_for(host)
         except TransportError as e:
             return [_error(host, e.kind, str(e))], _ms(start), HostOutcome(ctx, None)
+        blind_instances = False  # no instance found, and the host's configuration could not be read
         try:
             if (not instances or read_instance is not None) and any(m.scope == "instance" for m in modules):
-                # The inventory names no instance: ask the host's config first (one extra round trip).
+                # The inventory names no instance: ask the host first (one extra round trip): its config
+                # files, and what pdump and `monitor -missing` name (a bot user that may not read conf/
+                # still sees the instances that run or should).
                 plan0 = s.Plan(host)
                 plan0.add(s.config_autostart())
+                plan0.add(s.nlserver("pdump"))
+                plan0.add(s.nlserver("monitor", "-missing"))
                 res0 = self._send(transport, plan0, deadline, sent)
-                sec0 = p.split_sections(res0.stdout, plan0.token)
-                read = sec0.get("config")
-                found = p.instances_from_config(p.parse_autostart(read.text)) if read and read.complete else None
+                found, seen = _instances_seen(p.split_sections(res0.stdout, plan0.token))
+                if not found and not seen:
+                    blind_instances = True
                 if read_instance is None:
                     instances = found or ()
                     ctx = HostContext(host, env, modules, instances)
@@ -225,7 +230,7 @@ class Runner:
                     # are named so on disk (a case-sensitive file system).
                     same = [i for i in found or () if i.lower() == read_instance.lower()]
                     instances = (same[0] if same else read_instance,)
-                    ctx = HostContext(host, env, modules, instances, found)
+                    ctx = HostContext(host, env, modules, instances, found if seen else None)
             plan = plan_host(ctx, self.registry)
             res = self._send(transport, plan, deadline, sent)
         except TransportError as e:
@@ -233,6 +238,8 @@ class Runner:
         finally:
             transport.close()
         facts, findings = evaluate_host(ctx, res, plan.token, self.registry)
+        if blind_instances and read_instance is None:
+            findings.insert(0, _no_instances(host, modules))
         pdump = facts.sections.get("nlserver-pdump")
         if res.timed_out or res.truncated or pdump is None or not pdump.complete:
             findings.insert(0, _incomplete(host, plan, facts.sections, res))
@@ -340,6 +347,42 @@ def _no_api(env: Environment, checks: Sequence[ApiCheck], modules: Sequence[Modu
         ),
         conditions=("cannot_tell",),
         needs="the bot's Campaign API client (Runner(api_for=...))" if configured else NO_API_NEEDS,
+    )
+
+
+def _instances_seen(sections: dict[str, p.SectionOutput]) -> tuple[tuple[str, ...], bool]:
+    """(instances, configuration read): the host's config-<instance>.xml files first, then the instances
+    pdump and `monitor -missing` name (`mta@prod2`; `@default` is the server-wide modules'), each once
+    in any case. `configuration read` is False when no configuration file could even be listed."""
+
+    def text(sid: str) -> str:
+        sec = sections.get(sid)
+        return sec.text if sec is not None and sec.complete else ""
+
+    conf_text = text("config")
+    seen = p.parse_config(conf_text).seen
+    names = list(p.instances_from_config(p.parse_autostart(conf_text))) if seen else []
+    named = [proc.instance for proc in p.parse_pdump(text("nlserver-pdump")).processes if proc.instance]
+    named += [m.partition("@")[2] for m in p.parse_missing(text("nlserver-monitor-missing"))]
+    for inst in named:
+        if inst.lower() != "default" and all(inst.lower() != n.lower() for n in names):
+            names.append(inst)
+    return tuple(names), seen
+
+
+def _no_instances(host: Host, modules: Sequence[Module]) -> Finding:
+    per_instance = ", ".join(m.name for m in modules if m.scope == "instance")
+    return Finding(
+        host=host.name,
+        module=None,
+        instance=None,
+        check="instances",
+        status="unknown",
+        summary=f"cannot tell which Campaign instances this host has, so {per_instance} could not be checked here: "
+        "the bot cannot read conf/ (serverConf.xml, config-<instance>.xml), and nlserver pdump and monitor -missing "
+        "name none",
+        conditions=("cannot_tell",),
+        needs="read access to <nl_home>/conf for the bot's user, or `instances:` for this environment in the inventory",
     )
 
 

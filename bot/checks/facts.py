@@ -222,10 +222,14 @@ class HostFacts:
         return self.pdump.find(module.process_name(instance))
 
     def concerns(self, module: Module, instance: str | None) -> bool:
-        """The module runs here, or is meant to, or (utilities) may run here at any time."""
+        """The module runs here, or is meant to (the inventory, autoStart, or Campaign's own `monitor
+        -missing`, which a bot user that may not read conf/ still gets), or (utilities) may run at any time."""
         if module.kind != "daemon":
             return True
-        return self.running(module, instance) is not None or bool(self.configured(module, instance))
+        if self.running(module, instance) is not None or self.configured(module, instance):
+            return True
+        pname = module.process_name(instance).lower()
+        return self.ctx.host.modules is None and any(x.lower() == pname for x in self.missing)
 
     def runs(self, name: str) -> bool:
         """A server-wide module (`web`, `trackinglogd`) runs here or is meant to."""

@@ -8,6 +8,7 @@ operator types them: instance names in another case are the instance, an instanc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +28,15 @@ class InstancesLab:
     lab: SshdLab
     listed: Path  # the inventory lists prod and prod2
     unlisted: Path  # the inventory lists no instance
+
+    def without(self, *hosts: str) -> Path:
+        """The unlisted inventory without `hosts`."""
+        data = yaml.safe_load(self.unlisted.read_text())
+        env = data["environments"]["x"]
+        env["hosts"] = [h for h in env["hosts"] if h["name"] not in hosts]
+        path = self.lab.root / f"without-{'-'.join(hosts)}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
 
     def with_modules(self, host: str, modules: list[str]) -> Path:
         """The listed inventory, with `modules` for `host` (the override of its autoStart)."""
@@ -91,7 +101,22 @@ def _scenarios() -> list[tuple[str, str, HostScenario, tuple[str, ...], str | No
         ports=[("udp", 6666)],
         xtk_var_dir=True,
     )
+    # Two hosts whose conf/ the bot's user may not read (it is not the Campaign user): one runs mta@prod
+    # with mta@prod2 down, one runs nothing and is meant to run nothing that pdump or monitor -missing name.
+    locked = HostScenario(
+        name="lockedconf",
+        configured=["syslogd", "mta@prod", "mta@prod2"],
+        running={"watchdog": (400, 6.6, 3600), "syslogd@default": (401, 7.0, 3600), "mta@prod": (403, 23.0, 3600)},
+        logs={
+            "var/prod/log/mta.log": [(5, "info", "Starting main MTA")],
+            "var/prod2/log/mta.log": [(20, "error", "PGS-220000 PostgreSQL error: no connection (iRc=-2006)")],
+        },
+        ports=[("udp", 6666)],
+    )
+    blind = HostScenario(name="blindconf", configured=[], ports=[])
     return [
+        ("lockedconf", "127.0.0.73", locked, ("prod", "prod2"), None),
+        ("blindconf", "127.0.0.74", blind, ("prod",), None),
         ("multi", "127.0.0.70", multi, ("prod", "prod2"), None),
         ("mid", "127.0.0.71", mid, ("prod", "prod2"), None),
         ("puremta", "127.0.0.72", pure, ("prod2",), "campaign"),  # nl_home <root>/puremta/campaign
@@ -112,6 +137,11 @@ def instances_lab() -> Iterator[InstancesLab]:
             h = lab.start_host(name, addr, home)
             hosts.append({"name": name, "address": addr, "port": h.port, "nl_home": str(home)})
         chown_tree(lab.root / "hosts", lab.user)
+        if os.geteuid() == 0:  # the bot logs in as an unprivileged user: conf/ only its owner may read
+            for name in ("lockedconf", "blindconf"):
+                conf = lab.root / "hosts" / name / "nl6" / "conf"
+                conf.chmod(0o700)
+                os.chown(conf, 0, 0)
         listed = write_inventory(lab.root / "listed.yaml", lab, hosts, env="x", instances=("prod", "prod2"))
         unlisted = write_inventory(lab.root / "unlisted.yaml", lab, hosts, env="x")
         data = yaml.safe_load(unlisted.read_text())
@@ -127,8 +157,8 @@ def _cli(inventory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
 
-def _check(inventory: Path, module: str, verb: str = "check") -> dict[str, Any]:
-    p = _cli(inventory, verb, module)
+def _check(inventory: Path, module: str, verb: str = "check", *extra: str) -> dict[str, Any]:
+    p = _cli(inventory, verb, module, *extra)
     assert p.returncode in (0, 1), p.stderr + p.stdout
     out: dict[str, Any] = json.loads(p.stdout)
     return out
@@ -157,7 +187,11 @@ def test_instance_in_another_case_is_that_instance(instances_lab: InstancesLab, 
     logs = [f for f in d["findings"] if f["check"] == "log" and f["host"] == "puremta"]
     assert logs and all("PROD2" not in f["summary"] and f["status"] == "ok" for f in logs), logs
     starts = [s for s in d["next_steps"] if (s.get("command") or "").startswith("nlserver start")]
-    assert [(s["host"], s["command"]) for s in starts] == [("multi", "nlserver start mta@prod2")], starts
+    # lockedconf's mta@prod2 is down too (monitor -missing says so, its conf/ unreadable or not)
+    assert {(s["host"], s["command"]) for s in starts} == {
+        ("multi", "nlserver start mta@prod2"),
+        ("lockedconf", "nlserver start mta@prod2"),
+    }, starts
 
 
 def test_instance_no_host_has(instances_lab: InstancesLab) -> None:
@@ -200,10 +234,39 @@ def test_modules_entry_of_an_unknown_instance_is_refused(instances_lab: Instance
 def test_one_stat_shared_by_two_instances(instances_lab: InstancesLab) -> None:
     """ "mail not sending" on the fleet: stat@prod2 enabled nowhere while stat@prod runs is Adobe's advice
     for instances sharing a machine (keep one stat), not a warning; the mta answers stay per instance."""
-    d = _check(instances_lab.unlisted, "mail not sending", "diagnose")
+    # (without the hosts whose conf/ is unreadable: where stat@prod2 may be enabled nobody can say "nowhere")
+    d = _check(instances_lab.without("lockedconf", "blindconf"), "mail not sending", "diagnose")
     nowhere = [f for f in d["findings"] if f["host"] == "(all hosts)" and f["module"] == "stat"]
     assert [f["status"] for f in nowhere] == ["ok"] and "stat@prod runs on multi" in nowhere[0]["summary"], nowhere
     assert _process(d, "multi", "prod2")["status"] == "fail" and _process(d, "multi", "prod")["status"] == "ok"
     assert _process(d, "puremta", "prod2")["status"] == "ok"
     starts = [(s["host"], s["command"]) for s in d["next_steps"] if s.get("risk") == "changes-state"]
     assert starts == [("multi", "nlserver start mta@prod2")], starts
+
+
+def _hosts(d: dict[str, Any], host: str) -> list[dict[str, Any]]:
+    return [f for f in d["findings"] if f["host"] == host]
+
+
+def test_instances_of_a_host_whose_conf_the_bot_may_not_read(instances_lab: InstancesLab) -> None:
+    """No instances in the inventory and conf/ unreadable: the instances come from pdump and
+    `monitor -missing`, so mta@prod2 down is a failure (with its log read), not a silent host."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a folder the login user may not enter")
+    d = _check(instances_lab.unlisted, "mta", "check", "--host", "lockedconf")
+    assert _process(d, "lockedconf", "prod")["status"] == "ok"
+    down = _process(d, "lockedconf", "prod2")
+    assert down["status"] == "fail" and "monitor -missing" in down["summary"], down
+    logs = [f for f in _hosts(d, "lockedconf") if f["check"] == "log" and f["instance"] == "prod2"]
+    assert any(f["status"] == "warn" and "PGS-220000" in f["summary"] for f in logs), logs
+
+
+def test_no_instance_seen_and_conf_unreadable_is_cannot_tell(instances_lab: InstancesLab) -> None:
+    """Nothing names an instance and conf/ is unreadable: "cannot tell" which instances, never a host
+    with no mta finding at all (read as "no problem found for mta")."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a folder the login user may not enter")
+    d = _check(instances_lab.unlisted, "mta", "check", "--host", "blindconf")
+    found = [f for f in _hosts(d, "blindconf") if f["check"] == "instances"]
+    assert len(found) == 1 and found[0]["status"] == "unknown" and "conf" in (found[0]["needs"] or ""), found
+    assert d["status"] != "ok", d["verdict"]

@@ -222,3 +222,16 @@ def test_a_refused_action_click_is_audited_whatever_refused_it(world: World, cha
     refused = [r for r in records if r["outcome"] == "action-refused"]
     assert refused and refused[-1]["user"] == "UOPS" and refused[-1]["hosts"] == ["app2"], records
     assert world.scripts_to("app2") == 0, "nothing was sent"
+
+
+def test_instance_in_another_case_is_the_inventory_instance(world: World) -> None:
+    """`mta@PROD`, `check MTA@PROD` and the card of `mta@PROD` are mta@prod (pdump and `monitor -missing`
+    are read in any case), never refused as an unknown instance, and the checks name it as the inventory does."""
+    r = ask(world, "is mta@PROD running?")
+    assert isinstance(r, Answer), r
+    assert {f.instance for f in r.diagnosis.findings if f.module == "mta"} == {"prod"}
+    checked = world.core.check("MTA@PROD", "prod", None, user="U1", place="cli")
+    assert isinstance(checked, Answer), checked
+    assert {f.instance for f in checked.diagnosis.findings if f.module == "mta"} == {"prod"}
+    card = ask(world, "/campaign-module mta@PROD prod")
+    assert isinstance(card, Card) and card.instance == "prod", card

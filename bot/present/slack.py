@@ -40,9 +40,11 @@ def answer(a: Answer, kb: KnowledgeBase, notes: tuple[str, ...] = ()) -> Message
     return blocks.result_blocks(a.diagnosis, kb, dict(a.offers), extra, a.direct)
 
 
-def refusal(r: Refusal, kb: KnowledgeBase) -> Message:
+def refusal(r: Refusal, kb: KnowledgeBase, user: str | None = None) -> Message:
+    """`user`: who asked or pressed; a reason may name them (the only mention a refusal makes)."""
+    mentions = (user,) if user else ()
     if r.why == "access":
-        return blocks.refusal_blocks(r.reason, r.environment)
+        return blocks.refusal_blocks(r.reason, r.environment, mentions)
     if r.why == "unknown_module":
         if r.suggestions:
             hint = f" Did you mean {', '.join(r.suggestions)}?"
@@ -59,11 +61,12 @@ def refusal(r: Refusal, kb: KnowledgeBase) -> Message:
     if r.why == "configuration":
         return blocks.notice_blocks(":warning:", r.reason)
     icon = ":no_entry_sign:" if r.why == "action" else ":grey_question:"
-    return blocks.notice_blocks(icon, r.reason if r.why != "action" else f"Not run: {r.reason}.")
+    return blocks.notice_blocks(icon, r.reason if r.why != "action" else f"Not run: {r.reason}.", mentions)
 
 
-def reply(r: Reply, kb: KnowledgeBase, notes: tuple[str, ...] = ()) -> Message:
-    """Any reply as a message. Everything from hosts and users is escaped inside the renderers."""
+def reply(r: Reply, kb: KnowledgeBase, notes: tuple[str, ...] = (), user: str | None = None) -> Message:
+    """Any reply as a message. Everything from hosts and users is escaped inside the renderers; `user`
+    (who asked) is the only person a refusal may mention."""
     if isinstance(r, Answer):
         return answer(r, kb, notes)
     if isinstance(r, Help):
@@ -71,7 +74,7 @@ def reply(r: Reply, kb: KnowledgeBase, notes: tuple[str, ...] = ()) -> Message:
     if isinstance(r, Clarify):
         return blocks.clarify_blocks(r.question, r.candidates, r.environment, kb)
     if isinstance(r, Refusal):
-        return refusal(r, kb)
+        return refusal(r, kb, user)
     if isinstance(r, Card):
         return blocks.card_blocks(kb.get(r.module), r.instance, r.environment, r.can_run)
     if isinstance(r, ModuleList):
@@ -229,9 +232,10 @@ def recovered_note(alert: AlertState) -> Message:
     return [blocks.section(f":white_check_mark: {blocks.esc(text, 1000)}")], blocks.fallback(text)
 
 
-def notice(text: str) -> Message:
-    """A short line written by the bot itself (user mentions stay mentions)."""
-    return blocks.notice_blocks(":information_source:", text)
+def notice(text: str, mentions: tuple[str, ...] = ()) -> Message:
+    """A short line written by the bot itself; only the user ids in `mentions` are mentions (the rest
+    of the text, an external alert's name or labels, may hold `<@U...>` and stays text)."""
+    return blocks.notice_blocks(":information_source:", text, mentions)
 
 
 HOME_MAX_BLOCKS = 100  # Slack's limit for a Home tab view

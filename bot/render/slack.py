@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.kb.models import KnowledgeBase, Module, Risk
@@ -449,16 +449,21 @@ def clarify_blocks(question: str, candidates: Sequence[Match], env: str, kb: Kno
 _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,20})&gt;")
 
 
-def notice_blocks(icon: str, raw: str) -> tuple[list[Block], str]:
-    """A one-line message (refusals, unknown names, problems): raw text escaped; user mentions
-    written by the bot itself (`<@U0123>`, ids only) stay mentions."""
-    text = _MENTION.sub(r"<@\1>", esc(raw, 2900))
-    return [section(f"{icon} {text}")], _MENTION.sub(r"<@\1>", fallback(raw))
+def notice_blocks(icon: str, raw: str, mentions: Collection[str] = ()) -> tuple[list[Block], str]:
+    """A one-line message (refusals, unknown names, problems): raw text escaped. Only the user ids in
+    `mentions` (the people the bot itself names: who asked, who pressed) become mentions again; any
+    other `<@U...>` in the text (a name the user typed, an external alert's label) stays text, so a
+    refusal never pings someone the bot did not mean to."""
+
+    def restore(text: str) -> str:
+        return _MENTION.sub(lambda m: f"<@{m.group(1)}>" if m.group(1) in mentions else m.group(0), text)
+
+    return [section(f"{icon} {restore(esc(raw, 2900))}")], restore(fallback(raw))
 
 
-def refusal_blocks(reason: str, env: str | None) -> tuple[list[Block], str]:
+def refusal_blocks(reason: str, env: str | None, mentions: Collection[str] = ()) -> tuple[list[Block], str]:
     raw = f"I can't run checks on {env}: {reason}." if env else f"{reason}."
-    return notice_blocks(":no_entry_sign:", raw)
+    return notice_blocks(":no_entry_sign:", raw, mentions)
 
 
 def action_blocks(

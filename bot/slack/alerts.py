@@ -129,12 +129,14 @@ class AlertButtons:
                 return Refusal(why="action", reason="not a snooze the bot offers"), None
             self.watch.snooze(alert.key, user, seconds)
             self.core.audit_event(**base, outcome=f"alert-snoozed-{int(seconds)}s")
-            self.note(alert, f"<@{user}> snoozed this for {int(seconds // 3600)} h (it ends early if it gets worse).")
+            self.note(
+                alert, f"<@{user}> snoozed this for {int(seconds // 3600)} h (it ends early if it gets worse).", user
+            )
             return None, None
         if action_id == "alert:ack":
             self.watch.acknowledge(alert.key, user)
             self.core.audit_event(**base, outcome="alert-acknowledged")
-            self.note(alert, f"<@{user}> acknowledged this.")
+            self.note(alert, f"<@{user}> acknowledged this.", user)
             return None, None
         if action_id == "alert:investigate":
             self.core.audit_event(**base, outcome="alert-investigate")
@@ -149,6 +151,7 @@ class AlertButtons:
             return None, reply
         return Refusal(why="action", reason="not an alert button of the bot"), None
 
-    def note(self, alert: AlertState, text: str) -> None:
+    def note(self, alert: AlertState, text: str, user: str) -> None:
+        """A line in the alert thread naming `user` (who pressed), the only mention in it."""
         if alert.channel and alert.ts:
-            self.calls.post(alert.channel, alert.ts, present.notice(text))
+            self.calls.post(alert.channel, alert.ts, present.notice(text, (user,)))

@@ -121,7 +121,7 @@ class SlackAnswers:
             reply = self.core.ask(q, progress)
             if not job.still_ours():
                 raise JobLost(f"job {job.record.id} is another worker's now")
-            shown = self.show(reply, channel, parent, progress)
+            shown = self.show(reply, channel, parent, progress, user=q.user)
             self.calls.react(channel, ts, "white_check_mark" if shown and present.ok_status(reply) else "x")
         except JobLost:
             raise  # the worker that runs it now answers; nothing more from this one
@@ -130,9 +130,16 @@ class SlackAnswers:
             raise
 
     def show(
-        self, reply: Reply, channel: str, parent: str, progress: Progress | None, response_url: str | None = None
+        self,
+        reply: Reply,
+        channel: str,
+        parent: str,
+        progress: Progress | None,
+        response_url: str | None = None,
+        user: str | None = None,
     ) -> bool:
         """Post (or put in place of the progress message) the reply; attach the full report when long.
+        `user` (who asked or clicked) is the only person a refusal in it may mention.
 
         Returns whether the reply itself was shown. When Slack refuses it (both the update and a new
         message: too long, blocks it will not take), a short explained error takes its place, so the
@@ -152,7 +159,7 @@ class SlackAnswers:
                         *notes,
                         ":page_facing_up: Full report with all evidence and the logs' last lines attached in this thread.",
                     )
-        msg = present.reply(reply, self.kb, notes)
+        msg = present.reply(reply, self.kb, notes, user)
         progress_ts = progress.ts if progress else None
         ts = self.calls.update_or_post(channel, parent, progress_ts, msg)
         if ts is not None:
@@ -217,7 +224,7 @@ class SlackAnswers:
             # whose first message names what was validated (never the raw button value).
             decided = self.core.click_decision(Click(kind=kind, value=value, user=user, place=channel))
             if isinstance(decided, Refusal):
-                self.tell(channel, user, present.refusal(decided, self.kb), response_url)
+                self.tell(channel, user, present.refusal(decided, self.kb, user), response_url)
                 return
             # The head message is the job's stage ("head"); the job's message is its progress reply, as
             # for a question, so a run again after a killed worker updates both instead of posting anew.
@@ -242,9 +249,10 @@ class SlackAnswers:
             if isinstance(reply, Refusal):
                 # Only the person who clicked needs to know (why not, expired, not a button of ours):
                 # the thread stays clean; where the bot is no member, the response URL carries it.
-                self.tell(channel, user, present.refusal(reply, self.kb), response_url)
+                self.tell(channel, user, present.refusal(reply, self.kb, user), response_url)
                 return
-            shown = self.show(reply, channel, parent, progress, response_url if isinstance(response_url, str) else None)
+            url = response_url if isinstance(response_url, str) else None
+            shown = self.show(reply, channel, parent, progress, url, user)
             if kind == "run_checks" and parent:
                 self.calls.react(channel, parent, "white_check_mark" if shown and present.ok_status(reply) else "x")
         except JobLost:
@@ -268,13 +276,13 @@ class SlackAnswers:
         refusal, answer = self.alerts.press(action_id, value, user, channel) if self.alerts else (None, None)
         if refusal is not None:
             # Only the person who pressed needs to know why; the alert thread stays clean.
-            self.tell(channel, user, present.refusal(refusal, self.kb), response_url)
+            self.tell(channel, user, present.refusal(refusal, self.kb, user), response_url)
             return
         if isinstance(answer, Answer | Refusal):
             alert = self.alerts.watch.get(value[:64]) if self.alerts else None
             if alert is not None and alert.channel and alert.ts:
                 progress = None
-                self.show(answer, alert.channel, alert.ts, progress)
+                self.show(answer, alert.channel, alert.ts, progress, user=user)
 
     def _click_via_response_url(
         self,
@@ -289,7 +297,7 @@ class SlackAnswers:
         c = Click(kind=kind, value=value, user=user, place=channel)
         self.calls.respond(response_url, ([blocks.section(":mag: Running the checks…")], "Running the checks…"))
         reply = self.core.click(c, None, job)
-        self.calls.respond(response_url, present.reply(reply, self.kb))
+        self.calls.respond(response_url, present.reply(reply, self.kb, user=user))
 
 
 def _checks_head(plan: Plan, user: str) -> tuple[list[blocks.Block], str]:

@@ -102,10 +102,9 @@ def build_bolt(
     @app.command("/campaign-module")
     def on_command(ack: Callable[..., None], command: dict[str, Any]) -> None:
         try:
-            reply = core.module_command(
-                str(command.get("text", "")), str(command.get("user_id", "")), str(command.get("channel_id", ""))
-            )
-            bl, text = present.reply(reply, kb)
+            user = str(command.get("user_id", ""))
+            reply = core.module_command(str(command.get("text", "")), user, str(command.get("channel_id", "")))
+            bl, text = present.reply(reply, kb, user=user)
         except Exception:  # the ack must go out whatever happens
             log.exception("/campaign-module failed")
             bl, text = present.problem("the card could not be built; the error is in the bot's log")

@@ -121,6 +121,18 @@ def test_hostile_slash_text_runs_nothing(bot: Bot) -> None:
     assert len(bot.fake.of("chat.postMessage")) == posts
 
 
+def test_a_mention_typed_in_a_slash_command_stays_text(bot: Bot) -> None:
+    # Slack sends a literally typed `<@U...>` as entities; decoded, it must not come back as a mention
+    # (the refusal would ping that person) nor as a broadcast.
+    for text in ("&lt;@UBOSS&gt;", "mta &lt;@UBOSS&gt;", "mta@&lt;@UBOSS&gt;", "&lt;!channel&gt;"):
+        status, body, _ = bot.command(text)
+        assert status == 200
+        data = json.loads(body)
+        shown = json.dumps(data["blocks"]) + data["text"]
+        assert "<@UBOSS>" not in shown and "<!channel>" not in shown, shown
+        assert "&lt;@UBOSS&gt;" in shown or "&lt;!channel&gt;" in shown
+
+
 def test_mention_mail_not_sending_answers_in_thread_with_findings(bot: Bot) -> None:
     ts, _ = mention(bot, "mail not sending")
     assert bot.fake.wait_for(

@@ -153,3 +153,21 @@ def test_clarify_only_when_two_unrelated_modules_tie(kb: KnowledgeBase, matcher)
         [Match(module="import", score=0.60, reasons=(), mentioned=True), Match(module="export", score=0.60, reasons=())]
     )
     assert not bot.ambiguous(matcher.match("mail not sending"))
+
+
+def test_notices_mention_only_the_people_the_bot_names(kb: KnowledgeBase) -> None:
+    from bot.conversation.replies import Refusal
+    from bot.present import slack as present
+
+    # An external alert's name or label with a mention in it (the intake's notice) is shown as text.
+    bl, text = present.notice("alertmanager alert '<@UCEO> disk' (<!here>; host=<@W0X>): unknown host")
+    shown = json.dumps(bl) + text
+    assert "<@UCEO>" not in shown and "<@W0X>" not in shown and "<!here>" not in shown
+    assert "&lt;@UCEO&gt;" in shown
+    # An access refusal names who asked: that one mention stays, a typed one does not.
+    r = Refusal(why="access", reason="<@UALICE> is not an operator of prod (asked about <@UBOSS>)", environment="prod")
+    bl, text = present.refusal(r, kb, "UALICE")
+    for out in (bl[0]["text"]["text"], text):
+        assert "<@UALICE> is not an operator" in out and "<@UBOSS>" not in out and "&lt;@UBOSS&gt;" in out
+    bl, _ = present.refusal(Refusal(why="unknown_module", reason="x", subject="<@UALICE>"), kb, "UBOB")
+    assert "<@UALICE>" not in bl[0]["text"]["text"]

@@ -93,10 +93,13 @@ def build_bolt(
     def on_message(event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
         if event.get("subtype"):
             return
+        direct = event.get("channel_type") == "im"
         bot_user = context.get("bot_user_id")
-        if bot_user and f"<@{bot_user}>" in (event.get("text") or ""):
-            return  # the app_mention event answers it
-        if event.get("channel_type") == "im" or event.get("channel") in support_channels:
+        if not direct and bot_user and f"<@{bot_user}>" in (event.get("text") or ""):
+            # The app_mention event answers it; Slack sends none for a direct message, so a DM that
+            # mentions the bot is answered from here.
+            return
+        if direct or event.get("channel") in support_channels:
             accept(body, event)
 
     @app.command("/campaign-module")

@@ -325,6 +325,24 @@ def test_direct_message_is_answered_in_its_thread(bot: Bot) -> None:
     final_update(bot, ts, "mta@prod")
 
 
+def test_direct_message_that_mentions_the_bot_is_answered(bot: Bot) -> None:
+    # Slack sends no app_mention for a direct message, mention or not: the message event answers it.
+    ts = next_ts()
+    bot.event(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "user": "UALICE",
+            "text": "<@UBOT> is the mta up?",
+            "ts": ts,
+            "channel": "DALICE",
+        },
+        f"Ev{ts.replace('.', '')}",
+    )
+    assert bot.fake.wait_for(lambda: texts_of(bot, "chat.postMessage", thread_ts=ts))
+    final_update(bot, ts, "mta@prod")
+
+
 def test_channel_message_without_mention_is_ignored_outside_support_channels(bot: Bot) -> None:
     ts = next_ts()
     bot.event(

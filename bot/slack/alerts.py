@@ -108,6 +108,18 @@ class AlertButtons:
         """Handle one press; returns (refusal, investigate answer) for the caller to show."""
         alert = self.watch.get(key[:64])
         if alert is None:
+            # Every refusal is audited, an unknown or forgotten alert's button too.
+            self.core.audit_event(
+                user=user,
+                channel=channel,
+                surface="slack",
+                question=f"({action_id[:40]})",
+                environment=None,
+                modules=[],
+                hosts=[],
+                commands=[],
+                outcome="refused-expired-alert",
+            )
             return Refusal(why="expired", reason="that alert is no longer known"), None
         decision = self.core.may_check(alert.environment, user, channel)
         base = {
@@ -124,8 +136,11 @@ class AlertButtons:
             self.core.audit_event(**base, outcome="refused", reason=decision.reason)
             return Refusal(why="access", reason=decision.reason, environment=alert.environment), None
         if action_id.startswith("alert:snooze:"):
-            seconds = float(action_id.rsplit(":", 1)[1])
-            if seconds not in (3600, 4 * 3600, 24 * 3600):
+            # Looked up as text: a value the bot never offers ("abc", "nan") is refused, never raised on.
+            offered = {str(secs): float(secs) for secs, _ in present.SNOOZES}
+            seconds = offered.get(action_id.rsplit(":", 1)[1], 0.0)
+            if seconds not in offered.values():
+                self.core.audit_event(**base, outcome="refused-bad-button")
                 return Refusal(why="action", reason="not a snooze the bot offers"), None
             self.watch.snooze(alert.key, user, seconds)
             self.core.audit_event(**base, outcome=f"alert-snoozed-{int(seconds)}s")
@@ -149,6 +164,7 @@ class AlertButtons:
                 thread=f"{alert.channel}:{alert.ts}" if alert.ts else None,
             )
             return None, reply
+        self.core.audit_event(**base, outcome="refused-bad-button")
         return Refusal(why="action", reason="not an alert button of the bot"), None
 
     def note(self, alert: AlertState, text: str, user: str) -> None:

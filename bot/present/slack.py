@@ -33,11 +33,12 @@ def progress(plan: Plan, done: dict[str, str], kb: KnowledgeBase, note: str = ""
     )
 
 
-def answer(a: Answer, kb: KnowledgeBase, notes: tuple[str, ...] = ()) -> Message:
+def answer(a: Answer, kb: KnowledgeBase, notes: tuple[str, ...] = (), attached: bool = False) -> Message:
+    """`attached`: the full report is in the thread (what does not fit may point to it)."""
     extra = list(notes)
     if a.plan.rerun_of:
         extra.append(f"Again, as asked before: {a.plan.rerun_of}")
-    return blocks.result_blocks(a.diagnosis, kb, dict(a.offers), extra, a.direct)
+    return blocks.result_blocks(a.diagnosis, kb, dict(a.offers), extra, a.direct, attached)
 
 
 def refusal(r: Refusal, kb: KnowledgeBase, user: str | None = None) -> Message:
@@ -64,11 +65,14 @@ def refusal(r: Refusal, kb: KnowledgeBase, user: str | None = None) -> Message:
     return blocks.notice_blocks(icon, r.reason if r.why != "action" else f"Not run: {r.reason}.", mentions)
 
 
-def reply(r: Reply, kb: KnowledgeBase, notes: tuple[str, ...] = (), user: str | None = None) -> Message:
+def reply(
+    r: Reply, kb: KnowledgeBase, notes: tuple[str, ...] = (), user: str | None = None, attached: bool = False
+) -> Message:
     """Any reply as a message. Everything from hosts and users is escaped inside the renderers; `user`
-    (who asked) is the only person a refusal may mention."""
+    (who asked) is the only person a refusal may mention; `attached`: an answer's full report is in
+    the thread."""
     if isinstance(r, Answer):
-        return answer(r, kb, notes)
+        return answer(r, kb, notes, attached)
     if isinstance(r, Help):
         return blocks.help_blocks(kb, r.environment, r.environments, r.not_campaign, r.note, r.brief)
     if isinstance(r, Clarify):

@@ -284,8 +284,12 @@ def result_blocks(
     offers: dict[int, str] | None = None,
     notes: Sequence[str] = (),
     direct: Sequence[str] = (),
+    attached: bool = False,
 ) -> tuple[list[Block], str]:
-    """The final answer: direct answer, verdict, per-host findings, next steps (buttons where allowed), docs."""
+    """The final answer: direct answer, verdict, per-host findings, next steps (buttons where allowed), docs.
+
+    `attached`: the full report is attached in the thread; only then do the lines that stand for the
+    hosts and steps that did not fit point to it (an alert thread has no report, an upload can fail)."""
     icon = STATUS_EMOJI.get(d.status, ":grey_question:")
     head: list[Block] = []
     if d.simulated:
@@ -318,13 +322,15 @@ def result_blocks(
     budget = MAX_BLOCKS - len(head) - len(tail) - len(steps_head) - 2
     # Hosts first (the evidence), then steps; whatever does not fit is summarised in one block.
     host_room = max(1, budget - min(len(steps), budget // 2))
+    where = "see the attached report" if attached else "not shown: too many for one Slack message"
     if len(hosts) > host_room:
         rest = len(hosts) - (host_room - 1)
-        hosts = [*hosts[: host_room - 1], section(f"… and {rest} more host(s): see the attached report.")]
+        hosts = [*hosts[: host_room - 1], section(f"… and {rest} more host(s): {where}.")]
     step_room = budget - len(hosts)
     if len(steps) > step_room:
         keep = max(0, step_room - 1)
-        steps = [*steps[:keep], section(f"… {len(d.next_steps) - keep} more step(s) in the attached report.")]
+        more = f"… {len(d.next_steps) - keep} more step(s)"
+        steps = [*steps[:keep], section(f"{more} in the attached report." if attached else f"{more}: {where}.")]
     blocks = [*head, divider(), *hosts, *([divider(), *steps_head, *steps] if steps else []), *tail][:MAX_BLOCKS]
     raw = f"{'[SIMULATED] ' if d.simulated else ''}{(direct[0] + ' ') if direct else ''}{d.verdict} (environment {d.environment})"
     return blocks, fallback(raw)

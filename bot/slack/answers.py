@@ -145,6 +145,7 @@ class SlackAnswers:
         message: too long, blocks it will not take), a short explained error takes its place, so the
         thread never stays on "Checking…", and the caller ends with ❌."""
         notes: tuple[str, ...] = ()
+        attached = False
         if isinstance(reply, Answer):
             notes = reply.notes
             if progress is not None and progress.note:
@@ -154,12 +155,13 @@ class SlackAnswers:
             report = redact(blocks.raw_report(reply.diagnosis, self.kb))
             if len(report) > REPORT_AS_FILE_CHARS or reply.plan.show_logs:
                 name = f"campaign-bot-{reply.plan.environment}-{int(time.time())}.txt"
-                if self.calls.upload(channel, parent, report, name, f"Full report ({reply.plan.environment})"):
+                attached = self.calls.upload(channel, parent, report, name, f"Full report ({reply.plan.environment})")
+                if attached:
                     notes = (
                         *notes,
                         ":page_facing_up: Full report with all evidence and the logs' last lines attached in this thread.",
                     )
-        msg = present.reply(reply, self.kb, notes, user)
+        msg = present.reply(reply, self.kb, notes, user, attached)
         progress_ts = progress.ts if progress else None
         ts = self.calls.update_or_post(channel, parent, progress_ts, msg)
         if ts is not None:

@@ -171,3 +171,32 @@ def test_notices_mention_only_the_people_the_bot_names(kb: KnowledgeBase) -> Non
         assert "<@UALICE> is not an operator" in out and "<@UBOSS>" not in out and "&lt;@UBOSS&gt;" in out
     bl, _ = present.refusal(Refusal(why="unknown_module", reason="x", subject="<@UALICE>"), kb, "UBOB")
     assert "<@UALICE>" not in bl[0]["text"]["text"]
+
+
+def test_an_answer_points_to_its_report_only_when_it_is_attached(kb: KnowledgeBase, world) -> None:  # type: ignore[no-untyped-def]
+    from slack_sdk import WebClient
+
+    from bot.conversation.replies import Answer, Plan
+    from bot.slack.answers import SlackAnswers
+    from bot.slack.calls import SlackCalls
+    from tests.harness.fake_slack import FakeSlack
+
+    d = huge_diagnosis(kb)
+    plan = Plan(
+        intent="symptom", question=d.question, environment="prod", simulated=False, modules=d.modules, hosts=d.hosts
+    )
+    reply = Answer(plan=plan, diagnosis=d)
+    fake = FakeSlack().start()
+    try:
+        answers = SlackAnswers(world.core, SlackCalls(WebClient(token="xoxb-test", base_url=fake.url)), kb)
+        # The bot lacks files:write (or Slack's files are down): the answer says what it left out, truthfully.
+        fake.fail["files.getUploadURLExternal"] = ["missing_scope"]
+        assert answers.show(reply, "CPROD", "1700000000.000001", None)
+        shown = json.dumps(fake.of("chat.postMessage")[-1].params["blocks"])
+        assert "more host(s): not shown" in shown and "attached" not in shown
+        assert answers.show(reply, "CPROD", "1700000000.000002", None)
+        shown = json.dumps(fake.of("chat.postMessage")[-1].params["blocks"])
+        assert "more host(s): see the attached report" in shown and "Full report" in shown
+    finally:
+        fake.stop()
+    fake.assert_all_valid()

@@ -183,9 +183,12 @@ def die_with_parent(parent_pid: int, stop: Callable[[], None], life: Lifecycle) 
 
 
 def web_client(svc: Services) -> WebClient:
-    """The Web API client: HTTP 429 retried after Retry-After, connection errors retried once."""
+    """The Web API client: HTTP 429 retried after Retry-After (a reaction only for a short wait, see
+    `RateLimitRetry`), connection errors retried once."""
     from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+    from bot.slack.calls import RateLimitRetry
 
     settings = svc.settings
     assert settings.slack_bot_token is not None
@@ -193,7 +196,7 @@ def web_client(svc: Services) -> WebClient:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=15,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=1)],
+        retry_handlers=[RateLimitRetry(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=1)],
     )
 
 

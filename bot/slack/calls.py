@@ -16,12 +16,47 @@ from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 log = logging.getLogger(__name__)
 
 Message = tuple[list[dict[str, Any]], str]
 RESPONSE_URL_TIMEOUT_S = 10
 _RESPONSE_HOSTS = ("hooks.slack.com",)
+
+
+# Calls whose only purpose is a mark on a message (👀, ✅, ❌): never worth holding an answer for.
+COSMETIC_METHODS = ("reactions.add", "reactions.remove")
+COSMETIC_MAX_WAIT_S = 2
+
+
+class RateLimitRetry(RateLimitErrorRetryHandler):
+    """HTTP 429 retried after Retry-After, except for a reaction that Slack asks to wait longer than
+    `COSMETIC_MAX_WAIT_S` for: Slack limits each method on its own, so the answer may be postable while
+    reactions are limited, and waiting (Retry-After times the retries) would hold the first reply."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        assert response is not None  # a 429 was seen
+        if not request.url.rstrip("/").endswith(COSMETIC_METHODS):
+            return True
+        found = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), "1")
+        wait = found if isinstance(found, str) else (found[0] if found else "1")
+        try:
+            return int(wait) <= COSMETIC_MAX_WAIT_S
+        except ValueError:
+            return False
 
 
 class SlackCalls:

@@ -37,6 +37,7 @@ class FakeSlack:
     bot_user: str = "UBOT"
     calls: list[Call] = field(default_factory=list)
     rate_limit: dict[str, int] = field(default_factory=dict)  # method -> number of 429s to send first
+    retry_after: str = "1"  # the Retry-After of those 429s (seconds)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     ws_url: str = ""
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
@@ -123,7 +124,7 @@ class FakeSlack:
             self.calls.append(call)
             if self.rate_limit.get(method, 0) > 0:
                 self.rate_limit[method] -= 1
-                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": self.retry_after}
             ts = f"1700000000.{next(self._ts):06d}"
             queued = self.fail.get(method)
             forced = queued.pop(0) if queued else None

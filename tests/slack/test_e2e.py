@@ -209,6 +209,28 @@ def test_rate_limited_post_is_retried(bot: Bot) -> None:
     final_update(bot, ts, "watchdog")
 
 
+def test_rate_limited_reactions_do_not_hold_the_answer(bot: Bot) -> None:
+    # Slack limits each method on its own: while reactions are limited for 20 s, the first reply and the
+    # answer still go out at once (a reaction is not worth 3 x 20 s of waiting); a short wait is retried.
+    bot.fake.retry_after = "20"
+    bot.fake.rate_limit["reactions.add"] = 2
+    try:
+        start = time.monotonic()
+        ts, _ = mention(bot, "is the mta up?")
+        assert bot.fake.wait_for(lambda: texts_of(bot, "chat.postMessage", thread_ts=ts), timeout=15)
+        assert time.monotonic() - start < 5, "the first reply waited for a reaction"
+        final_update(bot, ts, "mta@prod", timeout=15)
+        assert bot.fake.rate_limit["reactions.add"] == 0
+    finally:
+        bot.fake.rate_limit.pop("reactions.add", None)
+        bot.fake.retry_after = "1"
+    bot.fake.rate_limit["reactions.add"] = 1
+    ts, _ = mention(bot, "is the mta up?")
+    assert bot.fake.wait_for(lambda: "eyes" in bot.fake.reactions("CPROD", ts), timeout=10), "a 1 s wait is retried"
+    final_update(bot, ts, "mta@prod")  # its checks are over before the next test counts invocations
+    assert bot.fake.wait_for(lambda: len(bot.fake.reactions("CPROD", ts)) == 2, timeout=10)
+
+
 def test_protected_environment_refuses_with_reason(bot: Bot) -> None:
     before = (bot.fleet.homes["good1"] / "sim" / "invocations.log").read_text()
     ts, _ = mention(bot, "mail not sending on locked", user="UNOBODY")

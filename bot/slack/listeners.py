@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 Submit = Callable[[str, dict[str, Any], str | None], object]
 
+# Message subtypes that are a person writing: a plain message, one with a file (a pasted log or a
+# screenshot), a thread reply also sent to the channel, a /me message. Any other subtype is not a question.
+PEOPLE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
+
 
 def build_bolt(
     *,
@@ -91,8 +95,8 @@ def build_bolt(
 
     @app.event("message")
     def on_message(event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
-        if event.get("subtype"):
-            return
+        if event.get("subtype") not in PEOPLE_SUBTYPES:
+            return  # joins, topic changes, edits, deletions, other apps' messages
         direct = event.get("channel_type") == "im"
         bot_user = context.get("bot_user_id")
         if not direct and bot_user and f"<@{bot_user}>" in (event.get("text") or ""):

@@ -365,6 +365,42 @@ def test_direct_message_that_mentions_the_bot_is_answered(bot: Bot) -> None:
     final_update(bot, ts, "mta@prod")
 
 
+def test_a_direct_message_with_a_file_or_sent_to_the_channel_too_is_answered(bot: Bot) -> None:
+    # A pasted log or a screenshot makes a `file_share` message; a thread reply also sent to the
+    # channel a `thread_broadcast`: both are a person asking. A channel join is not.
+    for subtype, extra in (("file_share", {"files": [{"id": "F1", "name": "mta.log"}]}), ("thread_broadcast", {})):
+        ts = next_ts()
+        bot.event(
+            {
+                "type": "message",
+                "subtype": subtype,
+                "channel_type": "im",
+                "user": "UALICE",
+                "text": "is the mta up?",
+                "ts": ts,
+                "channel": "DALICE",
+                **extra,
+            },
+            f"Ev{ts.replace('.', '')}",
+        )
+        final_update(bot, ts, "mta@prod")
+    ts = next_ts()
+    bot.event(
+        {
+            "type": "message",
+            "subtype": "channel_join",
+            "channel_type": "im",
+            "user": "UALICE",
+            "text": "<@UALICE> has joined",
+            "ts": ts,
+            "channel": "DALICE",
+        },
+        f"Ev{ts.replace('.', '')}",
+    )
+    time.sleep(1)
+    assert not texts_of(bot, "chat.postMessage", thread_ts=ts)
+
+
 def test_channel_message_without_mention_is_ignored_outside_support_channels(bot: Bot) -> None:
     ts = next_ts()
     bot.event(

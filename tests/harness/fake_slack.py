@@ -7,7 +7,8 @@ reaction that is not there (`no_reaction`); it can answer
 429 with Retry-After first, or a given error for a given method (`fail`), or sit on a call after
 taking it (`hold`: the message is posted, its ts reaches the caller only later), and it records what is
 posted to interaction response URLs (`POST /response...`). It keeps the messages the bot posted (with
-their metadata) and answers `conversations.replies` from them.
+their metadata) and answers `conversations.replies` from them. Bodies posted to response URLs are
+validated like messages.
 """
 
 from __future__ import annotations
@@ -73,9 +74,14 @@ class FakeSlack:
                     self._send(200, b"OK", "text/plain")
                     return
                 if path.startswith(("/response", "/api/response")):
+                    posted = json.loads(raw or b"{}")
+                    problem = validate_message(posted)
                     with fake._lock:
-                        fake.responses.append(json.loads(raw or b"{}"))
-                    self._send(200, b"ok", "text/plain")
+                        fake.responses.append(posted)
+                        if problem is not None:
+                            fake.invalid.append(("response_url", problem))
+                    # Slack answers a response URL post it refuses with a 4xx and the reason.
+                    self._send(400 if problem else 200, (problem or "ok").encode(), "text/plain")
                     return
                 method = path.replace("/api/", "", 1).strip("/")
                 ctype = self.headers.get("Content-Type", "")

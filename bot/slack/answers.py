@@ -83,7 +83,11 @@ class Progress:
             snapshot = dict(self._done)
         if self.job is not None and not self.job.still_ours():
             return  # another worker runs the job again: its reply must not go back to "Checking…"
-        self.calls.update(self.channel, self.ts, present.progress(self.plan, snapshot, self.kb, self.note))
+        # Cosmetic: a rate-limited progress update is skipped (the next one or the answer says more),
+        # never waited for while the run's results wait behind it.
+        self.calls.update(
+            self.channel, self.ts, present.progress(self.plan, snapshot, self.kb, self.note), cosmetic=True
+        )
 
 
 class SlackAnswers:

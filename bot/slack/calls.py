@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,15 +29,17 @@ RESPONSE_URL_TIMEOUT_S = 10
 _RESPONSE_HOSTS = ("hooks.slack.com",)
 
 
-# Calls whose only purpose is a mark on a message (👀, ✅, ❌): never worth holding an answer for.
+# Calls whose only purpose is a mark on a message (👀, ✅, ❌), and calls made with `cosmetic=True`
+# (a progress update the next one or the answer replaces): never worth holding an answer for.
 COSMETIC_METHODS = ("reactions.add", "reactions.remove")
 COSMETIC_MAX_WAIT_S = 2
+_calling = threading.local()  # .cosmetic: the call this thread makes now is cosmetic
 
 
 class RateLimitRetry(RateLimitErrorRetryHandler):
-    """HTTP 429 retried after Retry-After, except for a reaction that Slack asks to wait longer than
-    `COSMETIC_MAX_WAIT_S` for: Slack limits each method on its own, so the answer may be postable while
-    reactions are limited, and waiting (Retry-After times the retries) would hold the first reply."""
+    """HTTP 429 retried after Retry-After, except for a cosmetic call (a reaction, a progress update)
+    that Slack asks to wait longer than `COSMETIC_MAX_WAIT_S` for: Slack limits each method on its own,
+    and waiting (Retry-After times the retries) would hold the first reply or the answer."""
 
     def _can_retry(
         self,
@@ -49,7 +52,7 @@ class RateLimitRetry(RateLimitErrorRetryHandler):
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
         assert response is not None  # a 429 was seen
-        if not request.url.rstrip("/").endswith(COSMETIC_METHODS):
+        if not getattr(_calling, "cosmetic", False) and not request.url.rstrip("/").endswith(COSMETIC_METHODS):
             return True
         found = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), "1")
         wait = found if isinstance(found, str) else (found[0] if found else "1")
@@ -65,8 +68,10 @@ class SlackCalls:
         self.response_hosts = response_hosts
         self.last_error: str | None = None
 
-    def call(self, method: str, **kwargs: Any) -> dict[str, Any] | None:
+    def call(self, method: str, *, cosmetic: bool = False, **kwargs: Any) -> dict[str, Any] | None:
+        """`cosmetic`: a long rate-limit wait is not worth it (see `RateLimitRetry`); the call fails instead."""
         self.last_error = None
+        _calling.cosmetic = cosmetic
         try:
             resp = getattr(self.client, method)(**kwargs)
             data = getattr(resp, "data", None)
@@ -78,6 +83,8 @@ class SlackCalls:
         except Exception as e:  # network, timeouts: the bot lives on
             self.last_error = type(e).__name__
             log.warning("Slack %s failed: %s", method, type(e).__name__)
+        finally:
+            _calling.cosmetic = False
         return None
 
     def react(self, channel: str, ts: str, name: str) -> None:
@@ -120,8 +127,11 @@ class SlackCalls:
                 return str(m["ts"])
         return None
 
-    def update(self, channel: str, ts: str, msg: Message) -> bool:
-        return self.call("chat_update", channel=channel, ts=ts, blocks=msg[0], text=msg[1]) is not None
+    def update(self, channel: str, ts: str, msg: Message, *, cosmetic: bool = False) -> bool:
+        """Replace a message; `cosmetic` (a progress update): skipped rather than waited for when rate limited."""
+        return (
+            self.call("chat_update", cosmetic=cosmetic, channel=channel, ts=ts, blocks=msg[0], text=msg[1]) is not None
+        )
 
     def update_or_post(self, channel: str, thread_ts: str, ts: str | None, msg: Message) -> str | None:
         """Replace the progress message; if that fails (or there is none), post the message in the thread."""

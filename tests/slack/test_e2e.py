@@ -231,6 +231,23 @@ def test_rate_limited_reactions_do_not_hold_the_answer(bot: Bot) -> None:
     assert bot.fake.wait_for(lambda: len(bot.fake.reactions("CPROD", ts)) == 2, timeout=10)
 
 
+def test_a_rate_limited_progress_update_does_not_hold_the_answer(bot: Bot) -> None:
+    # The first progress update ("1/2 hosts done") gets a 429 with Retry-After 20: it is skipped, not
+    # waited for (3 x 20 s) while the run's results and the answer wait behind it.
+    bot.fake.retry_after = "20"
+    bot.fake.rate_limit["chat.update"] = 1
+    try:
+        start = time.monotonic()
+        ts, _ = mention(bot, "is the mta up?")
+        final_update(bot, ts, "mta@prod", timeout=15)
+        assert time.monotonic() - start < 8, "the answer waited for a progress update"
+        assert bot.fake.rate_limit["chat.update"] == 0, "a progress update was rate limited"
+        assert bot.fake.wait_for(lambda: len(bot.fake.reactions("CPROD", ts)) == 2, timeout=10)
+    finally:
+        bot.fake.rate_limit.pop("chat.update", None)
+        bot.fake.retry_after = "1"
+
+
 def test_protected_environment_refuses_with_reason(bot: Bot) -> None:
     before = (bot.fleet.homes["good1"] / "sim" / "invocations.log").read_text()
     ts, _ = mention(bot, "mail not sending on locked", user="UNOBODY")

@@ -266,24 +266,16 @@ def home_view(
     ]
     for i, (name, can_check, why, can_act, last, alerts) in enumerate(environments):
         part: list[blocks.Block] = [blocks.divider()]
-        if last is None:
-            state = "no scheduled check has run yet"
+        if can_check:
+            part.extend(_home_state(name, last, alerts, t))
         else:
-            icon = blocks.STATUS_EMOJI.get(last.status, ":grey_question:")
-            state = f"{icon} last check {_clock(last.at)}: {blocks.esc(last.verdict, 1200)}"
-        part.append(blocks.section(f"*{blocks.esc(name, 60)}*\n{state}"))
-        if alerts:
-            lines = [
-                f"{blocks.STATUS_EMOJI.get(a.status, ':grey_question:')} {blocks.esc(a.subject, 150)}: "
-                f"{blocks.esc(a.summary, 200)}"
-                + (f" _(snoozed until {_clock(a.snoozed_until)})_" if a.snoozed(t) else "")
-                + (f" _(acknowledged by <@{blocks.esc(a.acked_by, 30)}>)_" if a.acked_by else "")
-                for a in alerts[:15]
-            ]
-            more = f"\n… and {len(alerts) - 15} more" if len(alerts) > 15 else ""
-            part.append(blocks.section(f"*Open alerts ({len(alerts)})*\n" + "\n".join(lines) + more))
-        else:
-            part.append(blocks.context("No open alerts."))
+            # A protected environment's findings and alerts are for those who may check it.
+            part.append(
+                blocks.section(
+                    f"*{blocks.esc(name, 60)}*\nits last check and open alerts are shown only to those who may "
+                    "run its checks"
+                )
+            )
         may = [
             "you may run read-only checks" if can_check else f"you may not run checks ({blocks.esc(why, 200)})",
             "you may run confirmed state-changing steps"
@@ -298,6 +290,27 @@ def home_view(
             break
         out.extend(part)
     return {"type": "home", "blocks": out}
+
+
+def _home_state(name: str, last: WatchRound | None, alerts: list[AlertState], t: float) -> list[blocks.Block]:
+    """An environment's last scheduled check and its open alerts, for the App Home tab."""
+    if last is None:
+        state = "no scheduled check has run yet"
+    else:
+        icon = blocks.STATUS_EMOJI.get(last.status, ":grey_question:")
+        state = f"{icon} last check {_clock(last.at)}: {blocks.esc(last.verdict, 1200)}"
+    out = [blocks.section(f"*{blocks.esc(name, 60)}*\n{state}")]
+    if not alerts:
+        return [*out, blocks.context("No open alerts.")]
+    lines = [
+        f"{blocks.STATUS_EMOJI.get(a.status, ':grey_question:')} {blocks.esc(a.subject, 150)}: "
+        f"{blocks.esc(a.summary, 200)}"
+        + (f" _(snoozed until {_clock(a.snoozed_until)})_" if a.snoozed(t) else "")
+        + (f" _(acknowledged by <@{blocks.esc(a.acked_by, 30)}>)_" if a.acked_by else "")
+        for a in alerts[:15]
+    ]
+    more = f"\n… and {len(alerts) - 15} more" if len(alerts) > 15 else ""
+    return [*out, blocks.section(f"*Open alerts ({len(alerts)})*\n" + "\n".join(lines) + more)]
 
 
 def _more_environments(names: list[str]) -> blocks.Block:

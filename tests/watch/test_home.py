@@ -31,3 +31,20 @@ def test_app_home_says_snoozed_on_the_watch_clock() -> None:
     assert "snoozed until 2030-03-17 18:46 UTC" in str(home_view("U", row, now=T0 + 60))  # type: ignore[arg-type]
     assert "snoozed" not in str(home_view("U", row, now=T0 + 7200))  # type: ignore[arg-type]
     assert "updated 2030-03-17 17:47 UTC" in str(home_view("U", row, now=T0 + 60))  # type: ignore[arg-type]
+
+
+def test_app_home_shows_a_protected_environments_results_only_to_who_may_check_it() -> None:
+    a = AlertState(
+        key="k", environment="prod", host="app1", module="mta", instance="prod", check="process", status="fail",
+        fingerprint="f", summary="mta down on the payroll relay", opened_at=T0, last_seen=T0,
+    )  # fmt: skip
+    rnd = WatchRound(
+        environment="prod", at=T0, status="fail", verdict="mta down on app1", events=(), problems=1, hosts=1
+    )
+    mine = str(home_view("UOPS", [("prod", True, "", False, rnd, [a])], now=T0))  # type: ignore[arg-type]
+    assert "mta down on app1" in mine and "payroll relay" in mine
+    view = home_view("UOTHER", [("prod", False, "prod is protected", False, rnd, [a])], now=T0)  # type: ignore[arg-type]
+    theirs = str(view["blocks"])
+    assert validate_view(view) is None and "*prod*" in theirs
+    assert "mta down" not in theirs and "payroll relay" not in theirs and "Open alerts" not in theirs
+    assert "you may not run checks (prod is protected)" in theirs

@@ -382,7 +382,8 @@ def _no_instances(host: Host, modules: Sequence[Module]) -> Finding:
         "the bot cannot read conf/ (serverConf.xml, config-<instance>.xml), and nlserver pdump and monitor -missing "
         "name none",
         conditions=("cannot_tell",),
-        needs="read access to <nl_home>/conf for the bot's user, or `instances:` for this environment in the inventory",
+        needs=f"read access to {host.nl_home}/conf for the bot's user, or `instances:` for this environment in the "
+        "inventory",
     )
 
 

@@ -269,4 +269,5 @@ def test_no_instance_seen_and_conf_unreadable_is_cannot_tell(instances_lab: Inst
     d = _check(instances_lab.unlisted, "mta", "check", "--host", "blindconf")
     found = [f for f in _hosts(d, "blindconf") if f["check"] == "instances"]
     assert len(found) == 1 and found[0]["status"] == "unknown" and "conf" in (found[0]["needs"] or ""), found
+    assert "<nl_home>" not in found[0]["needs"], found  # the host's own install folder, named
     assert d["status"] != "ok", d["verdict"]

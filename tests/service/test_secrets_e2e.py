@@ -7,34 +7,20 @@ the bot's own log at DEBUG (slack_sdk logs request bodies there), and the CLI's 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.service import Lab, build_hosts, write_inventory
+from tests.harness.service import Lab
 from tests.secrets import CORPUS, SURVIVORS, assert_no_secret, batches, plant
+from tests.service.secrets_lab import diagnose_show_log, mta_log, one_host_lab
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    fake = FakeSlack().start()
-    homes = build_hosts(tmp_path / "hosts", ("app1",))
-    lab = Lab(tmp_path, fake, write_inventory(tmp_path / "inventory.yaml", homes), homes)
-    try:
-        yield lab
-    finally:
-        lab.close()
-        fake.stop()
-
-
-def mta_log(home: Path) -> Path:
-    return home / "var" / "prod" / "log" / "mta.log"
+    yield from one_host_lab(tmp_path)
 
 
 def test_no_secret_reaches_any_sink(lab: Lab) -> None:
@@ -63,29 +49,11 @@ def test_no_secret_reaches_any_sink(lab: Lab) -> None:
 
 def test_cli_output_text_and_json_have_no_secrets(lab: Lab) -> None:
     log = mta_log(lab.homes["app1"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CAMPAIGN_BOT_"))}
     for group in batches(CORPUS, max_lines=20)[:4]:
         log.write_text("")
         plant(log, group)
         for extra in ([], ["--json"]):
-            p = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "bot",
-                    "diagnose",
-                    "show the mta log",
-                    "--all",
-                    "--inventory",
-                    str(lab.inventory),
-                    *extra,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                env=env,
-                cwd=lab.tmp,
-            )
+            p = diagnose_show_log(lab, *extra)
             assert "Traceback" not in p.stderr
             assert_no_secret(p.stdout + p.stderr, where=f"campaign-bot diagnose {' '.join(extra)}")
             assert "REDACTED" in p.stdout

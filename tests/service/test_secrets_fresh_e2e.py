@@ -6,34 +6,20 @@ corpus' survivors reach the report unchanged."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.service import Lab, build_hosts, write_inventory
+from tests.harness.service import Lab
 from tests.secrets import FRESH_CORPUS, FRESH_SURVIVORS, assert_no_secret, batches, plant
+from tests.service.secrets_lab import diagnose_show_log, mta_log, one_host_lab
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    fake = FakeSlack().start()
-    homes = build_hosts(tmp_path / "hosts", ("app1",))
-    lab = Lab(tmp_path, fake, write_inventory(tmp_path / "inventory.yaml", homes), homes)
-    try:
-        yield lab
-    finally:
-        lab.close()
-        fake.stop()
-
-
-def mta_log(home: Path) -> Path:
-    return home / "var" / "prod" / "log" / "mta.log"
+    yield from one_host_lab(tmp_path)
 
 
 def test_no_fresh_secret_reaches_any_slack_sink(lab: Lab) -> None:
@@ -59,29 +45,11 @@ def test_no_fresh_secret_reaches_any_slack_sink(lab: Lab) -> None:
 
 def test_no_fresh_secret_in_cli_text_or_json(lab: Lab) -> None:
     log = mta_log(lab.homes["app1"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CAMPAIGN_BOT_"))}
     for group in batches(FRESH_CORPUS, max_lines=20):
         log.write_text("")
         plant(log, group)
         for extra in ([], ["--json"]):
-            p = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "bot",
-                    "diagnose",
-                    "show the mta log",
-                    "--all",
-                    "--inventory",
-                    str(lab.inventory),
-                    *extra,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                env=env,
-                cwd=lab.tmp,
-            )
+            p = diagnose_show_log(lab, *extra)
             assert "Traceback" not in p.stderr
             assert_no_secret(p.stdout + p.stderr, FRESH_CORPUS, where=f"campaign-bot diagnose {' '.join(extra)}")
             assert "REDACTED" in p.stdout
